@@ -1,0 +1,133 @@
+# agentd - plain Makefile, pkg-config for every library.
+#
+#   make run                 install what is missing, build, start on 127.0.0.1:2468 (no token)
+#   make test                install what is missing, build, run every test layer
+#   make SANITIZER=address   ASan + UBSan build (into build/asan/)
+#   make WERROR=1            warnings are errors (CI)
+#   make fuzz                build and briefly run every libFuzzer target
+#   make bench               print throughput/RSS figures side by side with the reference
+#   make clean
+
+CC       ?= cc
+PKGS     := libwebsockets libuv libcjson libarchive
+SANITIZER ?=
+WERROR   ?=
+FUZZ_SECONDS ?= 20
+
+ifeq ($(SANITIZER),address)
+  BUILD := build/asan
+  SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+  OPT := -O1 -g
+else
+  BUILD := build
+  SANFLAGS :=
+  OPT := -O2 -g
+endif
+
+WARN := -Wall -Wextra -Wformat=2 -Wshadow -Wpointer-arith -Wcast-qual -Wstrict-prototypes \
+        -Wmissing-prototypes -Wwrite-strings -Wvla -Wnull-dereference -Wundef \
+        -Wimplicit-fallthrough -Wno-unused-parameter -Wno-missing-field-initializers
+ifeq ($(WERROR),1)
+  WARN += -Werror
+endif
+
+DEPS_STAMP := .cache/deps.stamp
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS  := -std=gnu11 $(OPT) $(WARN) $(SANFLAGS) -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 \
+           -fstack-protector-strong -MMD -MP $(EXTRA_CFLAGS)
+LDFLAGS := $(SANFLAGS) -Wl,-z,relro,-z,now $(EXTRA_LDFLAGS)
+
+STREAM_SRC := $(wildcard stream/*.c)
+FS_SRC     := $(wildcard fs/*.c)
+AGENTD_SRC := $(filter-out agentd/main.c,$(wildcard agentd/*.c))
+LIB_SRC    := $(STREAM_SRC) $(FS_SRC) $(AGENTD_SRC)
+LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+MAIN_OBJ   := $(BUILD)/obj/agentd/main.o
+BIN        := $(BUILD)/agentd
+
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+
+.PHONY: all deps run test unit integration fuzz fuzz-build bench clean format format-check lint
+
+all: $(DEPS_STAMP) $(BIN)
+
+deps: $(DEPS_STAMP)
+
+$(DEPS_STAMP): images/install-deps.sh
+	./images/install-deps.sh
+	@mkdir -p $(dir $@) && touch $@
+
+$(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+$(BIN): $(LIB_OBJ) $(MAIN_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+run: all
+	@echo "agentd: http://127.0.0.1:2468/  (Ctrl-C to stop)"
+	./$(BIN) server --host 127.0.0.1 --port 2468 --no-token
+
+# ---- tests -------------------------------------------------------------------------------------
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB_OBJ) $(LDFLAGS) $(PKG_LIBS) -lcmocka
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; ./$$t; done
+
+tests/node_modules/.stamp: tests/package.json tests/package-lock.json | $(DEPS_STAMP)
+	cd tests && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+integration: $(BIN) tests/node_modules/.stamp
+	cd tests && AGENTD_BIN=../$(BIN) node --test --test-concurrency=1 integration/
+
+test: all unit integration
+
+# ---- fuzzing (clang + libFuzzer) ---------------------------------------------------------------
+
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB_SRC) $(PKG_LIBS)
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: $(FUZZ_BIN)
+	@set -e; for f in $(FUZZ_BIN); do \
+	  n=$$(basename $$f); mkdir -p tests/fuzz/artifacts/$$n build/fuzz/corpus/$$n; \
+	  echo "== $$n ($(FUZZ_SECONDS)s)"; \
+	  ./$$f -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=tests/fuzz/artifacts/$$n/ \
+	    build/fuzz/corpus/$$n tests/fuzz/corpus/$$n 2>&1 | tail -n 3; \
+	done
+
+# ---- benchmarks --------------------------------------------------------------------------------
+
+bench: all
+	./bench/run.sh
+
+# ---- housekeeping ------------------------------------------------------------------------------
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+format-check:
+	clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
+
+lint:
+	@! git ls-files '*.c' '*.h' | grep -v '^tests/fuzz/corpus' | xargs grep -nE \
+	  '\b(strcpy|strcat|strncpy|sprintf|vsprintf|sscanf|gets|atoi|atol|strtok)\s*\(' \
+	  || (echo "banned function used (see STYLE.md)"; exit 1)
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

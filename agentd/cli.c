@@ -1,0 +1,215 @@
+/*
+ * cli: the command line.  `agentd server` takes the same flags as the
+ * reference's `sandbox-agent server` (including -O/-M/-A/-C and the ignored
+ * --no-telemetry) plus agentd's own --fs-root, --log-level and --port-file.
+ * Errors name the flag and say what was expected; exit status 2.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage_text[] =
+    "agentd " AGENTD_VERSION " - sandbox daemon (wire-compatible with sandbox-agent " AGENTD_COMPAT
+    ")\n"
+    "\n"
+    "Usage:\n"
+    "  agentd server [OPTIONS] (--token TOKEN | --no-token)\n"
+    "  agentd --version\n"
+    "  agentd --help\n"
+    "\n"
+    "Server options:\n"
+    "  --host HOST                     listen address (default 127.0.0.1)\n"
+    "  --port PORT                     listen port (default 2468, 0 = any free port)\n"
+    "  --token TOKEN                   require 'Authorization: Bearer TOKEN' on /v1\n"
+    "                                  (also read from AGENTD_TOKEN)\n"
+    "  --no-token                      serve without authentication\n"
+    "  -O, --cors-allow-origin ORIGIN  allow this browser origin (repeatable)\n"
+    "  -M, --cors-allow-method METHOD  allowed CORS method (repeatable, default *)\n"
+    "  -A, --cors-allow-header HEADER  allowed CORS header (repeatable, default *)\n"
+    "  -C, --cors-allow-credentials    send access-control-allow-credentials: true\n"
+    "  --fs-root DIR                   confine every /v1/fs path beneath DIR\n"
+    "  --log-level LEVEL               debug, info, warn or error (default info;\n"
+    "                                  also AGENTD_LOG)\n"
+    "  --port-file FILE                write the bound port to FILE once listening\n"
+    "  --no-telemetry                  accepted for compatibility (agentd sends none)\n";
+
+enum {
+    OPT_HOST = 256,
+    OPT_PORT,
+    OPT_TOKEN,
+    OPT_NO_TOKEN,
+    OPT_FS_ROOT,
+    OPT_LOG_LEVEL,
+    OPT_PORT_FILE,
+    OPT_NO_TELEMETRY,
+    OPT_HELP,
+};
+
+static const struct option server_options[] = {
+    {"host", required_argument, NULL, OPT_HOST},
+    {"port", required_argument, NULL, OPT_PORT},
+    {"token", required_argument, NULL, OPT_TOKEN},
+    {"no-token", no_argument, NULL, OPT_NO_TOKEN},
+    {"cors-allow-origin", required_argument, NULL, 'O'},
+    {"cors-allow-method", required_argument, NULL, 'M'},
+    {"cors-allow-header", required_argument, NULL, 'A'},
+    {"cors-allow-credentials", no_argument, NULL, 'C'},
+    {"fs-root", required_argument, NULL, OPT_FS_ROOT},
+    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+    {"port-file", required_argument, NULL, OPT_PORT_FILE},
+    {"no-telemetry", no_argument, NULL, OPT_NO_TELEMETRY},
+    {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0},
+};
+
+static int list_add(struct config_list *l, const char *flag, const char *v)
+{
+    if (l->n >= CONFIG_LIST_MAX) {
+        fprintf(stderr, "agentd: %s given more than %d times\n", flag, CONFIG_LIST_MAX);
+        return -1;
+    }
+    l->v[l->n++] = v;
+    return 0;
+}
+
+static int parse_port(const char *s, int *ret)
+{
+    char *end;
+    long v;
+
+    if (!*s || *s < '0' || *s > '9')
+        return -EINVAL;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno || *end || v < 0 || v > 65535)
+        return -EINVAL;
+    *ret = (int)v;
+    return 0;
+}
+
+static enum cli_action parse_server(int argc, char **argv, struct agentd_config *cfg)
+{
+    bool no_token = false;
+    const char *token = NULL, *env;
+    int c;
+
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":O:M:A:C", server_options, NULL)) != -1) {
+        switch (c) {
+        case OPT_HOST:
+            cfg->host = optarg;
+            break;
+        case OPT_PORT:
+            if (parse_port(optarg, &cfg->port) < 0) {
+                fprintf(stderr, "agentd: --port expects a number from 0 to 65535, got '%s'\n",
+                        optarg);
+                return CLI_EXIT_USAGE;
+            }
+            break;
+        case OPT_TOKEN:
+            if (!*optarg) {
+                fprintf(stderr, "agentd: --token must not be empty (use --no-token)\n");
+                return CLI_EXIT_USAGE;
+            }
+            token = optarg;
+            break;
+        case OPT_NO_TOKEN:
+            no_token = true;
+            break;
+        case 'O':
+            if (list_add(&cfg->cors_origins, "--cors-allow-origin", optarg) < 0)
+                return CLI_EXIT_USAGE;
+            break;
+        case 'M':
+            if (list_add(&cfg->cors_methods, "--cors-allow-method", optarg) < 0)
+                return CLI_EXIT_USAGE;
+            break;
+        case 'A':
+            if (list_add(&cfg->cors_headers, "--cors-allow-header", optarg) < 0)
+                return CLI_EXIT_USAGE;
+            break;
+        case 'C':
+            cfg->cors_credentials = true;
+            break;
+        case OPT_FS_ROOT:
+            cfg->fs_root = optarg;
+            break;
+        case OPT_LOG_LEVEL:
+            if (log_parse_level(optarg, &cfg->log_level) < 0) {
+                fprintf(stderr, "agentd: --log-level expects debug, info, warn or error, got '%s'\n",
+                        optarg);
+                return CLI_EXIT_USAGE;
+            }
+            break;
+        case OPT_PORT_FILE:
+            cfg->port_file = optarg;
+            break;
+        case OPT_NO_TELEMETRY:
+            break;
+        case OPT_HELP:
+            fputs(usage_text, stdout);
+            return CLI_EXIT_OK;
+        case ':':
+            fprintf(stderr, "agentd: option '%s' needs a value\n", argv[optind - 1]);
+            return CLI_EXIT_USAGE;
+        default:
+            fprintf(stderr, "agentd: unknown option '%s' for 'server' (see agentd --help)\n",
+                    argv[optind - 1]);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "agentd: unexpected argument '%s' (see agentd --help)\n", argv[optind]);
+        return CLI_EXIT_USAGE;
+    }
+    env = getenv("AGENTD_TOKEN");
+    if (!token && env && *env)
+        token = env;
+    if (token && no_token) {
+        fprintf(stderr, "agentd: --token and --no-token cannot be used together\n");
+        return CLI_EXIT_USAGE;
+    }
+    if (!token && !no_token) {
+        fprintf(stderr, "agentd: choose authentication: --token TOKEN (or AGENTD_TOKEN) or "
+                        "--no-token\n");
+        return CLI_EXIT_USAGE;
+    }
+    cfg->token = token;
+    return CLI_SERVER;
+}
+
+enum cli_action cli_parse(int argc, char **argv, struct agentd_config *cfg)
+{
+    const char *env = getenv("AGENTD_LOG");
+
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->host = AGENTD_DEFAULT_HOST;
+    cfg->port = AGENTD_DEFAULT_PORT;
+    cfg->log_level = LOG_LVL_INFO;
+    if (env && log_parse_level(env, &cfg->log_level) < 0)
+        fprintf(stderr, "agentd: ignoring AGENTD_LOG='%s' (debug, info, warn or error)\n", env);
+
+    if (argc < 2) {
+        fputs(usage_text, stderr);
+        return CLI_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0 ||
+        strcmp(argv[1], "version") == 0) {
+        printf("agentd %s (sandbox-agent API %s)\n", AGENTD_VERSION, AGENTD_COMPAT);
+        return CLI_EXIT_OK;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        fputs(usage_text, stdout);
+        return CLI_EXIT_OK;
+    }
+    if (strcmp(argv[1], "server") == 0)
+        return parse_server(argc - 1, argv + 1, cfg);
+    fprintf(stderr, "agentd: unknown command '%s' (see agentd --help)\n", argv[1]);
+    return CLI_EXIT_USAGE;
+}

@@ -1,0 +1,17 @@
+/*
+ * The listener: libwebsockets on the caller's libuv loop, one port for HTTP,
+ * SSE and (later) WebSocket.
+ */
+#ifndef AGENTD_SERVER_H
+#define AGENTD_SERVER_H
+
+#include "config.h"
+
+#include <uv.h>
+
+/* Starts listening; *ret_port is the bound port. Returns 0 or a negative errno. */
+int server_start(uv_loop_t *loop, const struct agentd_config *cfg, int *ret_port);
+/* Closes the listener and every connection. */
+void server_stop(void);
+
+#endif

@@ -1,0 +1,460 @@
+/*
+ * fs_file: GET and PUT /v1/fs/file.
+ *
+ * PUT streams the body through fs_spool into an unnamed O_TMPFILE in the
+ * target's directory, fsyncs it, links it under a temporary name and
+ * renames that over the target: readers see the old file or the new one,
+ * never a mix, and an interrupted upload leaves no file behind at all.
+ *
+ * GET serves the file in chunks read by the worker pool one chunk ahead of
+ * the socket, with Content-Length and a single byte Range (206/416).
+ */
+#include "fs_internal.h"
+
+#include "../stream/json.h"
+#include "../stream/limits.h"
+#include "../stream/work.h"
+#include "../stream/xmalloc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- upload ---------------------------------------------------------------------------------- */
+
+struct upload {
+    struct fs_path path; /* the target */
+    int dfd;             /* its directory (O_PATH), opened by the open job */
+    const char *name;    /* its last component, inside path.rel */
+    char tmpname[64];    /* named temporary (fallback when O_TMPFILE is unsupported) */
+};
+
+static int upload_open(struct fs_spool *s, void *arg, struct problem *err)
+{
+    struct upload *u = arg;
+    struct stat st;
+    int r, fd;
+
+    (void)s;
+    r = fs_mkdir_parents(&u->path);
+    if (r == -EEXIST)
+        return problem_set(err, 409, PROBLEM_CONFLICT,
+                           "cannot write %s: a parent path is a file, not a directory",
+                           u->path.display);
+    if (r < 0)
+        return fs_errno_problem(err, r, u->path.display, "write");
+    u->dfd = fs_open_parent(&u->path, &u->name);
+    if (u->dfd == -EINVAL)
+        return problem_set(err, 409, PROBLEM_CONFLICT, "cannot write %s: it is a directory",
+                           u->path.display);
+    if (u->dfd < 0)
+        return fs_errno_problem(err, u->dfd, u->path.display, "write");
+    if (fstatat(u->dfd, u->name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
+        return problem_set(err, 409, PROBLEM_CONFLICT, "cannot write %s: it is a directory",
+                           u->path.display);
+    fd = openat(u->dfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+    if (fd >= 0)
+        return fd;
+    if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+        return fs_errno_problem(err, -errno, u->path.display, "write");
+    /* No O_TMPFILE on this filesystem: a named temporary, removed on failure. */
+    for (int i = 0; i < 16; i++) {
+        uint64_t rnd = 0;
+        if (getrandom(&rnd, sizeof(rnd), 0) < 0)
+            rnd = (uint64_t)getpid() * 2654435761u + (uint64_t)i;
+        snprintf(u->tmpname, sizeof(u->tmpname), ".agentd-upload-%016" PRIx64, rnd);
+        fd = openat(u->dfd, u->tmpname, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+        if (fd >= 0 || errno != EEXIST)
+            break;
+    }
+    if (fd < 0) {
+        u->tmpname[0] = '\0';
+        return fs_errno_problem(err, -errno, u->path.display, "write");
+    }
+    return fd;
+}
+
+/* Gives the unnamed file fd a temporary name in dfd (written into name). */
+static int link_tmpfile(int fd, int dfd, char *name, size_t cap)
+{
+    char proc[64];
+
+    for (int i = 0; i < 16; i++) {
+        uint64_t rnd = 0;
+        if (getrandom(&rnd, sizeof(rnd), 0) < 0)
+            rnd = (uint64_t)getpid() * 40503u + (uint64_t)i;
+        snprintf(name, cap, ".agentd-upload-%016" PRIx64, rnd);
+        if (linkat(fd, "", dfd, name, AT_EMPTY_PATH) == 0)
+            return 0;
+        if (errno == EEXIST)
+            continue;
+        /* Without CAP_DAC_READ_SEARCH, link through /proc instead. */
+        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+        if (linkat(AT_FDCWD, proc, dfd, name, AT_SYMLINK_FOLLOW) == 0)
+            return 0;
+        if (errno != EEXIST)
+            return -errno;
+    }
+    return -EEXIST;
+}
+
+static int upload_commit(struct fs_spool *s, void *arg, int fd, uint64_t size, struct problem *err)
+{
+    struct upload *u = arg;
+    struct stat st;
+    char name[64];
+    int r;
+
+    (void)s;
+    (void)size;
+    /* Replacing a file keeps its permission bits, as truncating it would. */
+    if (fstatat(u->dfd, u->name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+        fchmod(fd, st.st_mode & 07777);
+    if (fsync(fd) < 0)
+        return fs_errno_problem(err, -errno, u->path.display, "write");
+    if (u->tmpname[0]) {
+        snprintf(name, sizeof(name), "%s", u->tmpname);
+    } else {
+        r = link_tmpfile(fd, u->dfd, name, sizeof(name));
+        if (r < 0)
+            return fs_errno_problem(err, r, u->path.display, "write");
+    }
+    if (renameat(u->dfd, name, u->dfd, u->name) < 0) {
+        r = -errno;
+        unlinkat(u->dfd, name, 0);
+        u->tmpname[0] = '\0';
+        return fs_errno_problem(err, r, u->path.display, "write");
+    }
+    u->tmpname[0] = '\0';
+    /* Make the rename itself durable. */
+    r = openat(u->dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (r >= 0) {
+        fsync(r);
+        close(r);
+    }
+    return 0;
+}
+
+static void upload_finished(struct http_req *req, void *arg, int r, const struct problem *err,
+                            uint64_t size)
+{
+    struct upload *u = arg;
+    cJSON *o;
+
+    if (!http_req_alive(req))
+        return;
+    if (r < 0) {
+        http_reply_problem(req, err);
+        return;
+    }
+    o = cJSON_CreateObject();
+    json_add_string(o, "path", u->path.display);
+    cJSON_AddNumberToObject(o, "bytesWritten", (double)size);
+    http_reply_json(req, 200, o);
+    cJSON_Delete(o);
+}
+
+static void upload_release(void *arg)
+{
+    struct upload *u = arg;
+
+    if (u->tmpname[0] && u->dfd >= 0)
+        unlinkat(u->dfd, u->tmpname, 0);
+    if (u->dfd >= 0)
+        close(u->dfd);
+    free(u);
+}
+
+static const struct fs_spool_ops upload_ops = {upload_open, upload_commit, upload_finished,
+                                               upload_release};
+
+void fs_handle_upload(struct http_req *req)
+{
+    struct upload *u = xcalloc(1, sizeof(*u));
+    struct problem err;
+
+    u->dfd = -1;
+    if (fs_req_path(req, "path", true, &u->path, &err) < 0) {
+        free(u);
+        http_reply_problem(req, &err);
+        return;
+    }
+    if (u->path.is_root) {
+        free(u);
+        problem_set(&err, 409, PROBLEM_CONFLICT, "cannot write %s: it is a directory",
+                    u->path.display);
+        http_reply_problem(req, &err);
+        return;
+    }
+    fs_spool_start(req, &upload_ops, u);
+}
+
+/* ---- download -------------------------------------------------------------------------------- */
+
+enum fs_range_result fs_range_parse(const char *h, uint64_t size, uint64_t *ret_start,
+                                    uint64_t *ret_len)
+{
+    uint64_t a = 0, b = 0;
+    bool has_a = false, has_b = false;
+    const char *p;
+
+    if (!h)
+        return FS_RANGE_NONE;
+    while (*h == ' ')
+        h++;
+    if (strncmp(h, "bytes=", 6) != 0)
+        return FS_RANGE_NONE; /* unknown unit: ignore, send everything */
+    p = h + 6;
+    while (*p == ' ')
+        p++;
+    while (*p >= '0' && *p <= '9') {
+        if (a > (UINT64_MAX - 9) / 10)
+            return FS_RANGE_NONE;
+        a = a * 10 + (uint64_t)(*p++ - '0');
+        has_a = true;
+    }
+    if (*p++ != '-')
+        return FS_RANGE_NONE;
+    while (*p >= '0' && *p <= '9') {
+        if (b > (UINT64_MAX - 9) / 10)
+            return FS_RANGE_NONE;
+        b = b * 10 + (uint64_t)(*p++ - '0');
+        has_b = true;
+    }
+    while (*p == ' ')
+        p++;
+    if (*p != '\0')
+        return FS_RANGE_NONE; /* several ranges or junk: serve the whole file */
+    if (!has_a && !has_b)
+        return FS_RANGE_NONE;
+    if (!has_a) {
+        /* suffix range: the last b bytes */
+        if (b == 0 || size == 0)
+            return FS_RANGE_UNSATISFIABLE;
+        *ret_start = b >= size ? 0 : size - b;
+        *ret_len = size - *ret_start;
+        return FS_RANGE_OK;
+    }
+    if (has_b && b < a)
+        return FS_RANGE_NONE;
+    if (a >= size)
+        return FS_RANGE_UNSATISFIABLE;
+    if (!has_b || b >= size)
+        b = size - 1;
+    *ret_start = a;
+    *ret_len = b - a + 1;
+    return FS_RANGE_OK;
+}
+
+struct download {
+    struct http_req *req; /* the request; we are its context */
+    struct fs_path path;
+    char *range;          /* the Range header, or NULL */
+    int fd;               /* the file, -1 until opened */
+    struct stat st;
+    uint64_t next;        /* offset of the next chunk to read */
+    uint64_t end;         /* one past the last byte to send (UINT64_MAX: until EOF) */
+    char *chunk;          /* a chunk read ahead by the worker */
+    size_t chunk_len;
+    bool reading;         /* a read job is in flight */
+    bool eof;             /* the worker hit end of file */
+    int read_err;         /* errno of a failed read */
+    struct problem err;   /* open failure */
+    int r;
+};
+
+static void download_free(struct http_req *req, void *ctx)
+{
+    struct download *d = ctx;
+
+    (void)req;
+    if (d->fd >= 0)
+        close(d->fd);
+    free(d->range);
+    free(d->chunk);
+    free(d);
+}
+
+static const struct http_ctx_ops download_ctx_ops = {download_free, NULL};
+
+static void download_read_run(void *arg)
+{
+    struct download *d = arg;
+    size_t want = LIM_DOWNLOAD_CHUNK_BYTES;
+    ssize_t n;
+
+    if (d->end != UINT64_MAX && d->end - d->next < want)
+        want = (size_t)(d->end - d->next);
+    do {
+        n = pread(d->fd, d->chunk, want, (off_t)d->next);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        d->read_err = errno;
+        d->chunk_len = 0;
+    } else {
+        d->chunk_len = (size_t)n;
+        d->next += (uint64_t)n;
+        if (n == 0)
+            d->eof = true;
+    }
+}
+
+static void download_read_done(void *arg)
+{
+    struct download *d = arg;
+    struct http_req *req = d->req;
+
+    d->reading = false;
+    if (http_req_alive(req))
+        http_resume(req);
+    http_req_unref(req);
+}
+
+static void download_read_start(struct download *d)
+{
+    d->reading = true;
+    http_req_ref(d->req);
+    work_submit(download_read_run, download_read_done, d);
+}
+
+static ssize_t download_source_read(struct http_req *req, void *dst, size_t cap)
+{
+    struct download *d = http_ctx(req);
+    size_t n;
+
+    if (d->reading)
+        return HTTP_SOURCE_WAIT;
+    if (d->read_err)
+        return -d->read_err;
+    if (d->chunk_len == 0) {
+        if (d->eof || d->next >= d->end)
+            return 0;
+        download_read_start(d);
+        return HTTP_SOURCE_WAIT;
+    }
+    n = d->chunk_len < cap ? d->chunk_len : cap;
+    memcpy(dst, d->chunk, n);
+    if (n < d->chunk_len) {
+        memmove(d->chunk, d->chunk + n, d->chunk_len - n);
+        d->chunk_len -= n;
+        return (ssize_t)n;
+    }
+    d->chunk_len = 0;
+    /* Read the next chunk while this one goes out. */
+    if (!d->eof && d->next < d->end)
+        download_read_start(d);
+    return (ssize_t)n;
+}
+
+static const struct http_source_ops download_source = {download_source_read};
+
+static void download_open_run(void *arg)
+{
+    struct download *d = arg;
+
+    d->r = 0;
+    /* O_NONBLOCK: opening a FIFO must not hang a worker. */
+    d->fd = fs_open(&d->path, O_RDONLY | O_NONBLOCK, 0);
+    if (d->fd == -EISDIR || d->fd == -ENOTDIR) {
+        /* fall through to the fstat check below for a clear message */
+    }
+    if (d->fd < 0) {
+        int e = d->fd;
+        d->fd = -1;
+        d->r = fs_errno_problem(&d->err, e, d->path.display, "read");
+        return;
+    }
+    if (fstat(d->fd, &d->st) < 0) {
+        d->r = fs_errno_problem(&d->err, -errno, d->path.display, "read");
+        return;
+    }
+    if (S_ISDIR(d->st.st_mode)) {
+        d->r = problem_set(&d->err, 409, PROBLEM_CONFLICT,
+                           "path is a directory, not a file: %s (list it with "
+                           "GET /v1/fs/entries)",
+                           d->path.display);
+        return;
+    }
+    if (!S_ISREG(d->st.st_mode)) {
+        d->r = problem_set(&d->err, 409, PROBLEM_CONFLICT,
+                           "path is not a regular file: %s", d->path.display);
+        return;
+    }
+    /* Reads are positional and blocking; only the open needed O_NONBLOCK. */
+    fcntl(d->fd, F_SETFL, fcntl(d->fd, F_GETFL) & ~O_NONBLOCK);
+    d->chunk = xmalloc(LIM_DOWNLOAD_CHUNK_BYTES);
+}
+
+static void download_open_done(void *arg)
+{
+    struct download *d = arg;
+    struct http_req *req = d->req;
+    uint64_t size, start = 0, len = 0;
+    char cr[128];
+
+    if (!http_req_alive(req))
+        goto out;
+    if (d->r < 0) {
+        http_reply_problem(req, &d->err);
+        goto out;
+    }
+    size = (uint64_t)d->st.st_size;
+    http_add_header(req, "accept-ranges", "bytes");
+    if (size == 0) {
+        /* /proc and friends report 0 and still have content: stream until EOF. */
+        d->end = UINT64_MAX;
+        http_reply_stream(req, 200, "application/octet-stream", -1, &download_source);
+        goto out;
+    }
+    switch (fs_range_parse(d->range, size, &start, &len)) {
+    case FS_RANGE_UNSATISFIABLE: {
+        struct problem p;
+        snprintf(cr, sizeof(cr), "bytes */%" PRIu64, size);
+        http_add_header(req, "content-range", cr);
+        problem_set(&p, 416, PROBLEM_INVALID_REQUEST,
+                    "range `%s` is outside the file (%" PRIu64 " bytes)", d->range, size);
+        http_reply_problem(req, &p);
+        goto out;
+    }
+    case FS_RANGE_OK:
+        d->next = start;
+        d->end = start + len;
+        snprintf(cr, sizeof(cr), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, start,
+                 start + len - 1, size);
+        http_add_header(req, "content-range", cr);
+        http_reply_stream(req, 206, "application/octet-stream", (int64_t)len, &download_source);
+        goto out;
+    case FS_RANGE_NONE:
+        d->next = 0;
+        d->end = size;
+        http_reply_stream(req, 200, "application/octet-stream", (int64_t)size,
+                          &download_source);
+        goto out;
+    }
+out:
+    http_req_unref(req);
+}
+
+void fs_handle_download(struct http_req *req)
+{
+    struct download *d = xcalloc(1, sizeof(*d));
+    struct problem err;
+
+    d->fd = -1;
+    d->req = req;
+    if (fs_req_path(req, "path", true, &d->path, &err) < 0) {
+        free(d);
+        http_reply_problem(req, &err);
+        return;
+    }
+    d->range = http_header(req, "range:");
+    http_set_ctx(req, d, &download_ctx_ops);
+    http_req_ref(req);
+    work_submit(download_open_run, download_open_done, d);
+}

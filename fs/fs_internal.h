@@ -1,0 +1,60 @@
+/*
+ * Shared between the files of the fs module; not used outside fs/.
+ */
+#ifndef FS_INTERNAL_H
+#define FS_INTERNAL_H
+
+#include "fs_path.h"
+
+#include "../stream/http.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/*
+ * Resolves query parameter key into out.  Absent: 400 when required, else
+ * the home directory.  Returns 0 or -1 with err set.
+ */
+int fs_req_path(struct http_req *req, const char *key, bool required, struct fs_path *out,
+                struct problem *err);
+
+/* Range header parsing for downloads (RFC 9110 single byte range). */
+enum fs_range_result {
+    FS_RANGE_NONE = 0,        /* no usable Range header: send everything */
+    FS_RANGE_OK = 1, /* ret_start and ret_len describe the part */
+    FS_RANGE_UNSATISFIABLE = -1, /* 416 */
+};
+enum fs_range_result fs_range_parse(const char *header, uint64_t size, uint64_t *ret_start,
+                                    uint64_t *ret_len);
+
+void fs_handle_download(struct http_req *req);
+void fs_handle_upload(struct http_req *req);
+void fs_handle_upload_batch(struct http_req *req);
+void fs_handle_watch(struct http_req *req);
+
+/*
+ * The streamed body spool shared by PUT /v1/fs/file and upload-batch: body
+ * bytes are staged in bounded buffers and written by the worker pool into
+ * an unnamed temporary file, with socket reads paused while the disk is
+ * behind.  See fs_spool.c.
+ */
+struct fs_spool;
+struct fs_spool_ops {
+    /* Worker thread: create the temporary file; return its fd or -errno. */
+    int (*open)(struct fs_spool *s, void *arg, struct problem *err);
+    /* Worker thread: the whole body is on disk (fd at its end); 0 or -1 with err. */
+    int (*commit)(struct fs_spool *s, void *arg, int fd, uint64_t size, struct problem *err);
+    /* Loop thread: the outcome, reply here (r = 0 or -1 with err). */
+    void (*finished)(struct http_req *req, void *arg, int r, const struct problem *err,
+                     uint64_t size);
+    /* Loop thread: release arg (always called once). */
+    void (*release)(void *arg);
+};
+/* Starts spooling req's body; takes over arg. */
+void fs_spool_start(struct http_req *req, const struct fs_spool_ops *ops, void *arg);
+/* Abandons every unfinished spool (shutdown). */
+void fs_upload_abort_all(void);
+
+void fs_watch_close_all(void);
+
+#endif

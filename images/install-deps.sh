@@ -1,0 +1,44 @@
+#!/bin/sh
+# Installs every Debian package agentd needs to build, run and test.
+# Idempotent: packages already present are skipped, so a second run is quick.
+# This is the single list of dependencies; images/Dockerfile and `make deps` both call it.
+#
+#   images/install-deps.sh            build + runtime + test packages
+#   images/install-deps.sh --runtime  only what a running agentd needs (for slim images)
+set -eu
+
+BUILD="gcc make pkg-config libwebsockets-dev libwebsockets-evlib-uv libuv1-dev libcjson-dev
+libarchive-dev libx11-dev libxtst-dev libxext-dev libxfixes-dev libxdamage-dev libpng-dev
+libjpeg62-turbo-dev libwebp-dev libcmocka-dev clang libclang-rt-dev clang-format"
+RUNTIME="libwebsockets17 libwebsockets-evlib-uv libuv1 libcjson1 libarchive13 ca-certificates"
+TEST="wrk curl ca-certificates"
+
+want="$BUILD $RUNTIME $TEST"
+if [ "${1:-}" = "--runtime" ]; then
+    want="$RUNTIME"
+fi
+# A fresh Debian 12 has no node: take Debian's (the tests run on node 18 and newer).
+if [ "${1:-}" != "--runtime" ] && ! command -v node >/dev/null 2>&1; then
+    want="$want nodejs npm"
+fi
+
+missing=""
+for p in $want; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+        missing="$missing $p"
+    fi
+done
+if [ -z "$missing" ]; then
+    echo "install-deps: all packages present"
+    exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then
+    SUDO="sudo"
+fi
+echo "install-deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing

@@ -1,0 +1,149 @@
+/*
+ * One HTTP request/response exchange on a libwebsockets connection.
+ *
+ * The listener (agentd/server.c) creates a struct http_req when a request's
+ * headers are complete, feeds it the body, and calls http_on_writable() from
+ * LWS_CALLBACK_HTTP_WRITEABLE.  Handlers read the request through the
+ * accessors below and answer with exactly one http_reply_*() call, either at
+ * once or later from the loop thread (after worker-pool work, for example).
+ *
+ * Lifetime: a request is reference-counted.  The connection holds one
+ * reference until the exchange ends or the peer goes away; anything that
+ * outlives a callback (queued work, a watch) takes its own with
+ * http_req_ref() and checks http_req_alive() before touching the response.
+ * All functions here must be called on the loop thread.
+ */
+#ifndef STREAM_HTTP_H
+#define STREAM_HTTP_H
+
+#include "buf.h"
+#include "problem.h"
+#include "query.h"
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <uv.h>
+
+struct lws;
+struct http_req;
+
+enum http_method {
+    HTTP_GET = 1u << 0,
+    HTTP_HEAD = 1u << 1,
+    HTTP_POST = 1u << 2,
+    HTTP_PUT = 1u << 3,
+    HTTP_DELETE = 1u << 4,
+    HTTP_PATCH = 1u << 5,
+    HTTP_OPTIONS = 1u << 6,
+};
+
+/* A streamed request body, installed by a handler with http_body_stream(). */
+struct http_body_ops {
+    /* One chunk of the body. Return 0, or -1 after replying to abandon the body. */
+    int (*data)(struct http_req *req, const void *p, size_t n);
+    /* The whole body has arrived. */
+    void (*end)(struct http_req *req);
+};
+
+/*
+ * A streamed response body, installed with http_reply_stream().  read()
+ * fills up to cap bytes and returns the count, 0 at the end of the body,
+ * HTTP_SOURCE_WAIT when no data is ready yet (the owner calls
+ * http_resume() when there is), or a negative errno to abort the connection.
+ */
+#define HTTP_SOURCE_WAIT (-EAGAIN)
+struct http_source_ops {
+    ssize_t (*read)(struct http_req *req, void *dst, size_t cap);
+};
+
+/*
+ * Per-request state owned by a handler.  free() is called exactly once, on
+ * the loop thread, when the request is released (completed or aborted).
+ */
+struct http_ctx_ops {
+    void (*free)(struct http_req *req, void *ctx);
+    /* The client went away before the exchange finished (optional). */
+    void (*aborted)(struct http_req *req, void *ctx);
+};
+
+/* Called by the listener. */
+void http_init(uv_loop_t *loop);
+uv_loop_t *http_loop(void);
+/*
+ * Builds a request from the parsed headers and stores it in *slot (the
+ * connection's per-session pointer, cleared again when the request detaches).
+ * Returns 0, or -1 with err filled when the request is malformed; the request
+ * exists either way so that the caller can answer with the problem.
+ */
+int http_req_new(struct lws *wsi, struct http_req **slot, struct problem *err);
+void http_req_ref(struct http_req *req);
+void http_req_unref(struct http_req *req);
+/* The connection is gone or the exchange is over: detach and drop its reference. */
+void http_req_detach(struct http_req *req);
+/* True while the client is still waiting for this request's response. */
+bool http_req_alive(const struct http_req *req);
+/* Feeds body bytes; returns -1 when the connection must close. */
+int http_on_body(struct http_req *req, const void *p, size_t n);
+int http_on_body_end(struct http_req *req);
+/* Writes what can be written; returns -1 when the connection must close. */
+int http_on_writable(struct http_req *req);
+/*
+ * Brackets a handler call made from inside an lws callback: a reply set in
+ * between is written directly by http_leave() instead of waiting for a
+ * writable callback.  http_leave() returns -1 when the connection must close.
+ */
+void http_enter(struct http_req *req);
+int http_leave(struct http_req *req);
+/* A buffered body overflowed the limit given to http_body_buffer(). */
+bool http_body_too_large(const struct http_req *req);
+bool http_body_complete(const struct http_req *req);
+/* True once the request has been answered (or is being answered). */
+bool http_replied(const struct http_req *req);
+
+/* Request accessors. */
+unsigned http_method(const struct http_req *req);
+const char *http_method_name(unsigned method);
+const char *http_path(const struct http_req *req);
+const struct query *http_query(const struct http_req *req);
+/* Copies header `name` (lower-case, with the colon: "range:") into a new string, or NULL. */
+char *http_header(const struct http_req *req, const char *name);
+/* -1 when the request had no Content-Length. */
+int64_t http_content_length(const struct http_req *req);
+bool http_has_body(const struct http_req *req);
+/* The buffered body of a request routed with HTTP_BODY_BUFFER. */
+const char *http_body(const struct http_req *req, size_t *ret_len);
+/* Path parameters captured by the router ("{id}"), in order. */
+const char *http_param(const struct http_req *req, unsigned i);
+void http_set_param(struct http_req *req, unsigned i, const char *value, size_t len);
+struct lws *http_wsi(const struct http_req *req);
+
+/* Handler state. */
+void http_set_ctx(struct http_req *req, void *ctx, const struct http_ctx_ops *ops);
+void *http_ctx(const struct http_req *req);
+
+/* Body handling. */
+void http_body_buffer(struct http_req *req, size_t max);
+void http_body_stream(struct http_req *req, const struct http_body_ops *ops);
+/* Stops / restarts reading the body from the socket (backpressure). */
+void http_body_pause(struct http_req *req);
+void http_body_resume(struct http_req *req);
+
+/* Response. Headers must be added before the reply. */
+void http_add_header(struct http_req *req, const char *name, const char *value);
+void http_set_close(struct http_req *req);
+/* Takes ownership of body (malloc'd). */
+void http_reply(struct http_req *req, int status, const char *content_type, char *body,
+                size_t len);
+void http_reply_json(struct http_req *req, int status, const cJSON *body);
+void http_reply_problem(struct http_req *req, const struct problem *p);
+void http_reply_empty(struct http_req *req, int status);
+/* Starts a streamed body; content_length -1 means "until the source ends" (closes after). */
+void http_reply_stream(struct http_req *req, int status, const char *content_type,
+                       int64_t content_length, const struct http_source_ops *ops);
+/* A streamed source has data again (or has ended). */
+void http_resume(struct http_req *req);
+
+#endif

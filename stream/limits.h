@@ -1,0 +1,60 @@
+/*
+ * Every limit agentd enforces on input it does not control lives here, so that
+ * a reviewer can see the whole attack surface in one screen.  A buffer fed by
+ * the network, a child or a file is created with one of these as its maximum.
+ */
+#ifndef STREAM_LIMITS_H
+#define STREAM_LIMITS_H
+
+/* HTTP request line plus all headers (libwebsockets' header arena). */
+#define LIM_HTTP_HEADER_BYTES 16384
+/* Longest request path plus query string we accept (414 beyond). */
+#define LIM_URI_BYTES 8192
+/* Longest query string after '?'. */
+#define LIM_QUERY_BYTES 8192
+/* Most query parameters in one request. */
+#define LIM_QUERY_PARAMS 64
+/* Longest single header value we copy out (Authorization, Range, Content-Type...). */
+#define LIM_HEADER_VALUE_BYTES 4096
+
+/* JSON request bodies are buffered whole; anything larger is 413. */
+#define LIM_JSON_BODY_BYTES (2u * 1024u * 1024u)
+/* Nesting depth of a JSON request body (arrays and objects). */
+#define LIM_JSON_DEPTH 64
+
+/* A filesystem path a client sends (PATH_MAX is the kernel's own limit). */
+#define LIM_PATH_BYTES 4096
+
+/* Streamed uploads: size of each staging buffer handed to the worker pool. */
+#define LIM_UPLOAD_CHUNK_BYTES (1024u * 1024u)
+/* Streamed uploads: optional cap on one file (0 = only free disk limits it). */
+#define LIM_UPLOAD_MAX_BYTES 0ull
+/* Downloads: bytes read from the file and written per writable callback. */
+#define LIM_DOWNLOAD_CHUNK_BYTES (256u * 1024u)
+
+/* Tar batch upload: entries reported in the reply (all are extracted). */
+#define LIM_TAR_REPORTED_PATHS 1024
+/* Tar batch upload: most entries extracted from one archive. */
+#define LIM_TAR_ENTRIES 1000000
+
+/* Directory listing: most entries returned by one GET /v1/fs/entries. */
+#define LIM_DIR_ENTRIES 100000
+
+/* fs watch: inotify watches per stream, and queued-but-unsent event bytes. */
+#define LIM_WATCH_DIRS 8192
+#define LIM_WATCH_STREAMS 64
+#define LIM_WATCH_QUEUE_BYTES (1024u * 1024u)
+
+/* Server-Sent Events: keep-alive comment interval. */
+#define LIM_SSE_KEEPALIVE_MS 15000
+
+/* Receive buffer per connection (one read from the socket). */
+#define LIM_RX_BUFFER_BYTES (256u * 1024u)
+
+/* A body we answered early (413, 401...) is read and dropped up to this, then we close. */
+#define LIM_DISCARD_BODY_BYTES (16ull * 1024 * 1024)
+
+/* Most simultaneous HTTP connections. */
+#define LIM_CONNECTIONS 1024
+
+#endif

@@ -1,0 +1,147 @@
+/*
+ * problem: renders struct problem as application/problem+json.  Titles,
+ * detail prefixes and extension members follow the reference server so the
+ * official SDK (which shows `title`) and existing clients see familiar
+ * errors; the improvement is that *every* error goes through here.
+ */
+#include "problem.h"
+
+#include "json.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+struct kind_info {
+    const char *name;   /* URN suffix */
+    const char *title;  /* NULL: derived from the status */
+    const char *prefix; /* prefix of `detail` */
+    int with_message;   /* adds details.message */
+};
+
+static const struct kind_info kinds[PROBLEM_KIND_COUNT] = {
+    [PROBLEM_INVALID_REQUEST] = {"invalid_request", NULL, "invalid request: ", 0},
+    [PROBLEM_NOT_FOUND] = {"not_found", "Not Found", "not found: ", 0},
+    [PROBLEM_CONFLICT] = {"conflict", "Conflict", "conflict: ", 1},
+    [PROBLEM_STREAM_ERROR] = {"stream_error", "Stream Error", "stream error: ", 1},
+    [PROBLEM_TOKEN_INVALID] = {"token_invalid", "Token Invalid", "", 1},
+    [PROBLEM_PERMISSION_DENIED] = {"permission_denied", "Permission Denied",
+                                   "permission denied: ", 1},
+    [PROBLEM_NOT_ACCEPTABLE] = {"not_acceptable", "Not Acceptable", "", 1},
+    [PROBLEM_UNSUPPORTED_MEDIA_TYPE] = {"unsupported_media_type", "Unsupported Media Type", "",
+                                        1},
+    [PROBLEM_TIMEOUT] = {"timeout", "Timeout", "timeout: ", 1},
+};
+
+int problem_vset(struct problem *p, int status, enum problem_kind kind, const char *fmt,
+                 va_list ap)
+{
+    p->status = status;
+    p->kind = kind;
+    p->resource = NULL;
+    p->id[0] = '\0';
+    if (vsnprintf(p->message, sizeof(p->message), fmt, ap) >= (int)sizeof(p->message)) {
+        /* Mark the cut so nobody mistakes a truncated path for the real one. */
+        memcpy(p->message + sizeof(p->message) - 4, "...", 4);
+    }
+    return -1;
+}
+
+int problem_set(struct problem *p, int status, enum problem_kind kind, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    problem_vset(p, status, kind, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int problem_not_found(struct problem *p, const char *resource, const char *id)
+{
+    problem_set(p, 404, PROBLEM_NOT_FOUND, "%s %s", resource, id);
+    p->resource = resource;
+    snprintf(p->id, sizeof(p->id), "%s", id);
+    return -1;
+}
+
+const char *problem_kind_name(enum problem_kind kind)
+{
+    if ((unsigned)kind >= PROBLEM_KIND_COUNT)
+        kind = PROBLEM_INVALID_REQUEST;
+    return kinds[kind].name;
+}
+
+const char *problem_status_text(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 206: return "Partial Content";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 406: return "Not Acceptable";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 411: return "Length Required";
+    case 413: return "Payload Too Large";
+    case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 416: return "Range Not Satisfiable";
+    case 422: return "Unprocessable Entity";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 507: return "Insufficient Storage";
+    default: return "Error";
+    }
+}
+
+int problem_render(const struct problem *p, struct buf *out)
+{
+    const struct kind_info *k = &kinds[(unsigned)p->kind < PROBLEM_KIND_COUNT ? p->kind : 0];
+    char urn[96], detail[PROBLEM_MESSAGE_MAX + 64];
+    const char *title = k->title;
+    cJSON *root, *details;
+    char *text;
+    int r;
+
+    if (!title)
+        title = p->status == 400 ? "Invalid Request" : problem_status_text(p->status);
+    snprintf(urn, sizeof(urn), PROBLEM_URN_PREFIX "%s", k->name);
+    if (p->kind == PROBLEM_TOKEN_INVALID)
+        snprintf(detail, sizeof(detail), "token invalid");
+    else
+        snprintf(detail, sizeof(detail), "%s%s", k->prefix, p->message);
+
+    root = cJSON_CreateObject();
+    json_add_string(root, "type", urn);
+    json_add_string(root, "title", title);
+    cJSON_AddNumberToObject(root, "status", p->status);
+    json_add_string(root, "detail", detail);
+    if (p->kind == PROBLEM_NOT_FOUND && p->resource) {
+        details = cJSON_AddObjectToObject(root, "details");
+        json_add_string(details, "id", p->id);
+        json_add_string(details, "resource", p->resource);
+    } else if (k->with_message) {
+        details = cJSON_AddObjectToObject(root, "details");
+        json_add_string(details, "message", p->message);
+    }
+    text = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    if (!text)
+        return -ENOMEM;
+    r = buf_append_str(out, text);
+    cJSON_free(text);
+    return r;
+}
