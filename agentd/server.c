@@ -116,6 +116,12 @@ static void on_request(struct lws *wsi, struct conn *c)
     req = c->req;
     http_enter(req);
     cors_apply(req);
+    if (!bad && http_is_chunked(req)) {
+        /* libwebsockets 4.1 does not decode chunked request bodies: refuse, do not guess. */
+        http_set_close(req);
+        bad = problem_set(&p, 411, PROBLEM_INVALID_REQUEST,
+                          "chunked request bodies are not supported; send Content-Length");
+    }
     if (bad) {
         http_reply_problem(req, &p);
         return;

@@ -1,7 +1,379 @@
+/*
+ * fs_tar: POST /v1/fs/upload-batch, a tar archive extracted into a directory.
+ *
+ * The body is spooled (fs_spool) into an anonymous temporary file, so any
+ * archive size works with bounded memory.  Extraction then makes two passes
+ * with libarchive on the worker pool: the first validates every entry (names
+ * relative and without "..", supported types, nothing written through a
+ * symlink the archive itself creates, a readable archive to the end) and
+ * changes nothing on disk; only when it passes does the second pass create
+ * the destination and write the entries with libarchive's secure-extraction
+ * flags (no "..", no writing through existing symlinks).
+ * gzip, bzip2, xz and zstd compressed archives are accepted as well.
+ */
 #include "fs_internal.h"
+
+#include "../stream/json.h"
+#include "../stream/limits.h"
+#include "../stream/xmalloc.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define TAR_BLOCK (64 * 1024)
+
+struct batch {
+    struct fs_path dest;  /* destination directory */
+    cJSON *paths;         /* reported paths (first LIM_TAR_REPORTED_PATHS) */
+    size_t count;         /* entries extracted */
+    char **links;         /* symlink entry names seen in pass 1 */
+    size_t n_links, cap_links;
+};
+
+static int spool_tmpfile(struct problem *err)
+{
+    const char *dir = getenv("TMPDIR");
+    char tmpl[4096];
+    int fd;
+
+    if (!dir || !*dir)
+        dir = "/tmp";
+    fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        return fd;
+    /* No O_TMPFILE: a named file, unlinked at once so nothing can be left behind. */
+    snprintf(tmpl, sizeof(tmpl), "%s/agentd-batch-XXXXXX", dir);
+    fd = mkostemp(tmpl, O_CLOEXEC);
+    if (fd < 0)
+        return problem_set(err, 507, PROBLEM_STREAM_ERROR,
+                           "cannot create a spool file in %s: %s", dir, strerror(errno));
+    unlink(tmpl);
+    return fd;
+}
+
+static int batch_open(struct fs_spool *s, void *arg, struct problem *err)
+{
+    (void)s;
+    (void)arg;
+    return spool_tmpfile(err);
+}
+
+/* Strips "./" prefixes; returns NULL when nothing is left (the archive root). */
+static const char *entry_name(const char *raw)
+{
+    while (raw[0] == '.' && raw[1] == '/')
+        raw += 2;
+    while (raw[0] == '/' && raw[1] == '/')
+        raw++;
+    if (raw[0] == '\0' || strcmp(raw, ".") == 0)
+        return NULL;
+    return raw;
+}
+
+static bool name_ok(const char *name)
+{
+    const char *p = name;
+
+    if (name[0] == '/')
+        return false;
+    while (*p) {
+        const char *end = strchr(p, '/');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        if (n == 2 && p[0] == '.' && p[1] == '.')
+            return false;
+        p += n;
+        while (*p == '/')
+            p++;
+    }
+    return strlen(name) <= LIM_PATH_BYTES;
+}
+
+static struct archive *tar_reader(int fd)
+{
+    struct archive *a = archive_read_new();
+
+    archive_read_support_format_tar(a);
+    archive_read_support_format_gnutar(a);
+    archive_read_support_filter_all(a);
+    lseek(fd, 0, SEEK_SET);
+    if (archive_read_open_fd(a, fd, TAR_BLOCK) != ARCHIVE_OK)
+        return a; /* the caller sees the error on the first header */
+    return a;
+}
+
+/* Is name beneath (or equal to) a symlink entry seen earlier? */
+static const char *under_link(const struct batch *b, const char *name)
+{
+    for (size_t i = 0; i < b->n_links; i++) {
+        size_t n = strlen(b->links[i]);
+        if (strncmp(name, b->links[i], n) == 0 && name[n] == '/')
+            return b->links[i];
+    }
+    return NULL;
+}
+
+/* Pass 1: reads the whole archive, writes nothing. Returns 0 or -1 with err. */
+static int batch_validate(struct batch *b, int fd, struct problem *err)
+{
+    struct archive *a = tar_reader(fd);
+    struct archive_entry *e;
+    size_t entries = 0;
+    int r, ret = 0;
+
+    while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
+        const char *raw = archive_entry_pathname(e);
+        const char *name = raw ? entry_name(raw) : NULL;
+        mode_t type = archive_entry_filetype(e);
+        const char *hl = archive_entry_hardlink(e), *link;
+
+        if (++entries > LIM_TAR_ENTRIES) {
+            ret = problem_set(err, 413, PROBLEM_INVALID_REQUEST,
+                              "archive has more than %d entries", LIM_TAR_ENTRIES);
+            goto out;
+        }
+        if (!raw) {
+            ret = problem_set(err, 400, PROBLEM_INVALID_REQUEST,
+                              "archive entry %zu has no name", entries);
+            goto out;
+        }
+        if (name && !name_ok(name)) {
+            ret = problem_set(err, 400, PROBLEM_INVALID_REQUEST,
+                              "invalid relative path: %s (archive entries must be relative "
+                              "and must not contain `..`); nothing was extracted",
+                              raw);
+            goto out;
+        }
+        if (hl && (!entry_name(hl) || !name_ok(entry_name(hl)))) {
+            ret = problem_set(err, 400, PROBLEM_INVALID_REQUEST,
+                              "invalid hard link target: %s -> %s; nothing was extracted", raw,
+                              hl);
+            goto out;
+        }
+        if (!hl && type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK) {
+            ret = problem_set(err, 400, PROBLEM_INVALID_REQUEST,
+                              "archive entry %s is a device, FIFO or socket, which is not "
+                              "extracted; nothing was extracted",
+                              raw);
+            goto out;
+        }
+        if (name && (link = under_link(b, name)) != NULL) {
+            ret = problem_set(err, 400, PROBLEM_INVALID_REQUEST,
+                              "archive entry %s would be written through the symlink %s it "
+                              "creates; nothing was extracted",
+                              raw, link);
+            goto out;
+        }
+        if (name && type == AE_IFLNK && !hl) {
+            if (b->n_links == b->cap_links) {
+                b->cap_links = b->cap_links ? b->cap_links * 2 : 8;
+                b->links = xrealloc(b->links, b->cap_links * sizeof(*b->links));
+            }
+            b->links[b->n_links++] = xstrdup(name);
+        }
+        if (archive_read_data_skip(a) != ARCHIVE_OK) {
+            r = ARCHIVE_FATAL;
+            break;
+        }
+    }
+    if (r != ARCHIVE_EOF)
+        ret = problem_set(err, 400, PROBLEM_INVALID_REQUEST,
+                          "not a valid tar archive (%s); nothing was extracted",
+                          archive_error_string(a) ? archive_error_string(a) : "read error");
+out:
+    archive_read_free(a);
+    return ret;
+}
+
+/* Canonical absolute path of the open directory fd (for libarchive's path-based API). */
+static int fd_realpath(int fd, char *dst, size_t cap)
+{
+    char proc[64];
+    ssize_t n;
+
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+    n = readlink(proc, dst, cap - 1);
+    if (n < 0)
+        return -errno;
+    if ((size_t)n >= cap - 1)
+        return -ENAMETOOLONG;
+    dst[n] = '\0';
+    return 0;
+}
+
+static int copy_data(struct archive *in, struct archive *out)
+{
+    const void *buf;
+    size_t size;
+    la_int64_t off;
+    int r;
+
+    for (;;) {
+        r = archive_read_data_block(in, &buf, &size, &off);
+        if (r == ARCHIVE_EOF)
+            return ARCHIVE_OK;
+        if (r < ARCHIVE_WARN)
+            return r;
+        if (archive_write_data_block(out, buf, size, off) < ARCHIVE_WARN)
+            return ARCHIVE_FATAL;
+    }
+}
+
+/* Pass 2: extracts into the (now created) destination. */
+static int batch_extract(struct batch *b, int fd, struct problem *err)
+{
+    char root[FS_PATH_MAX], full[FS_PATH_MAX * 2], link[FS_PATH_MAX * 2];
+    struct archive *a, *w;
+    struct archive_entry *e;
+    int dfd, r, ret = 0;
+    bool slash_end = b->dest.display[strlen(b->dest.display) - 1] == '/';
+
+    r = fs_mkdir_all(&b->dest);
+    if (r == -EEXIST)
+        return problem_set(err, 409, PROBLEM_CONFLICT,
+                           "destination %s exists and is not a directory", b->dest.display);
+    if (r < 0)
+        return fs_errno_problem(err, r, b->dest.display, "upload-batch");
+    dfd = fs_open(&b->dest, O_PATH | O_DIRECTORY, 0);
+    if (dfd < 0)
+        return fs_errno_problem(err, dfd, b->dest.display, "upload-batch");
+    r = fd_realpath(dfd, root, sizeof(root));
+    close(dfd);
+    if (r < 0)
+        return fs_errno_problem(err, r, b->dest.display, "upload-batch");
+
+    a = tar_reader(fd);
+    w = archive_write_disk_new();
+    archive_write_disk_set_options(w, ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+                                          ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+                                          ARCHIVE_EXTRACT_UNLINK);
+    while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
+        const char *raw = entry_name(archive_entry_pathname(e));
+        const char *hl = archive_entry_hardlink(e);
+        char shown[FS_PATH_MAX * 2], name[FS_PATH_MAX];
+
+        if (!raw)
+            continue;
+        /* Copy: setting the pathname below frees the string raw points into. */
+        snprintf(name, sizeof(name), "%s", raw);
+        snprintf(full, sizeof(full), "%s/%s", root, name);
+        if (hl) {
+            snprintf(link, sizeof(link), "%s/%s", root, entry_name(hl));
+            archive_entry_set_hardlink(e, link);
+        }
+        archive_entry_set_pathname(e, full);
+        /* Ownership is never taken from the archive. */
+        archive_entry_set_uid(e, getuid());
+        archive_entry_set_gid(e, getgid());
+        r = archive_write_header(w, e);
+        if (r == ARCHIVE_OK || r == ARCHIVE_WARN)
+            r = archive_entry_size(e) > 0 ? copy_data(a, w) : ARCHIVE_OK;
+        if (r == ARCHIVE_OK || r == ARCHIVE_WARN)
+            r = archive_write_finish_entry(w);
+        if (r < ARCHIVE_WARN) {
+            ret = problem_set(err, 409, PROBLEM_CONFLICT,
+                              "cannot extract %s: %s (%zu entries were extracted before it)",
+                              name, archive_error_string(w) ? archive_error_string(w)
+                                                            : "write error",
+                              b->count);
+            break;
+        }
+        b->count++;
+        if (cJSON_GetArraySize(b->paths) < LIM_TAR_REPORTED_PATHS) {
+            snprintf(shown, sizeof(shown), "%s%s%s", b->dest.display, slash_end ? "" : "/",
+                     name);
+            size_t n = strlen(shown);
+            while (n > 1 && shown[n - 1] == '/')
+                shown[--n] = '\0';
+            cJSON_AddItemToArray(b->paths, cJSON_CreateString(shown));
+        }
+    }
+    archive_write_close(w);
+    archive_write_free(w);
+    archive_read_free(a);
+    return ret;
+}
+
+static int batch_commit(struct fs_spool *s, void *arg, int fd, uint64_t size, struct problem *err)
+{
+    struct batch *b = arg;
+    int r;
+
+    (void)s;
+    if (size > 0 && batch_validate(b, fd, err) < 0)
+        return -1;
+    if (size == 0) {
+        r = fs_mkdir_all(&b->dest);
+        if (r == -EEXIST)
+            return problem_set(err, 409, PROBLEM_CONFLICT,
+                               "destination %s exists and is not a directory", b->dest.display);
+        return r < 0 ? fs_errno_problem(err, r, b->dest.display, "upload-batch") : 0;
+    }
+    return batch_extract(b, fd, err);
+}
+
+static void batch_finished(struct http_req *req, void *arg, int r, const struct problem *err,
+                           uint64_t size)
+{
+    struct batch *b = arg;
+    cJSON *o;
+
+    (void)size;
+    if (!http_req_alive(req))
+        return;
+    if (r < 0) {
+        http_reply_problem(req, err);
+        return;
+    }
+    o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "paths", b->paths);
+    b->paths = NULL;
+    cJSON_AddBoolToObject(o, "truncated", b->count > LIM_TAR_REPORTED_PATHS);
+    http_reply_json(req, 200, o);
+    cJSON_Delete(o);
+}
+
+static void batch_release(void *arg)
+{
+    struct batch *b = arg;
+
+    cJSON_Delete(b->paths);
+    for (size_t i = 0; i < b->n_links; i++)
+        free(b->links[i]);
+    free(b->links);
+    free(b);
+}
+
+static const struct fs_spool_ops batch_ops = {batch_open, batch_commit, batch_finished,
+                                              batch_release};
+
 void fs_handle_upload_batch(struct http_req *req)
 {
-    struct problem p;
-    problem_set(&p, 501, PROBLEM_INVALID_REQUEST, "not implemented yet");
-    http_reply_problem(req, &p);
+    struct batch *b;
+    struct problem err;
+    char *ct = http_header(req, "content-type:");
+    bool ok = ct && strncmp(ct, "application/x-tar", 17) == 0 &&
+              (ct[17] == '\0' || ct[17] == ';' || ct[17] == ' ');
+
+    free(ct);
+    if (!ok) {
+        problem_set(&err, 415, PROBLEM_INVALID_REQUEST,
+                    "content-type must be application/x-tar");
+        http_reply_problem(req, &err);
+        return;
+    }
+    b = xcalloc(1, sizeof(*b));
+    if (fs_req_path(req, "path", false, &b->dest, &err) < 0) {
+        free(b);
+        http_reply_problem(req, &err);
+        return;
+    }
+    b->paths = cJSON_CreateArray();
+    fs_spool_start(req, &batch_ops, b);
 }

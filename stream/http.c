@@ -290,6 +290,11 @@ int64_t http_content_length(const struct http_req *req)
     return req->content_length;
 }
 
+bool http_is_chunked(const struct http_req *req)
+{
+    return req->chunked;
+}
+
 bool http_has_body(const struct http_req *req)
 {
     return req->content_length > 0 || req->chunked;
