@@ -128,7 +128,9 @@ int main(int argc, char **argv)
              port, cfg.token ? "token required" : "no token");
 
     uv_run(loop, UV_RUN_DEFAULT);
-    /* Anything lws or a module left open is closed before the loop goes. */
+    server_finish();
+    uv_run(loop, UV_RUN_DEFAULT);
+    /* Anything a module left open is closed before the loop goes. */
     uv_walk(loop, on_close_walk, NULL);
     uv_run(loop, UV_RUN_DEFAULT);
     fs_done();

@@ -71,6 +71,7 @@ static void add_allow(struct http_req *req, unsigned allow)
 static void dispatch_route(struct conn *c, struct http_req *req, const struct route *route)
 {
     struct problem p;
+    bool reads_body = http_has_body(req) && (route->flags & (ROUTE_JSON_BODY | ROUTE_STREAM_BODY));
 
     if (route->flags & ROUTE_JSON_BODY) {
         char *ct = http_header(req, "content-type:");
@@ -92,6 +93,7 @@ static void dispatch_route(struct conn *c, struct http_req *req, const struct ro
         if (http_has_body(req)) {
             http_body_buffer(req, LIM_JSON_BODY_BYTES);
             c->pending = route;
+            http_continue(req);
             return;
         }
     } else if (!(route->flags & ROUTE_STREAM_BODY) && http_has_body(req)) {
@@ -100,6 +102,9 @@ static void dispatch_route(struct conn *c, struct http_req *req, const struct ro
         return;
     }
     route->handler(req);
+    /* The handler accepted the body: tell a client that waits for it (Expect: 100-continue). */
+    if (reads_body && !http_replied(req))
+        http_continue(req);
 }
 
 static void on_request(struct lws *wsi, struct conn *c)
@@ -271,6 +276,8 @@ int server_start(uv_loop_t *loop, const struct agentd_config *cfg, int *ret_port
     info.max_http_header_pool = LIM_CONNECTIONS;
     info.fd_limit_per_thread = LIM_CONNECTIONS + 64;
     info.count_threads = 1;
+    /* lws clears this pointer once a (foreign-loop) destroy has finished. */
+    info.pcontext = &context;
     context = lws_create_context(&info);
     if (!context) {
         log_error("server", "cannot create the libwebsockets context");
@@ -299,8 +306,17 @@ int server_start(uv_loop_t *loop, const struct agentd_config *cfg, int *ret_port
 
 void server_stop(void)
 {
-    if (context) {
+    /*
+     * On a foreign loop this starts the teardown; lws closes its handles as
+     * the loop keeps running and sets `context` to NULL when it is done.
+     */
+    if (context)
         lws_context_destroy(context);
-        context = NULL;
-    }
+}
+
+void server_finish(void)
+{
+    /* A second call completes a destroy that the loop could not finish. */
+    if (context)
+        lws_context_destroy(context);
 }

@@ -11,7 +11,9 @@
 
 /* Starts listening; *ret_port is the bound port. Returns 0 or a negative errno. */
 int server_start(uv_loop_t *loop, const struct agentd_config *cfg, int *ret_port);
-/* Closes the listener and every connection. */
+/* Closes the listener and every connection (finishes as the loop runs on). */
 void server_stop(void);
+/* After the loop has stopped: completes the teardown if needed. */
+void server_finish(void);
 
 #endif

@@ -108,7 +108,9 @@ int fs_op_entries(const struct fs_path *p, cJSON **ret, struct problem *err)
                                "directory %s has more than %d entries", p->display,
                                LIM_DIR_ENTRIES);
         }
-        snprintf(child, sizeof(child), "%s%s%s", p->display, slash_end ? "" : "/", de->d_name);
+        if (snprintf(child, sizeof(child), "%s%s%s", p->display, slash_end ? "" : "/",
+                     de->d_name) >= (int)sizeof(child))
+            continue; /* cannot be named by a client either */
         o = cJSON_CreateObject();
         json_add_string(o, "name", de->d_name);
         json_add_string(o, "path", child);

@@ -334,7 +334,7 @@ int fs_errno_problem(struct problem *err, int neg_errno, const char *path, const
     switch (e) {
     case ENOENT:
         problem_not_found(err, "path", path);
-        snprintf(err->message, sizeof(err->message), "path not found: %s", path);
+        snprintf(err->message, sizeof(err->message), "%s (no such file or directory)", path);
         return -1;
     case ENOTDIR:
         return problem_set(err, 409, PROBLEM_CONFLICT, "%s: %s (or one of its parents) is not a "

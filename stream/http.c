@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #define HTTP_PARAMS_MAX 4
@@ -426,6 +427,22 @@ int http_leave(struct http_req *req)
     if (req->wsi && req->replied && !req->done && !req->src_waiting)
         return http_on_writable(req);
     return 0;
+}
+
+void http_continue(struct http_req *req)
+{
+    static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    char *expect;
+
+    if (!req->wsi || req->replied)
+        return;
+    expect = http_header(req, "expect:");
+    if (expect && strcasecmp(expect, "100-continue") == 0) {
+        memcpy(wbuf + LWS_PRE, cont, sizeof(cont) - 1);
+        if (lws_write(req->wsi, wbuf + LWS_PRE, sizeof(cont) - 1, LWS_WRITE_HTTP) < 0)
+            log_warn("http", "cannot send 100 Continue");
+    }
+    free(expect);
 }
 
 void http_add_header(struct http_req *req, const char *name, const char *value)

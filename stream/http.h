@@ -133,6 +133,9 @@ void http_body_stream(struct http_req *req, const struct http_body_ops *ops);
 void http_body_pause(struct http_req *req);
 void http_body_resume(struct http_req *req);
 
+/* Sends "100 Continue" when the client asked for it (Expect: 100-continue). */
+void http_continue(struct http_req *req);
+
 /* Response. Headers must be added before the reply. */
 void http_add_header(struct http_req *req, const char *name, const char *value);
 void http_set_close(struct http_req *req);
