@@ -33,7 +33,8 @@ endif
 
 DEPS_STAMP := .cache/deps.stamp
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# libarchive is dlopen()ed on first use (fs/fs_archive.c): headers only.
+PKG_LIBS   = $(shell pkg-config --libs $(filter-out libarchive,$(PKGS)) 2>/dev/null) -ldl -lpthread
 
 CFLAGS  := -std=gnu11 $(OPT) $(WARN) $(SANFLAGS) -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 \
            -fstack-protector-strong -MMD -MP $(EXTRA_CFLAGS)

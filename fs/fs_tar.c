@@ -13,12 +13,12 @@
  */
 #include "fs_internal.h"
 
+#include "fs_archive.h"
+
 #include "../stream/json.h"
 #include "../stream/limits.h"
 #include "../stream/xmalloc.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -95,15 +95,18 @@ static bool name_ok(const char *name)
     return strlen(name) <= LIM_PATH_BYTES;
 }
 
+/* Set by batch_commit before either pass runs (worker thread, read-only afterwards). */
+static const struct fs_archive_api *ar;
+
 static struct archive *tar_reader(int fd)
 {
-    struct archive *a = archive_read_new();
+    struct archive *a = ar->archive_read_new();
 
-    archive_read_support_format_tar(a);
-    archive_read_support_format_gnutar(a);
-    archive_read_support_filter_all(a);
+    ar->archive_read_support_format_tar(a);
+    ar->archive_read_support_format_gnutar(a);
+    ar->archive_read_support_filter_all(a);
     lseek(fd, 0, SEEK_SET);
-    if (archive_read_open_fd(a, fd, TAR_BLOCK) != ARCHIVE_OK)
+    if (ar->archive_read_open_fd(a, fd, TAR_BLOCK) != ARCHIVE_OK)
         return a; /* the caller sees the error on the first header */
     return a;
 }
@@ -127,11 +130,11 @@ static int batch_validate(struct batch *b, int fd, struct problem *err)
     size_t entries = 0;
     int r, ret = 0;
 
-    while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
-        const char *raw = archive_entry_pathname(e);
+    while ((r = ar->archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
+        const char *raw = ar->archive_entry_pathname(e);
         const char *name = raw ? entry_name(raw) : NULL;
-        mode_t type = archive_entry_filetype(e);
-        const char *hl = archive_entry_hardlink(e), *link;
+        mode_t type = ar->archive_entry_filetype(e);
+        const char *hl = ar->archive_entry_hardlink(e), *link;
 
         if (++entries > LIM_TAR_ENTRIES) {
             ret = problem_set(err, 413, PROBLEM_INVALID_REQUEST,
@@ -177,7 +180,7 @@ static int batch_validate(struct batch *b, int fd, struct problem *err)
             }
             b->links[b->n_links++] = xstrdup(name);
         }
-        if (archive_read_data_skip(a) != ARCHIVE_OK) {
+        if (ar->archive_read_data_skip(a) != ARCHIVE_OK) {
             r = ARCHIVE_FATAL;
             break;
         }
@@ -185,9 +188,9 @@ static int batch_validate(struct batch *b, int fd, struct problem *err)
     if (r != ARCHIVE_EOF)
         ret = problem_set(err, 400, PROBLEM_INVALID_REQUEST,
                           "not a valid tar archive (%s); nothing was extracted",
-                          archive_error_string(a) ? archive_error_string(a) : "read error");
+                          ar->archive_error_string(a) ? ar->archive_error_string(a) : "read error");
 out:
-    archive_read_free(a);
+    ar->archive_read_free(a);
     return ret;
 }
 
@@ -215,12 +218,12 @@ static int copy_data(struct archive *in, struct archive *out)
     int r;
 
     for (;;) {
-        r = archive_read_data_block(in, &buf, &size, &off);
+        r = ar->archive_read_data_block(in, &buf, &size, &off);
         if (r == ARCHIVE_EOF)
             return ARCHIVE_OK;
         if (r < ARCHIVE_WARN)
             return r;
-        if (archive_write_data_block(out, buf, size, off) < ARCHIVE_WARN)
+        if (ar->archive_write_data_block(out, buf, size, off) < ARCHIVE_WARN)
             return ARCHIVE_FATAL;
     }
 }
@@ -249,13 +252,13 @@ static int batch_extract(struct batch *b, int fd, struct problem *err)
         return fs_errno_problem(err, r, b->dest.display, "upload-batch");
 
     a = tar_reader(fd);
-    w = archive_write_disk_new();
-    archive_write_disk_set_options(w, ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+    w = ar->archive_write_disk_new();
+    ar->archive_write_disk_set_options(w, ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
                                           ARCHIVE_EXTRACT_SECURE_NODOTDOT |
                                           ARCHIVE_EXTRACT_UNLINK);
-    while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
-        const char *raw = entry_name(archive_entry_pathname(e));
-        const char *hl = archive_entry_hardlink(e);
+    while ((r = ar->archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
+        const char *raw = entry_name(ar->archive_entry_pathname(e));
+        const char *hl = ar->archive_entry_hardlink(e);
         char shown[FS_PATH_MAX * 2], name[FS_PATH_MAX];
 
         if (!raw)
@@ -265,21 +268,21 @@ static int batch_extract(struct batch *b, int fd, struct problem *err)
         snprintf(full, sizeof(full), "%s/%s", root, name);
         if (hl) {
             snprintf(link, sizeof(link), "%s/%s", root, entry_name(hl));
-            archive_entry_set_hardlink(e, link);
+            ar->archive_entry_set_hardlink(e, link);
         }
-        archive_entry_set_pathname(e, full);
+        ar->archive_entry_set_pathname(e, full);
         /* Ownership is never taken from the archive. */
-        archive_entry_set_uid(e, getuid());
-        archive_entry_set_gid(e, getgid());
-        r = archive_write_header(w, e);
+        ar->archive_entry_set_uid(e, getuid());
+        ar->archive_entry_set_gid(e, getgid());
+        r = ar->archive_write_header(w, e);
         if (r == ARCHIVE_OK || r == ARCHIVE_WARN)
-            r = archive_entry_size(e) > 0 ? copy_data(a, w) : ARCHIVE_OK;
+            r = ar->archive_entry_size(e) > 0 ? copy_data(a, w) : ARCHIVE_OK;
         if (r == ARCHIVE_OK || r == ARCHIVE_WARN)
-            r = archive_write_finish_entry(w);
+            r = ar->archive_write_finish_entry(w);
         if (r < ARCHIVE_WARN) {
             ret = problem_set(err, 409, PROBLEM_CONFLICT,
                               "cannot extract %s: %s (%zu entries were extracted before it)",
-                              name, archive_error_string(w) ? archive_error_string(w)
+                              name, ar->archive_error_string(w) ? ar->archive_error_string(w)
                                                             : "write error",
                               b->count);
             break;
@@ -294,9 +297,9 @@ static int batch_extract(struct batch *b, int fd, struct problem *err)
             cJSON_AddItemToArray(b->paths, cJSON_CreateString(shown));
         }
     }
-    archive_write_close(w);
-    archive_write_free(w);
-    archive_read_free(a);
+    ar->archive_write_close(w);
+    ar->archive_write_free(w);
+    ar->archive_read_free(a);
     return ret;
 }
 
@@ -306,6 +309,8 @@ static int batch_commit(struct fs_spool *s, void *arg, int fd, uint64_t size, st
     int r;
 
     (void)s;
+    if (size > 0 && !(ar = fs_archive(err)))
+        return -1;
     if (size > 0 && batch_validate(b, fd, err) < 0)
         return -1;
     if (size == 0) {
