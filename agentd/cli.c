@@ -141,7 +141,8 @@ static enum cli_action parse_server(int argc, char **argv, struct agentd_config 
             break;
         case OPT_LOG_LEVEL:
             if (log_parse_level(optarg, &cfg->log_level) < 0) {
-                fprintf(stderr, "agentd: --log-level expects debug, info, warn or error, got '%s'\n",
+                fprintf(stderr,
+                        "agentd: --log-level expects debug, info, warn or error, got '%s'\n",
                         optarg);
                 return CLI_EXIT_USAGE;
             }

@@ -8,8 +8,8 @@
 #include "config.h"
 
 enum cli_action {
-    CLI_SERVER,  /* run the daemon with the parsed config */
-    CLI_EXIT_OK, /* help or version printed */
+    CLI_SERVER,     /* run the daemon with the parsed config */
+    CLI_EXIT_OK,    /* help or version printed */
     CLI_EXIT_USAGE, /* error printed; exit 2 */
 };
 

@@ -17,21 +17,21 @@
 #define CONFIG_LIST_MAX     32
 
 struct config_list {
-    size_t n;                         /* entries in use */
-    const char *v[CONFIG_LIST_MAX];   /* borrowed from argv */
+    size_t n;                       /* entries in use */
+    const char *v[CONFIG_LIST_MAX]; /* borrowed from argv */
 };
 
 struct agentd_config {
-    const char *host;                 /* listen address */
-    int port;                         /* listen port, 0 = ephemeral */
-    const char *token;                /* bearer token, NULL with --no-token */
-    struct config_list cors_origins;  /* -O */
-    struct config_list cors_methods;  /* -M */
-    struct config_list cors_headers;  /* -A */
-    bool cors_credentials;            /* -C */
-    const char *fs_root;              /* --fs-root, NULL = unconfined */
-    enum log_level log_level;         /* --log-level / AGENTD_LOG */
-    const char *port_file;            /* --port-file: write the bound port here */
+    const char *host;                /* listen address */
+    int port;                        /* listen port, 0 = ephemeral */
+    const char *token;               /* bearer token, NULL with --no-token */
+    struct config_list cors_origins; /* -O */
+    struct config_list cors_methods; /* -M */
+    struct config_list cors_headers; /* -A */
+    bool cors_credentials;           /* -C */
+    const char *fs_root;             /* --fs-root, NULL = unconfined */
+    enum log_level log_level;        /* --log-level / AGENTD_LOG */
+    const char *port_file;           /* --port-file: write the bound port here */
 };
 
 #endif

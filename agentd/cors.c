@@ -41,8 +41,9 @@ void cors_apply(struct http_req *req)
 {
     char *origin;
 
-    http_add_header(req, "vary", "origin, access-control-request-method, "
-                                 "access-control-request-headers");
+    http_add_header(req, "vary",
+                    "origin, access-control-request-method, "
+                    "access-control-request-headers");
     if (cors_cfg->cors_origins.n) {
         origin = http_header(req, "origin:");
         if (origin) {

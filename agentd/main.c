@@ -124,8 +124,8 @@ int main(int argc, char **argv)
     uv_signal_start(&sig_int, on_signal, SIGINT);
     if (cfg.port_file && (r = write_port_file(cfg.port_file, port)) < 0)
         log_error("agentd", "cannot write --port-file %s: %s", cfg.port_file, strerror(-r));
-    log_info("agentd", "agentd %s listening on http://%s:%d/ (%s)", AGENTD_VERSION, cfg.host,
-             port, cfg.token ? "token required" : "no token");
+    log_info("agentd", "agentd %s listening on http://%s:%d/ (%s)", AGENTD_VERSION, cfg.host, port,
+             cfg.token ? "token required" : "no token");
 
     uv_run(loop, UV_RUN_DEFAULT);
     server_finish();

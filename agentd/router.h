@@ -9,9 +9,9 @@
 #include "../stream/route.h"
 
 enum router_result {
-    ROUTER_MATCH,      /* *ret_route is the handler */
-    ROUTER_NO_PATH,    /* 404 */
-    ROUTER_NO_METHOD,  /* 405; *ret_allow lists what the path accepts */
+    ROUTER_MATCH,     /* *ret_route is the handler */
+    ROUTER_NO_PATH,   /* 404 */
+    ROUTER_NO_METHOD, /* 405; *ret_allow lists what the path accepts */
 };
 
 /* Registers a module's table; the table must outlive the router. */

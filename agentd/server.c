@@ -294,8 +294,8 @@ int server_start(uv_loop_t *loop, const struct agentd_config *cfg, int *ret_port
     info.timeout_secs = 120;
     vhost = lws_create_vhost(context, &info);
     if (!vhost) {
-        log_error("server", "cannot listen on %s:%d (address in use or not available)",
-                  cfg->host, cfg->port);
+        log_error("server", "cannot listen on %s:%d (address in use or not available)", cfg->host,
+                  cfg->port);
         lws_context_destroy(context);
         context = NULL;
         return -EADDRINUSE;

@@ -23,7 +23,7 @@ static void load(void)
 #define FS_ARCHIVE_LOAD(fn)                                                                        \
     api.fn = (__typeof__(&fn))dlsym(h, #fn);                                                       \
     if (!api.fn) {                                                                                 \
-        snprintf(load_error, sizeof(load_error), "libarchive has no %s", #fn);                   \
+        snprintf(load_error, sizeof(load_error), "libarchive has no %s", #fn);                     \
         return;                                                                                    \
     }
     FS_ARCHIVE_FUNCS(FS_ARCHIVE_LOAD)

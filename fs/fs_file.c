@@ -255,17 +255,17 @@ enum fs_range_result fs_range_parse(const char *h, uint64_t size, uint64_t *ret_
 struct download {
     struct http_req *req; /* the request; we are its context */
     struct fs_path path;
-    char *range;          /* the Range header, or NULL */
-    int fd;               /* the file, -1 until opened */
+    char *range; /* the Range header, or NULL */
+    int fd;      /* the file, -1 until opened */
     struct stat st;
-    uint64_t next;        /* offset of the next chunk to read */
-    uint64_t end;         /* one past the last byte to send (UINT64_MAX: until EOF) */
-    char *chunk;          /* a chunk read ahead by the worker */
+    uint64_t next; /* offset of the next chunk to read */
+    uint64_t end;  /* one past the last byte to send (UINT64_MAX: until EOF) */
+    char *chunk;   /* a chunk read ahead by the worker */
     size_t chunk_len;
-    bool reading;         /* a read job is in flight */
-    bool eof;             /* the worker hit end of file */
-    int read_err;         /* errno of a failed read */
-    struct problem err;   /* open failure */
+    bool reading;       /* a read job is in flight */
+    bool eof;           /* the worker hit end of file */
+    int read_err;       /* errno of a failed read */
+    struct problem err; /* open failure */
     int r;
 };
 
@@ -382,8 +382,8 @@ static void download_open_run(void *arg)
         return;
     }
     if (!S_ISREG(d->st.st_mode)) {
-        d->r = problem_set(&d->err, 409, PROBLEM_CONFLICT,
-                           "path is not a regular file: %s", d->path.display);
+        d->r = problem_set(&d->err, 409, PROBLEM_CONFLICT, "path is not a regular file: %s",
+                           d->path.display);
         return;
     }
     /* Reads are positional and blocking; only the open needed O_NONBLOCK. */
@@ -425,16 +425,15 @@ static void download_open_done(void *arg)
     case FS_RANGE_OK:
         d->next = start;
         d->end = start + len;
-        snprintf(cr, sizeof(cr), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, start,
-                 start + len - 1, size);
+        snprintf(cr, sizeof(cr), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, start, start + len - 1,
+                 size);
         http_add_header(req, "content-range", cr);
         http_reply_stream(req, 206, "application/octet-stream", (int64_t)len, &download_source);
         goto out;
     case FS_RANGE_NONE:
         d->next = 0;
         d->end = size;
-        http_reply_stream(req, 200, "application/octet-stream", (int64_t)size,
-                          &download_source);
+        http_reply_stream(req, 200, "application/octet-stream", (int64_t)size, &download_source);
         goto out;
     }
 out:

@@ -20,8 +20,8 @@ int fs_req_path(struct http_req *req, const char *key, bool required, struct fs_
 
 /* Range header parsing for downloads (RFC 9110 single byte range). */
 enum fs_range_result {
-    FS_RANGE_NONE = 0,        /* no usable Range header: send everything */
-    FS_RANGE_OK = 1, /* ret_start and ret_len describe the part */
+    FS_RANGE_NONE = 0,           /* no usable Range header: send everything */
+    FS_RANGE_OK = 1,             /* ret_start and ret_len describe the part */
     FS_RANGE_UNSATISFIABLE = -1, /* 416 */
 };
 enum fs_range_result fs_range_parse(const char *header, uint64_t size, uint64_t *ret_start,

@@ -79,8 +79,7 @@ int fs_op_entries(const struct fs_path *p, cJSON **ret, struct problem *err)
     bool slash_end;
 
     if (fd == -ENOTDIR)
-        return problem_set(err, 409, PROBLEM_CONFLICT, "path is not a directory: %s",
-                           p->display);
+        return problem_set(err, 409, PROBLEM_CONFLICT, "path is not a directory: %s", p->display);
     if (fd < 0)
         return fs_errno_problem(err, fd, p->display, "list");
     d = fdopendir(fd);
@@ -229,8 +228,7 @@ int fs_op_move(const struct fs_path *from, const struct fs_path *to, bool overwr
     bool to_exists;
 
     if (from->is_root || to->is_root)
-        return problem_set(err, 400, PROBLEM_INVALID_REQUEST,
-                           "cannot move the filesystem root");
+        return problem_set(err, 400, PROBLEM_INVALID_REQUEST, "cannot move the filesystem root");
     fdir = fs_open_parent(from, &fname);
     if (fdir < 0) {
         r = fdir;
@@ -283,14 +281,14 @@ int fs_op_move(const struct fs_path *from, const struct fs_path *to, bool overwr
     }
 checked:
     if (r == -EINVAL) {
-        r = problem_set(err, 400, PROBLEM_INVALID_REQUEST,
-                        "cannot move %s into itself (%s)", from->display, to->display);
+        r = problem_set(err, 400, PROBLEM_INVALID_REQUEST, "cannot move %s into itself (%s)",
+                        from->display, to->display);
         goto out;
     }
     if (r == -EXDEV) {
         r = problem_set(err, 409, PROBLEM_CONFLICT,
-                        "cannot move %s to %s: they are on different filesystems",
-                        from->display, to->display);
+                        "cannot move %s to %s: they are on different filesystems", from->display,
+                        to->display);
         goto out;
     }
     if (r < 0)

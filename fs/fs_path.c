@@ -19,8 +19,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-static char *home_dir;  /* $HOME without trailing slash ("/" stays "/") */
-static char *root_abs;  /* canonical --fs-root, or NULL */
+static char *home_dir; /* $HOME without trailing slash ("/" stays "/") */
+static char *root_abs; /* canonical --fs-root, or NULL */
 static int root_fd = -1;
 
 static char *strip_trailing_slashes(char *s)
@@ -337,8 +337,10 @@ int fs_errno_problem(struct problem *err, int neg_errno, const char *path, const
         snprintf(err->message, sizeof(err->message), "%s (no such file or directory)", path);
         return -1;
     case ENOTDIR:
-        return problem_set(err, 409, PROBLEM_CONFLICT, "%s: %s (or one of its parents) is not a "
-                           "directory", what, path);
+        return problem_set(err, 409, PROBLEM_CONFLICT,
+                           "%s: %s (or one of its parents) is not a "
+                           "directory",
+                           what, path);
     case EISDIR:
         return problem_set(err, 409, PROBLEM_CONFLICT, "%s: %s is a directory", what, path);
     case EEXIST:
@@ -356,21 +358,22 @@ int fs_errno_problem(struct problem *err, int neg_errno, const char *path, const
         return problem_set(err, 403, PROBLEM_PERMISSION_DENIED, "%s: %s: %s", what, path,
                            strerror(e));
     case EROFS:
-        return problem_set(err, 403, PROBLEM_PERMISSION_DENIED, "%s: %s is on a read-only "
-                           "filesystem", what, path);
+        return problem_set(err, 403, PROBLEM_PERMISSION_DENIED,
+                           "%s: %s is on a read-only "
+                           "filesystem",
+                           what, path);
     case ELOOP:
         return problem_set(err, 400, PROBLEM_INVALID_REQUEST,
                            "%s: %s has too many levels of symbolic links", what, path);
     case ENAMETOOLONG:
-        return problem_set(err, 400, PROBLEM_INVALID_REQUEST, "%s: %s: name too long", what,
-                           path);
+        return problem_set(err, 400, PROBLEM_INVALID_REQUEST, "%s: %s: name too long", what, path);
     case EINVAL:
         return problem_set(err, 400, PROBLEM_INVALID_REQUEST, "%s: %s: invalid argument", what,
                            path);
     case ENOSPC:
     case EDQUOT:
-        return problem_set(err, 507, PROBLEM_STREAM_ERROR, "%s: %s: no space left on device",
-                           what, path);
+        return problem_set(err, 507, PROBLEM_STREAM_ERROR, "%s: %s: no space left on device", what,
+                           path);
     default:
         return problem_set(err, 502, PROBLEM_STREAM_ERROR, "%s: %s: %s (os error %d)", what, path,
                            strerror(e), e);

@@ -26,15 +26,15 @@ enum fs_job_op {
 };
 
 struct fs_job {
-    struct http_req *req;  /* referenced until the job is done */
+    struct http_req *req; /* referenced until the job is done */
     enum fs_job_op op;
-    struct fs_path a;      /* the path (move: from) */
-    struct fs_path b;      /* move: to */
-    bool flag;             /* delete: recursive; move: overwrite */
-    int status;            /* success status */
-    cJSON *result;         /* reply on success */
-    struct problem err;    /* reply on failure */
-    int r;                 /* 0 or -1 */
+    struct fs_path a;   /* the path (move: from) */
+    struct fs_path b;   /* move: to */
+    bool flag;          /* delete: recursive; move: overwrite */
+    int status;         /* success status */
+    cJSON *result;      /* reply on success */
+    struct problem err; /* reply on failure */
+    int r;              /* 0 or -1 */
 };
 
 int fs_req_path(struct http_req *req, const char *key, bool required, struct fs_path *out,
@@ -47,8 +47,8 @@ int fs_req_path(struct http_req *req, const char *key, bool required, struct fs_
         return -1;
     if (r == 0) {
         if (required)
-            return problem_set(err, 400, PROBLEM_INVALID_REQUEST,
-                               "missing query parameter `%s`", key);
+            return problem_set(err, 400, PROBLEM_INVALID_REQUEST, "missing query parameter `%s`",
+                               key);
         value = "";
     }
     return fs_path_resolve(value, out, err);

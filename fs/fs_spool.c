@@ -33,24 +33,24 @@ enum spool_job {
 };
 
 struct fs_spool {
-    struct http_req *req;          /* the upload; the spool is its context */
+    struct http_req *req; /* the upload; the spool is its context */
     const struct fs_spool_ops *ops;
-    void *arg;                     /* the owner's state, released with the spool */
-    int fd;                        /* temporary file, -1 before open / after close */
-    char *fill;                    /* loop-side staging buffer */
+    void *arg;  /* the owner's state, released with the spool */
+    int fd;     /* temporary file, -1 before open / after close */
+    char *fill; /* loop-side staging buffer */
     size_t fill_len, fill_cap;
-    char *out;                     /* worker-side buffer being written */
+    char *out; /* worker-side buffer being written */
     size_t out_len, out_cap;
-    uint64_t size;                 /* bytes received into the spool */
-    bool busy;                     /* a worker job is in flight */
-    bool opened;                   /* the temporary file exists */
-    bool body_done;                /* the whole body has arrived */
-    bool stopped;                  /* failed, finished or aborted: no more jobs */
-    bool paused;                   /* socket reads paused by us */
-    enum spool_job job;            /* the job in flight */
-    int job_r;                     /* its result: 0 or -1 (err) */
-    struct problem err;            /* its problem */
-    struct fs_spool *prev, *next;  /* all live spools */
+    uint64_t size;                /* bytes received into the spool */
+    bool busy;                    /* a worker job is in flight */
+    bool opened;                  /* the temporary file exists */
+    bool body_done;               /* the whole body has arrived */
+    bool stopped;                 /* failed, finished or aborted: no more jobs */
+    bool paused;                  /* socket reads paused by us */
+    enum spool_job job;           /* the job in flight */
+    int job_r;                    /* its result: 0 or -1 (err) */
+    struct problem err;           /* its problem */
+    struct fs_spool *prev, *next; /* all live spools */
 };
 
 static struct fs_spool *spools;

@@ -30,10 +30,10 @@
 #define TAR_BLOCK (64 * 1024)
 
 struct batch {
-    struct fs_path dest;  /* destination directory */
-    cJSON *paths;         /* reported paths (first LIM_TAR_REPORTED_PATHS) */
-    size_t count;         /* entries extracted */
-    char **links;         /* symlink entry names seen in pass 1 */
+    struct fs_path dest; /* destination directory */
+    cJSON *paths;        /* reported paths (first LIM_TAR_REPORTED_PATHS) */
+    size_t count;        /* entries extracted */
+    char **links;        /* symlink entry names seen in pass 1 */
     size_t n_links, cap_links;
 };
 
@@ -52,8 +52,8 @@ static int spool_tmpfile(struct problem *err)
     snprintf(tmpl, sizeof(tmpl), "%s/agentd-batch-XXXXXX", dir);
     fd = mkostemp(tmpl, O_CLOEXEC);
     if (fd < 0)
-        return problem_set(err, 507, PROBLEM_STREAM_ERROR,
-                           "cannot create a spool file in %s: %s", dir, strerror(errno));
+        return problem_set(err, 507, PROBLEM_STREAM_ERROR, "cannot create a spool file in %s: %s",
+                           dir, strerror(errno));
     unlink(tmpl);
     return fd;
 }
@@ -137,13 +137,13 @@ static int batch_validate(struct batch *b, int fd, struct problem *err)
         const char *hl = ar->archive_entry_hardlink(e), *link;
 
         if (++entries > LIM_TAR_ENTRIES) {
-            ret = problem_set(err, 413, PROBLEM_INVALID_REQUEST,
-                              "archive has more than %d entries", LIM_TAR_ENTRIES);
+            ret = problem_set(err, 413, PROBLEM_INVALID_REQUEST, "archive has more than %d entries",
+                              LIM_TAR_ENTRIES);
             goto out;
         }
         if (!raw) {
-            ret = problem_set(err, 400, PROBLEM_INVALID_REQUEST,
-                              "archive entry %zu has no name", entries);
+            ret = problem_set(err, 400, PROBLEM_INVALID_REQUEST, "archive entry %zu has no name",
+                              entries);
             goto out;
         }
         if (name && !name_ok(name)) {
@@ -155,8 +155,7 @@ static int batch_validate(struct batch *b, int fd, struct problem *err)
         }
         if (hl && (!entry_name(hl) || !name_ok(entry_name(hl)))) {
             ret = problem_set(err, 400, PROBLEM_INVALID_REQUEST,
-                              "invalid hard link target: %s -> %s; nothing was extracted", raw,
-                              hl);
+                              "invalid hard link target: %s -> %s; nothing was extracted", raw, hl);
             goto out;
         }
         if (!hl && type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK) {
@@ -254,8 +253,8 @@ static int batch_extract(struct batch *b, int fd, struct problem *err)
     a = tar_reader(fd);
     w = ar->archive_write_disk_new();
     ar->archive_write_disk_set_options(w, ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-                                          ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-                                          ARCHIVE_EXTRACT_UNLINK);
+                                              ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+                                              ARCHIVE_EXTRACT_UNLINK);
     while ((r = ar->archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
         const char *raw = entry_name(ar->archive_entry_pathname(e));
         const char *hl = ar->archive_entry_hardlink(e);
@@ -281,16 +280,15 @@ static int batch_extract(struct batch *b, int fd, struct problem *err)
             r = ar->archive_write_finish_entry(w);
         if (r < ARCHIVE_WARN) {
             ret = problem_set(err, 409, PROBLEM_CONFLICT,
-                              "cannot extract %s: %s (%zu entries were extracted before it)",
-                              name, ar->archive_error_string(w) ? ar->archive_error_string(w)
-                                                            : "write error",
+                              "cannot extract %s: %s (%zu entries were extracted before it)", name,
+                              ar->archive_error_string(w) ? ar->archive_error_string(w)
+                                                          : "write error",
                               b->count);
             break;
         }
         b->count++;
         if (cJSON_GetArraySize(b->paths) < LIM_TAR_REPORTED_PATHS) {
-            snprintf(shown, sizeof(shown), "%s%s%s", b->dest.display, slash_end ? "" : "/",
-                     name);
+            snprintf(shown, sizeof(shown), "%s%s%s", b->dest.display, slash_end ? "" : "/", name);
             size_t n = strlen(shown);
             while (n > 1 && shown[n - 1] == '/')
                 shown[--n] = '\0';
@@ -368,8 +366,7 @@ void fs_handle_upload_batch(struct http_req *req)
 
     free(ct);
     if (!ok) {
-        problem_set(&err, 415, PROBLEM_INVALID_REQUEST,
-                    "content-type must be application/x-tar");
+        problem_set(&err, 415, PROBLEM_INVALID_REQUEST, "content-type must be application/x-tar");
         http_reply_problem(req, &err);
         return;
     }

@@ -44,25 +44,25 @@ struct watch_dir {
 };
 
 struct watch {
-    struct http_req *req;      /* the SSE request (referenced during setup) */
-    struct sse *sse;           /* NULL until the stream starts */
-    struct fs_path root;       /* what the client asked to watch */
+    struct http_req *req; /* the SSE request (referenced during setup) */
+    struct sse *sse;      /* NULL until the stream starts */
+    struct fs_path root;  /* what the client asked to watch */
     bool recursive;
-    int ifd;                   /* inotify fd */
-    uv_poll_t poll;            /* readiness of ifd on the loop */
+    int ifd;        /* inotify fd */
+    uv_poll_t poll; /* readiness of ifd on the loop */
     bool polling;
-    struct watch_dir *dirs;    /* watched directories */
+    struct watch_dir *dirs; /* watched directories */
     size_t n_dirs, cap_dirs;
-    bool limit_hit;            /* LIM_WATCH_DIRS reached */
-    uint64_t seq;              /* SSE event id */
-    char *last_modify;         /* path of the last modify event sent */
-    uint32_t move_cookie;      /* pending IN_MOVED_FROM */
+    bool limit_hit;       /* LIM_WATCH_DIRS reached */
+    uint64_t seq;         /* SSE event id */
+    char *last_modify;    /* path of the last modify event sent */
+    uint32_t move_cookie; /* pending IN_MOVED_FROM */
     char *move_from;
     bool move_from_dir;
-    struct problem err;        /* setup failure */
+    struct problem err; /* setup failure */
     int r;
-    bool closed;               /* the client went away */
-    struct watch *next;        /* all live watches */
+    bool closed;        /* the client went away */
+    struct watch *next; /* all live watches */
 };
 
 static struct watch *watches;
@@ -135,8 +135,7 @@ static void watch_walk(struct watch *w, int fd, const char *path, int depth)
         cfd = openat(dirfd(d), de->d_name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (cfd < 0)
             continue;
-        snprintf(child, sizeof(child), "%s%s%s", path, strcmp(path, "/") ? "/" : "",
-                 de->d_name);
+        snprintf(child, sizeof(child), "%s%s%s", path, strcmp(path, "/") ? "/" : "", de->d_name);
         watch_walk(w, cfd, child, depth + 1);
         close(cfd);
     }
@@ -412,8 +411,8 @@ void fs_handle_watch(struct http_req *req)
     bool recursive = false;
 
     if (n_watches >= LIM_WATCH_STREAMS) {
-        problem_set(&err, 503, PROBLEM_STREAM_ERROR,
-                    "too many watch streams are open (at most %d)", LIM_WATCH_STREAMS);
+        problem_set(&err, 503, PROBLEM_STREAM_ERROR, "too many watch streams are open (at most %d)",
+                    LIM_WATCH_STREAMS);
         http_reply_problem(req, &err);
         return;
     }

@@ -27,42 +27,42 @@
 #define HTTP_PARAMS_MAX 4
 
 struct http_req {
-    int refs;                   /* the connection's reference plus any holders */
-    struct lws *wsi;            /* NULL once detached from the connection */
-    unsigned method;            /* one enum http_method bit */
-    char *path;                 /* decoded request path, owned */
-    struct query query;         /* decoded query parameters */
-    char *params[HTTP_PARAMS_MAX]; /* router captures, owned */
-    int64_t content_length;     /* request Content-Length, -1 if absent */
-    bool chunked;               /* request body uses chunked transfer coding */
-    uint64_t body_seen;         /* request body bytes received so far */
-    size_t body_max;            /* HTTP_BODY_BUFFER: limit for body */
-    bool body_buffering;        /* accumulate the body into body */
-    struct buf body;            /* the buffered body */
+    int refs;                             /* the connection's reference plus any holders */
+    struct lws *wsi;                      /* NULL once detached from the connection */
+    unsigned method;                      /* one enum http_method bit */
+    char *path;                           /* decoded request path, owned */
+    struct query query;                   /* decoded query parameters */
+    char *params[HTTP_PARAMS_MAX];        /* router captures, owned */
+    int64_t content_length;               /* request Content-Length, -1 if absent */
+    bool chunked;                         /* request body uses chunked transfer coding */
+    uint64_t body_seen;                   /* request body bytes received so far */
+    size_t body_max;                      /* HTTP_BODY_BUFFER: limit for body */
+    bool body_buffering;                  /* accumulate the body into body */
+    struct buf body;                      /* the buffered body */
     const struct http_body_ops *body_ops; /* streamed body sink */
-    bool body_discard;          /* answered early: drop the rest of the body */
-    bool body_complete;         /* the whole body has arrived */
-    bool body_paused;           /* socket reads are stopped for backpressure */
-    bool body_too_large;        /* buffered body overflowed body_max */
+    bool body_discard;                    /* answered early: drop the rest of the body */
+    bool body_complete;                   /* the whole body has arrived */
+    bool body_paused;                     /* socket reads are stopped for backpressure */
+    bool body_too_large;                  /* buffered body overflowed body_max */
 
-    void *ctx;                  /* handler state */
+    void *ctx; /* handler state */
     const struct http_ctx_ops *ctx_ops;
 
-    bool replied;               /* a response has been set */
-    bool headers_sent;          /* status line and headers are written */
-    bool done;                  /* the response is completely written */
-    bool close_after;           /* send Connection: close and close */
-    int status;                 /* response status */
-    const char *content_type;   /* static string */
-    int64_t resp_length;        /* Content-Length to announce, -1 none */
-    struct buf resp_headers;    /* extra "name: value\r\n" lines */
-    char *resp_body;            /* in-memory body, owned */
-    size_t resp_len, resp_off;  /* its size and write position */
+    bool replied;                      /* a response has been set */
+    bool headers_sent;                 /* status line and headers are written */
+    bool done;                         /* the response is completely written */
+    bool close_after;                  /* send Connection: close and close */
+    int status;                        /* response status */
+    const char *content_type;          /* static string */
+    int64_t resp_length;               /* Content-Length to announce, -1 none */
+    struct buf resp_headers;           /* extra "name: value\r\n" lines */
+    char *resp_body;                   /* in-memory body, owned */
+    size_t resp_len, resp_off;         /* its size and write position */
     const struct http_source_ops *src; /* streamed body */
-    bool src_waiting;           /* read() said HTTP_SOURCE_WAIT */
-    bool writable_requested;    /* lws_callback_on_writable pending */
-    bool in_callback;           /* inside an lws callback for this wsi */
-    struct http_req **slot;     /* the connection's pointer to us */
+    bool src_waiting;                  /* read() said HTTP_SOURCE_WAIT */
+    bool writable_requested;           /* lws_callback_on_writable pending */
+    bool in_callback;                  /* inside an lws callback for this wsi */
+    struct http_req **slot;            /* the connection's pointer to us */
 };
 
 static int http_finish(struct http_req *req);
@@ -501,8 +501,7 @@ static void http_set_reply(struct http_req *req, int status, const char *ctype)
         http_body_resume(req);
 }
 
-void http_reply(struct http_req *req, int status, const char *content_type, char *body,
-                size_t len)
+void http_reply(struct http_req *req, int status, const char *content_type, char *body, size_t len)
 {
     if (req->replied) {
         free(body);
@@ -584,8 +583,7 @@ static int http_format_headers(struct http_req *req, char *dst, size_t cap)
         len += (size_t)n;
     }
     if (req->resp_length >= 0 && !no_body_status) {
-        n = snprintf(dst + len, cap - len, "content-length: %lld\r\n",
-                     (long long)req->resp_length);
+        n = snprintf(dst + len, cap - len, "content-length: %lld\r\n", (long long)req->resp_length);
         if (n < 0 || (size_t)n >= cap - len)
             return -1;
         len += (size_t)n;

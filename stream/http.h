@@ -140,8 +140,7 @@ void http_continue(struct http_req *req);
 void http_add_header(struct http_req *req, const char *name, const char *value);
 void http_set_close(struct http_req *req);
 /* Takes ownership of body (malloc'd). */
-void http_reply(struct http_req *req, int status, const char *content_type, char *body,
-                size_t len);
+void http_reply(struct http_req *req, int status, const char *content_type, char *body, size_t len);
 void http_reply_json(struct http_req *req, int status, const cJSON *body);
 void http_reply_problem(struct http_req *req, const struct problem *p);
 void http_reply_empty(struct http_req *req, int status);

@@ -130,8 +130,7 @@ int json_parse_object(const char *p, size_t n, cJSON **ret, struct problem *err)
     }
     if (!cJSON_IsObject(root)) {
         cJSON_Delete(root);
-        return problem_set(err, 422, PROBLEM_INVALID_REQUEST,
-                           "request body must be a JSON object");
+        return problem_set(err, 422, PROBLEM_INVALID_REQUEST, "request body must be a JSON object");
     }
     *ret = root;
     return 0;
@@ -160,8 +159,8 @@ static int json_field(const cJSON *obj, const char *field, bool required, const 
 
     if (!v || cJSON_IsNull(v)) {
         if (required)
-            return problem_set(err, 422, PROBLEM_INVALID_REQUEST, "missing field `%s` (%s)",
-                               field, want);
+            return problem_set(err, 422, PROBLEM_INVALID_REQUEST, "missing field `%s` (%s)", field,
+                               want);
         return 0;
     }
     *ret_v = v;
@@ -177,8 +176,8 @@ int json_get_string(const cJSON *obj, const char *field, bool required, const ch
     if (r <= 0)
         return r;
     if (!cJSON_IsString(v))
-        return problem_set(err, 422, PROBLEM_INVALID_REQUEST,
-                           "field `%s` must be a string, got %s", field, json_type_name(v));
+        return problem_set(err, 422, PROBLEM_INVALID_REQUEST, "field `%s` must be a string, got %s",
+                           field, json_type_name(v));
     *ret = v->valuestring;
     return 1;
 }

@@ -41,8 +41,8 @@
 #define LIM_DIR_ENTRIES 100000
 
 /* fs watch: inotify watches per stream, and queued-but-unsent event bytes. */
-#define LIM_WATCH_DIRS 8192
-#define LIM_WATCH_STREAMS 64
+#define LIM_WATCH_DIRS        8192
+#define LIM_WATCH_STREAMS     64
 #define LIM_WATCH_QUEUE_BYTES (1024u * 1024u)
 
 /* Server-Sent Events: keep-alive comment interval. */

@@ -29,13 +29,11 @@ static const struct kind_info kinds[PROBLEM_KIND_COUNT] = {
     [PROBLEM_PERMISSION_DENIED] = {"permission_denied", "Permission Denied",
                                    "permission denied: ", 1},
     [PROBLEM_NOT_ACCEPTABLE] = {"not_acceptable", "Not Acceptable", "", 1},
-    [PROBLEM_UNSUPPORTED_MEDIA_TYPE] = {"unsupported_media_type", "Unsupported Media Type", "",
-                                        1},
+    [PROBLEM_UNSUPPORTED_MEDIA_TYPE] = {"unsupported_media_type", "Unsupported Media Type", "", 1},
     [PROBLEM_TIMEOUT] = {"timeout", "Timeout", "timeout: ", 1},
 };
 
-int problem_vset(struct problem *p, int status, enum problem_kind kind, const char *fmt,
-                 va_list ap)
+int problem_vset(struct problem *p, int status, enum problem_kind kind, const char *fmt, va_list ap)
 {
     p->status = status;
     p->kind = kind;
@@ -76,34 +74,62 @@ const char *problem_kind_name(enum problem_kind kind)
 const char *problem_status_text(int status)
 {
     switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 206: return "Partial Content";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 406: return "Not Acceptable";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 411: return "Length Required";
-    case 413: return "Payload Too Large";
-    case 414: return "URI Too Long";
-    case 415: return "Unsupported Media Type";
-    case 416: return "Range Not Satisfiable";
-    case 422: return "Unprocessable Entity";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 507: return "Insufficient Storage";
-    default: return "Error";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 204:
+        return "No Content";
+    case 206:
+        return "Partial Content";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 406:
+        return "Not Acceptable";
+    case 408:
+        return "Request Timeout";
+    case 409:
+        return "Conflict";
+    case 411:
+        return "Length Required";
+    case 413:
+        return "Payload Too Large";
+    case 414:
+        return "URI Too Long";
+    case 415:
+        return "Unsupported Media Type";
+    case 416:
+        return "Range Not Satisfiable";
+    case 422:
+        return "Unprocessable Entity";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    case 507:
+        return "Insufficient Storage";
+    default:
+        return "Error";
     }
 }
 

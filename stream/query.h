@@ -20,9 +20,9 @@ struct query_param {
 };
 
 struct query {
-    size_t n;                                    /* parameters in use */
-    size_t bytes;                                /* total bytes, bounded by LIM_QUERY_BYTES */
-    struct query_param params[64];               /* LIM_QUERY_PARAMS */
+    size_t n;                      /* parameters in use */
+    size_t bytes;                  /* total bytes, bounded by LIM_QUERY_BYTES */
+    struct query_param params[64]; /* LIM_QUERY_PARAMS */
 };
 
 void query_init(struct query *q);

@@ -16,12 +16,12 @@
 #include <uv.h>
 
 struct sse {
-    struct http_req *req;  /* the response; we are its context */
-    struct buf queue;      /* formatted, unsent bytes */
-    size_t off;            /* bytes of queue already sent */
-    bool ending;           /* finish once the queue drains */
-    bool closed;           /* on_close has been called */
-    uv_timer_t keepalive;  /* idle comment timer */
+    struct http_req *req; /* the response; we are its context */
+    struct buf queue;     /* formatted, unsent bytes */
+    size_t off;           /* bytes of queue already sent */
+    bool ending;          /* finish once the queue drains */
+    bool closed;          /* on_close has been called */
+    uv_timer_t keepalive; /* idle comment timer */
     sse_close_fn on_close;
     void *arg;
 };

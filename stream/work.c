@@ -11,9 +11,9 @@
 #include <uv.h>
 
 struct work {
-    uv_work_t w;   /* first member: the libuv request */
-    work_fn fn;    /* runs on the pool */
-    work_fn done;  /* runs on the loop */
+    uv_work_t w;  /* first member: the libuv request */
+    work_fn fn;   /* runs on the pool */
+    work_fn done; /* runs on the loop */
     void *arg;
 };
 
