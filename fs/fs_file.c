@@ -141,18 +141,11 @@ static int upload_commit(struct fs_spool *s, void *arg, int fd, uint64_t size, s
     return 0;
 }
 
-static void upload_finished(struct http_req *req, void *arg, int r, const struct problem *err,
-                            uint64_t size)
+static void upload_reply(struct http_req *req, void *arg, uint64_t size)
 {
     struct upload *u = arg;
     cJSON *o;
 
-    if (!http_req_alive(req))
-        return;
-    if (r < 0) {
-        http_reply_problem(req, err);
-        return;
-    }
     o = cJSON_CreateObject();
     json_add_string(o, "path", u->path.display);
     cJSON_AddNumberToObject(o, "bytesWritten", (double)size);
@@ -171,7 +164,7 @@ static void upload_release(void *arg)
     free(u);
 }
 
-static const struct fs_spool_ops upload_ops = {upload_open, upload_commit, upload_finished,
+static const struct fs_spool_ops upload_ops = {upload_open, upload_commit, upload_reply,
                                                upload_release};
 
 void fs_handle_upload(struct http_req *req)

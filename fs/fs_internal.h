@@ -44,9 +44,8 @@ struct fs_spool_ops {
     int (*open)(struct fs_spool *s, void *arg, struct problem *err);
     /* Worker thread: the whole body is on disk (fd at its end); 0 or -1 with err. */
     int (*commit)(struct fs_spool *s, void *arg, int fd, uint64_t size, struct problem *err);
-    /* Loop thread: the outcome, reply here (r = 0 or -1 with err). */
-    void (*finished)(struct http_req *req, void *arg, int r, const struct problem *err,
-                     uint64_t size);
+    /* Loop thread: the body is committed and the client still waits: reply with success. */
+    void (*reply)(struct http_req *req, void *arg, uint64_t size);
     /* Loop thread: release arg (always called once). */
     void (*release)(void *arg);
 };

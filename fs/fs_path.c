@@ -69,8 +69,7 @@ const char *fs_path_home(void)
     return home_dir ? home_dir : "/";
 }
 
-/* True when the '/'-separated path has a ".." component. */
-static bool has_dotdot(const char *p)
+bool fs_path_has_dotdot(const char *p)
 {
     while (*p) {
         const char *end = strchr(p, '/');
@@ -145,7 +144,7 @@ int fs_path_resolve(const char *input, struct fs_path *out, struct problem *err)
     } else if (input[0] == '/') {
         n = snprintf(abs, sizeof(abs), "%s", input);
     } else {
-        if (has_dotdot(input))
+        if (fs_path_has_dotdot(input))
             return problem_set(err, 400, PROBLEM_INVALID_REQUEST,
                                "invalid relative path: %s (relative paths may not contain "
                                "`..`; use an absolute path)",

@@ -64,6 +64,9 @@ int fs_path_child(const struct fs_path *p, const char *name, struct fs_path *out
 /* True when a and b name the same path (after resolution). */
 bool fs_path_same(const struct fs_path *a, const struct fs_path *b);
 
+/* True when the '/'-separated path has a ".." component. */
+bool fs_path_has_dotdot(const char *p);
+
 /* Turns a negative errno from an operation on path into a problem. Returns -1. */
 int fs_errno_problem(struct problem *err, int neg_errno, const char *path, const char *what);
 

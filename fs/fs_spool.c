@@ -9,7 +9,7 @@
  * (lws_rx_flow_control) until it finishes.  So memory stays bounded and the
  * client is slowed to disk speed instead of being buffered.
  *
- * The owner supplies open/commit (run on the worker) and finished/release
+ * The owner supplies open/commit (run on the worker) and reply/release
  * (run on the loop).  Jobs for one spool never overlap: `busy` serialises
  * open, each write and the commit.  The spool is the request's context; a
  * job in flight holds a request reference so neither goes away under it.
@@ -146,13 +146,15 @@ static void spool_done(void *arg)
     } else if (s->job_r < 0) {
         s->stopped = true;
         spool_close(s);
-        s->ops->finished(req, s->arg, -1, &s->err, s->size);
+        if (http_req_alive(req))
+            http_reply_problem(req, &s->err);
     } else if (s->job == SPOOL_OPEN) {
         s->opened = true;
     } else if (s->job == SPOOL_COMMIT) {
         s->stopped = true;
         spool_close(s);
-        s->ops->finished(req, s->arg, 0, NULL, s->size);
+        if (http_req_alive(req))
+            s->ops->reply(req, s->arg, s->size);
     }
     if (!s->stopped)
         spool_kick(s);
@@ -206,7 +208,7 @@ static int spool_data(struct http_req *req, const void *p, size_t n)
         s->stopped = true;
         problem_set(&err, 413, PROBLEM_INVALID_REQUEST, "uploads are limited to %llu bytes",
                     (unsigned long long)LIM_UPLOAD_MAX_BYTES);
-        s->ops->finished(req, s->arg, -1, &err, s->size);
+        http_reply_problem(req, &err);
         return -1;
     }
     if (s->fill_len + n > s->fill_cap) {

@@ -79,20 +79,7 @@ static const char *entry_name(const char *raw)
 
 static bool name_ok(const char *name)
 {
-    const char *p = name;
-
-    if (name[0] == '/')
-        return false;
-    while (*p) {
-        const char *end = strchr(p, '/');
-        size_t n = end ? (size_t)(end - p) : strlen(p);
-        if (n == 2 && p[0] == '.' && p[1] == '.')
-            return false;
-        p += n;
-        while (*p == '/')
-            p++;
-    }
-    return strlen(name) <= LIM_PATH_BYTES;
+    return name[0] != '/' && !fs_path_has_dotdot(name) && strlen(name) <= LIM_PATH_BYTES;
 }
 
 /* Set by batch_commit before either pass runs (worker thread, read-only afterwards). */
@@ -321,19 +308,12 @@ static int batch_commit(struct fs_spool *s, void *arg, int fd, uint64_t size, st
     return batch_extract(b, fd, err);
 }
 
-static void batch_finished(struct http_req *req, void *arg, int r, const struct problem *err,
-                           uint64_t size)
+static void batch_reply(struct http_req *req, void *arg, uint64_t size)
 {
     struct batch *b = arg;
     cJSON *o;
 
     (void)size;
-    if (!http_req_alive(req))
-        return;
-    if (r < 0) {
-        http_reply_problem(req, err);
-        return;
-    }
     o = cJSON_CreateObject();
     cJSON_AddItemToObject(o, "paths", b->paths);
     b->paths = NULL;
@@ -353,8 +333,7 @@ static void batch_release(void *arg)
     free(b);
 }
 
-static const struct fs_spool_ops batch_ops = {batch_open, batch_commit, batch_finished,
-                                              batch_release};
+static const struct fs_spool_ops batch_ops = {batch_open, batch_commit, batch_reply, batch_release};
 
 void fs_handle_upload_batch(struct http_req *req)
 {
