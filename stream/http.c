@@ -609,6 +609,7 @@ static int http_finish(struct http_req *req)
     struct lws *wsi = req->wsi;
 
     req->done = true;
+    log_debug("http", "%s %s -> %d", http_method_name(req->method), req->path, req->status);
     if (req->close_after)
         return -1;
     /* The request body must be consumed before the next request can be parsed. */
