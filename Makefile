@@ -16,7 +16,8 @@ FUZZ_SECONDS ?= 20
 
 ifeq ($(SANITIZER),address)
   BUILD := build/asan
-  SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+  SANFLAGS := -fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer \
+              -fno-sanitize-recover=undefined,float-cast-overflow
   OPT := -O1 -g
 else
   BUILD := build
@@ -82,7 +83,8 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ) | $(DEPS_STAMP)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB_OBJ) $(LDFLAGS) $(PKG_LIBS) -lcmocka
 
 unit: $(UNIT_BIN)
-	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; ./$$t; done
+	@fail=0; for t in $(UNIT_BIN); do echo "== $$t"; ./$$t || fail=1; done; \
+	  if [ $$fail != 0 ]; then echo "unit tests FAILED"; exit 1; fi
 
 tests/node_modules/.stamp: tests/package.json tests/package-lock.json | $(DEPS_STAMP)
 	cd tests && npm ci --no-audit --no-fund --loglevel=error
@@ -95,7 +97,8 @@ test: all unit integration
 
 # ---- fuzzing (clang + libFuzzer) ---------------------------------------------------------------
 
-FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+               -fno-sanitize-recover=all
 build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB_SRC) $(PKG_LIBS)
@@ -107,7 +110,9 @@ fuzz: $(FUZZ_BIN)
 	  n=$$(basename $$f); mkdir -p tests/fuzz/artifacts/$$n build/fuzz/corpus/$$n; \
 	  echo "== $$n ($(FUZZ_SECONDS)s)"; \
 	  ./$$f -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=tests/fuzz/artifacts/$$n/ \
-	    build/fuzz/corpus/$$n tests/fuzz/corpus/$$n 2>&1 | tail -n 3; \
+	    build/fuzz/corpus/$$n tests/fuzz/corpus/$$n > build/fuzz/$$n.log 2>&1 \
+	    || { tail -n 40 build/fuzz/$$n.log; echo "fuzz target $$n FAILED"; exit 1; }; \
+	  tail -n 2 build/fuzz/$$n.log; \
 	done
 
 # ---- benchmarks --------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ int fs_path_setup(const char *home, const char *root)
 {
     char *canon;
 
-    free(home_dir);
+    fs_path_teardown();
     home_dir = strip_trailing_slashes(xstrdup(home && *home == '/' ? home : "/"));
     if (!root)
         return 0;
@@ -85,7 +85,7 @@ bool fs_path_has_dotdot(const char *p)
 
 /*
  * Lexically normalises the absolute path in (".", "..", "//") into out.
- * Returns 0, or -EXDEV when ".." climbs above "/".
+ * Returns 0 or -ENAMETOOLONG.
  */
 static int normalise(const char *in, char *out, size_t cap)
 {
@@ -103,8 +103,7 @@ static int normalise(const char *in, char *out, size_t cap)
         if (n == 1 && p[0] == '.') {
             /* skip */
         } else if (n == 2 && p[0] == '.' && p[1] == '.') {
-            if (len == 0)
-                return -EXDEV;
+            /* As in the kernel, ".." of "/" is "/". */
             while (len > 0 && out[len - 1] != '/')
                 len--;
             if (len > 0)

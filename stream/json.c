@@ -36,9 +36,10 @@ bool json_content_type_ok(const char *ct)
 }
 
 /*
- * Pre-scan before cJSON sees the text: 1 when arrays/objects nest deeper
- * than limit, 2 when a string contains the escape \u0000 (C strings would
- * silently cut it there), else 0.
+ * Pre-scan before cJSON sees the text.  Returns 1 when arrays/objects nest
+ * deeper than limit, 2 when a string contains the escape \u0000 (C strings
+ * would silently cut it there), 3 for a raw control byte (cJSON would take
+ * it for whitespace or keep it in a string; JSON allows neither), else 0.
  */
 static int json_prescan(const char *p, size_t n, int limit)
 {
@@ -46,12 +47,16 @@ static int json_prescan(const char *p, size_t n, int limit)
     bool in_str = false;
 
     for (size_t i = 0; i < n; i++) {
-        char c = p[i];
+        unsigned char c = (unsigned char)p[i];
+        if (c < 0x20 && (in_str || (c != ' ' && c != '\t' && c != '\n' && c != '\r')))
+            return 3;
         if (in_str) {
             if (c == '\\') {
                 if (i + 5 < n && p[i + 1] == 'u' && memcmp(p + i + 2, "0000", 4) == 0)
                     return 2;
                 i++;
+                if (i < n && (unsigned char)p[i] < 0x20)
+                    return 3;
             } else if (c == '"') {
                 in_str = false;
             }
@@ -108,6 +113,9 @@ int json_parse_object(const char *p, size_t n, cJSON **ret, struct problem *err)
     case 2:
         return problem_set(err, 400, PROBLEM_INVALID_REQUEST,
                            "JSON strings may not contain NUL characters (\\u0000)");
+    case 3:
+        return problem_set(err, 400, PROBLEM_INVALID_REQUEST,
+                           "request body contains a raw control character; escape it");
     default:
         break;
     }
@@ -211,7 +219,8 @@ int json_get_u64(const cJSON *obj, const char *field, bool required, uint64_t ma
                            "field `%s` must be a non-negative integer, got %s", field,
                            json_type_name(v));
     d = v->valuedouble;
-    if (d < 0 || d != (double)(uint64_t)d || (uint64_t)d > max)
+    /* Range-check the double before converting: the cast is undefined out of range. */
+    if (!(d >= 0 && d < 18446744073709551616.0) || d != (double)(uint64_t)d || (uint64_t)d > max)
         return problem_set(err, 422, PROBLEM_INVALID_REQUEST,
                            "field `%s` must be an integer between 0 and %llu", field,
                            (unsigned long long)max);

@@ -50,6 +50,7 @@ int query_add(struct query *q, const char *frag, size_t len, struct problem *err
     klen = eq ? (size_t)(eq - frag) : len;
     p = &q->params[q->n++];
     p->key = xstrndup(frag, klen);
+    p->key_len = klen;
     if (eq) {
         p->value_len = len - klen - 1;
         p->value = xstrndup(eq + 1, p->value_len);
@@ -114,9 +115,11 @@ static int query_find(const struct query *q, const char *key, const struct query
                       struct problem *err)
 {
     const struct query_param *found = NULL;
+    size_t klen = strlen(key);
 
     for (size_t i = 0; i < q->n; i++) {
-        if (strcmp(q->params[i].key, key) != 0)
+        /* Compare lengths too: an encoded NUL must not make "path%00x" match "path". */
+        if (q->params[i].key_len != klen || memcmp(q->params[i].key, key, klen) != 0)
             continue;
         if (found)
             return problem_set(err, 400, PROBLEM_INVALID_REQUEST,

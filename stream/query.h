@@ -14,7 +14,8 @@
 #include <stdint.h>
 
 struct query_param {
-    char *key;        /* owned, NUL-terminated */
+    char *key;        /* owned, NUL-terminated; may contain NUL bytes */
+    size_t key_len;   /* bytes in key */
     char *value;      /* owned, NUL-terminated; may contain NUL bytes */
     size_t value_len; /* bytes in value */
 };
