@@ -29,11 +29,54 @@
 /* ---- upload ---------------------------------------------------------------------------------- */
 
 struct upload {
-    struct fs_path path; /* the target */
-    int dfd;             /* its directory (O_PATH), opened by the open job */
-    const char *name;    /* its last component, inside path.rel */
-    char tmpname[64];    /* named temporary (fallback when O_TMPFILE is unsupported) */
+    struct fs_path path;   /* what the client named (shown in the reply) */
+    struct fs_path target; /* the file written: path with final symlinks followed */
+    int dfd;               /* its directory (O_PATH), opened by the open job */
+    const char *name;      /* its last component, inside target.rel */
+    char tmpname[64];      /* named temporary (fallback when O_TMPFILE is unsupported) */
 };
+
+/*
+ * Like open(O_CREAT), writes go through a symlink at the last component (to
+ * an existing or a dangling target); with --fs-root the target must stay
+ * inside the root.  Moves u->target/dfd/name to the final target.
+ */
+static int upload_follow_links(struct upload *u, struct problem *err)
+{
+    for (int hops = 0; hops < 8; hops++) {
+        char text[FS_PATH_MAX], next[FS_PATH_MAX * 2];
+        const char *slash;
+        struct stat st;
+        ssize_t n;
+
+        if (fstatat(u->dfd, u->name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISLNK(st.st_mode))
+            return 0;
+        n = readlinkat(u->dfd, u->name, text, sizeof(text) - 1);
+        if (n < 0)
+            return fs_errno_problem(err, -errno, u->target.display, "write");
+        text[n] = '\0';
+        slash = strrchr(u->target.display, '/');
+        if (text[0] == '/')
+            snprintf(next, sizeof(next), "%s", text);
+        else
+            snprintf(next, sizeof(next), "%.*s/%s", (int)(slash - u->target.display),
+                     u->target.display, text);
+        close(u->dfd);
+        u->dfd = -1;
+        if (fs_path_resolve(next, &u->target, err) < 0) {
+            if (err->status == 403)
+                problem_set(err, 403, PROBLEM_PERMISSION_DENIED,
+                            "cannot write %s: it is a symlink to %s, outside the filesystem root",
+                            u->path.display, text);
+            return -1;
+        }
+        u->dfd = fs_open_parent(&u->target, &u->name);
+        if (u->dfd < 0)
+            return fs_errno_problem(err, u->dfd, u->path.display, "write");
+    }
+    return problem_set(err, 400, PROBLEM_INVALID_REQUEST,
+                       "cannot write %s: too many levels of symbolic links", u->path.display);
+}
 
 static int upload_open(struct fs_spool *s, void *arg, struct problem *err)
 {
@@ -49,12 +92,15 @@ static int upload_open(struct fs_spool *s, void *arg, struct problem *err)
                            u->path.display);
     if (r < 0)
         return fs_errno_problem(err, r, u->path.display, "write");
-    u->dfd = fs_open_parent(&u->path, &u->name);
+    u->target = u->path;
+    u->dfd = fs_open_parent(&u->target, &u->name);
     if (u->dfd == -EINVAL)
         return problem_set(err, 409, PROBLEM_CONFLICT, "cannot write %s: it is a directory",
                            u->path.display);
     if (u->dfd < 0)
         return fs_errno_problem(err, u->dfd, u->path.display, "write");
+    if (upload_follow_links(u, err) < 0)
+        return -1;
     if (fstatat(u->dfd, u->name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
         return problem_set(err, 409, PROBLEM_CONFLICT, "cannot write %s: it is a directory",
                            u->path.display);

@@ -209,6 +209,10 @@ int fs_op_delete(const struct fs_path *p, bool recursive, cJSON **ret, struct pr
     if (p->is_root)
         return problem_set(err, 403, PROBLEM_PERMISSION_DENIED,
                            "refusing to delete %s (the filesystem root)", p->display);
+    if (strcmp(p->display, fs_path_home()) == 0)
+        return problem_set(err, 400, PROBLEM_INVALID_REQUEST,
+                           "refusing to delete %s (the home directory); name an entry inside it",
+                           p->display);
     r = fs_remove_path(p, recursive);
     if (r == -EINVAL)
         return problem_set(err, 400, PROBLEM_INVALID_REQUEST,

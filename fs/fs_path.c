@@ -139,6 +139,11 @@ int fs_path_resolve(const char *input, struct fs_path *out, struct problem *err)
     if (input[0] == '\0' || strcmp(input, "~") == 0) {
         n = snprintf(abs, sizeof(abs), "%s", home);
     } else if (input[0] == '~' && input[1] == '/') {
+        if (fs_path_has_dotdot(input + 2))
+            return problem_set(err, 400, PROBLEM_INVALID_REQUEST,
+                               "invalid relative path: %s (paths under `~` may not contain "
+                               "`..`; use an absolute path)",
+                               input);
         n = snprintf(abs, sizeof(abs), "%s/%s", strcmp(home, "/") ? home : "", input + 2);
     } else if (input[0] == '/') {
         n = snprintf(abs, sizeof(abs), "%s", input);

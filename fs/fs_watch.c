@@ -59,6 +59,7 @@ struct watch {
     uint32_t move_cookie; /* pending IN_MOVED_FROM */
     char *move_from;
     bool move_from_dir;
+    bool move_internal; /* the pending move is from an agentd temporary */
     struct problem err; /* setup failure */
     int r;
     bool closed;        /* the client went away */
@@ -107,8 +108,16 @@ static int watch_add_fd(struct watch *w, int fd, const char *path)
     return 0;
 }
 
-/* Adds dfd/path and, when recursive, every directory below it (no symlinks followed). */
-static void watch_walk(struct watch *w, int fd, const char *path, int depth)
+static void watch_emit(struct watch *w, const char *type, const char *path, const char *from,
+                       bool is_dir);
+
+/*
+ * Adds the directory open as fd (display path `path`) and, when recursive,
+ * every directory below it (symlinks are not followed).  With emit, every
+ * entry found is reported as created: used for a directory that appeared
+ * while watching, whose contents may predate its watch.
+ */
+static void watch_walk(struct watch *w, int fd, const char *path, int depth, bool emit)
 {
     DIR *d;
     struct dirent *de;
@@ -126,18 +135,22 @@ static void watch_walk(struct watch *w, int fd, const char *path, int depth)
     }
     while ((de = readdir(d)) != NULL && !w->limit_hit) {
         char child[FS_PATH_MAX];
+        bool is_dir;
         int cfd;
 
         if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
             continue;
-        if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
+        if (snprintf(child, sizeof(child), "%s%s%s", path, strcmp(path, "/") ? "/" : "",
+                     de->d_name) >= (int)sizeof(child))
             continue;
         cfd = openat(dirfd(d), de->d_name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (cfd < 0)
-            continue;
-        snprintf(child, sizeof(child), "%s%s%s", path, strcmp(path, "/") ? "/" : "", de->d_name);
-        watch_walk(w, cfd, child, depth + 1);
-        close(cfd);
+        is_dir = cfd >= 0;
+        if (emit)
+            watch_emit(w, "create", child, NULL, is_dir);
+        if (is_dir) {
+            watch_walk(w, cfd, child, depth + 1, emit);
+            close(cfd);
+        }
     }
     closedir(d);
 }
@@ -166,7 +179,7 @@ static void watch_setup_run(void *arg)
         close(fd);
         return;
     }
-    watch_walk(w, fd, w->root.display, 0);
+    watch_walk(w, fd, w->root.display, 0, false);
     close(fd);
     if (w->n_dirs == 0)
         w->r = problem_set(&w->err, 503, PROBLEM_STREAM_ERROR,
@@ -286,8 +299,22 @@ static void watch_new_dir(struct watch *w, const char *path)
     fd = fs_open(&p, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0);
     if (fd < 0)
         return;
-    watch_walk(w, fd, path, 0);
+    watch_walk(w, fd, path, 0, true);
     close(fd);
+}
+
+/* Names agentd itself uses while writing a file atomically: not the client's business. */
+static bool internal_name(const char *name)
+{
+    if (strncmp(name, ".agentd-upload-", 15) == 0)
+        return true;
+    /* How inotify names an O_TMPFILE inode ("#1234") before it is linked. */
+    if (name[0] != '#' || !name[1])
+        return false;
+    for (const char *p = name + 1; *p; p++)
+        if (*p < '0' || *p > '9')
+            return false;
+    return true;
 }
 
 static void watch_handle(struct watch *w, const struct inotify_event *ev)
@@ -308,6 +335,22 @@ static void watch_handle(struct watch *w, const struct inotify_event *ev)
     else
         snprintf(path, sizeof(path), "%s", dir);
 
+    if (ev->len && internal_name(ev->name)) {
+        /* A temporary renamed into place reads as the target being created. */
+        if (ev->mask & IN_MOVED_FROM) {
+            watch_flush_move(w);
+            w->move_cookie = ev->cookie;
+            w->move_from = NULL;
+            w->move_internal = true;
+        }
+        return;
+    }
+    if ((ev->mask & IN_MOVED_TO) && w->move_internal && w->move_cookie == ev->cookie) {
+        w->move_internal = false;
+        watch_emit(w, "create", path, NULL, is_dir);
+        return;
+    }
+    w->move_internal = false;
     if (!(ev->mask & IN_MOVED_TO))
         watch_flush_move(w);
     if (ev->mask & IN_MOVED_FROM) {

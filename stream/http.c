@@ -166,6 +166,17 @@ int http_req_new(struct lws *wsi, struct http_req **slot, struct problem *err)
     }
     if (!req->method)
         return problem_set(err, 405, PROBLEM_INVALID_REQUEST, "HTTP method is not supported");
+    /*
+     * lws decodes %0D / %0A inside the URL and then ends the request line
+     * there, silently dropping the rest of the path and query (and the
+     * HTTP version).  A request line without a version is such a cut one.
+     */
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP) <= 0) {
+        req->close_after = true;
+        return problem_set(err, 400, PROBLEM_INVALID_REQUEST,
+                           "malformed request line (an encoded CR or LF, %%0D or %%0A, in the "
+                           "URL?)");
+    }
     if (uri_len > LIM_URI_BYTES)
         return problem_set(err, 414, PROBLEM_INVALID_REQUEST,
                            "request path is longer than %d bytes", LIM_URI_BYTES);
@@ -495,8 +506,12 @@ static void http_set_reply(struct http_req *req, int status, const char *ctype)
      * it so the connection stays in sync and the client sees the response
      * (closing with unread data would make the kernel send a reset).
      */
-    if (http_has_body(req) && !req->body_complete)
+    if (http_has_body(req) && !req->body_complete) {
         req->body_discard = true;
+        /* Not worth draining: answer and close. */
+        if (req->content_length > (int64_t)LIM_DISCARD_BODY_BYTES || req->chunked)
+            req->close_after = true;
+    }
     if (req->body_paused)
         http_body_resume(req);
 }
