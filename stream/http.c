@@ -380,6 +380,8 @@ void http_body_resume(struct http_req *req)
 
 int http_on_body(struct http_req *req, const void *p, size_t n)
 {
+    if (n == 0)
+        return 0; /* lws reports an empty body as one empty chunk */
     req->body_seen += n;
     if (req->body_discard || req->body_too_large) {
         /* Draining keeps the connection usable, but not at any price. */

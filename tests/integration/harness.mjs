@@ -172,10 +172,15 @@ export async function startDaemon(opts = {}) {
       });
       const r = await Promise.race([exited, timer]);
       clearTimeout(t);
-      if (r) return r;
-      proc.kill("SIGKILL");
-      const info = await exited;
-      return { ...info, forced: true };
+      if (!r) {
+        proc.kill("SIGKILL");
+        const info = await exited;
+        throw new Error(`agentd did not exit within ${timeout} ms of ${signal}\nagentd logs:\n${logs}`);
+      }
+      // A clean shutdown exits 0; under ASan/UBSan a leak or error makes it non-zero.
+      if (signal === "SIGTERM" && (r.code !== 0 || /Sanitizer|runtime error/.test(logs)))
+        throw new Error(`agentd exited uncleanly ${JSON.stringify(r)}\nagentd logs:\n${logs}`);
+      return r;
     },
   };
   return daemon;
