@@ -54,6 +54,12 @@ void fs_spool_start(struct http_req *req, const struct fs_spool_ops *ops, void *
 /* Abandons every unfinished spool (shutdown). */
 void fs_upload_abort_all(void);
 
+/*
+ * The validation pass of upload-batch on the archive in fd (read from its
+ * start); writes nothing.  Returns 0 or -1 with a 4xx/503 problem.
+ */
+int fs_tar_check(int fd, struct problem *err);
+
 void fs_watch_close_all(void);
 
 #endif

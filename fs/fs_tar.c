@@ -180,6 +180,20 @@ out:
     return ret;
 }
 
+int fs_tar_check(int fd, struct problem *err)
+{
+    struct batch b = {0};
+    int r;
+
+    if (!(ar = fs_archive(err)))
+        return -1;
+    r = batch_validate(&b, fd, err);
+    for (size_t i = 0; i < b.n_links; i++)
+        free(b.links[i]);
+    free(b.links);
+    return r;
+}
+
 /* Canonical absolute path of the open directory fd (for libarchive's path-based API). */
 static int fd_realpath(int fd, char *dst, size_t cap)
 {

@@ -6,6 +6,7 @@
  * json_add_string always yields a document cJSON can read back.
  * An accepted body never holds a raw NUL byte (it would cut a C string).
  */
+#include "../../fs/fs_ops.h"
 #include "../../stream/json.h"
 #include "../../stream/limits.h"
 
@@ -164,6 +165,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (err.status != 400 && err.status != 413 && err.status != 422)
             abort();
         check_problem(&err, err.status);
+    }
+
+    /* The request decoder of POST /v1/fs/move: 0 with both paths, or a 4xx problem. */
+    {
+        struct fs_move_request m = {0};
+        if (fs_move_request_decode(p, size, &m, &err) == 0) {
+            if (!m.from || !m.to || strlen(m.from) > LIM_PATH_BYTES ||
+                strlen(m.to) > LIM_PATH_BYTES)
+                abort();
+            fs_move_request_done(&m);
+        } else if (err.status < 400 || err.status > 499 || m.from || m.to) {
+            abort();
+        }
     }
 
     json_content_type_ok(NULL);

@@ -429,7 +429,8 @@ static void test_root_dotdot_escape_403(void **state)
     resolve_fail(fmt(in, sizeof(in), "%s/../rootx", fx->root), 403, PROBLEM_PERMISSION_DENIED);
     resolve_fail("/..", 403, PROBLEM_PERMISSION_DENIED);
     resolve_fail("/../../..", 403, PROBLEM_PERMISSION_DENIED);
-    resolve_fail("~/../x", 403, PROBLEM_PERMISSION_DENIED);
+    /* "~/.." is refused like a relative ".." (400), root or not. */
+    resolve_fail("~/../x", 400, PROBLEM_INVALID_REQUEST);
     /* A relative ".." stays a 400 with a root too. */
     resolve_fail("../x", 400, PROBLEM_INVALID_REQUEST);
 }
