@@ -168,8 +168,9 @@ static enum cli_action parse_server(int argc, char **argv, struct agentd_config 
         fprintf(stderr, "agentd: unexpected argument '%s' (see agentd --help)\n", argv[optind]);
         return CLI_EXIT_USAGE;
     }
+    /* The environment only fills in when the command line chose nothing. */
     env = getenv("AGENTD_TOKEN");
-    if (!token && env && *env)
+    if (!token && !no_token && env && *env)
         token = env;
     if (token && no_token) {
         fprintf(stderr, "agentd: --token and --no-token cannot be used together\n");

@@ -94,7 +94,7 @@ export async function startDaemon(opts = {}) {
   const portFile = path.join(runDir, "port");
   const args = ["server", "--host", "127.0.0.1", "--port", "0", "--port-file", portFile];
   if (opts.token !== undefined && opts.token !== null) args.push("--token", opts.token);
-  else args.push("--no-token");
+  else if (!opts.envToken) args.push("--no-token");
   if (opts.fsRoot) args.push("--fs-root", opts.fsRoot);
   for (const o of opts.origins || []) args.push("-O", o);
   for (const m of opts.methods || []) args.push("-M", m);
@@ -102,8 +102,10 @@ export async function startDaemon(opts = {}) {
   if (opts.credentials) args.push("-C");
   args.push(...(opts.args || []));
 
-  const env = { ...process.env, HOME: home, ...(opts.env || {}) };
+  const env = { ...process.env };
   delete env.AGENTD_TOKEN;
+  Object.assign(env, { HOME: home }, opts.env || {});
+  if (opts.envToken) env.AGENTD_TOKEN = opts.envToken;
   if (!env.AGENTD_LOG) env.AGENTD_LOG = "warn";
 
   const proc = spawn(AGENTD_BIN, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
