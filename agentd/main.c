@@ -7,6 +7,7 @@
 #include "server.h"
 
 #include "../fs/fs.h"
+#include "../process/proc.h"
 #include "../stream/http.h"
 #include "../stream/log.h"
 #include "../stream/route.h"
@@ -65,6 +66,7 @@ static void on_signal(uv_signal_t *s, int signum)
     log_info("agentd", "%s received, shutting down", strsignal(signum));
     /* Unfinished uploads are discarded: their targets keep the old content. */
     fs_shutdown();
+    proc_shutdown();
     server_stop();
     uv_signal_stop(&sig_term);
     uv_signal_stop(&sig_int);
@@ -114,6 +116,8 @@ int main(int argc, char **argv)
     }
     router_add(core_routes, sizeof(core_routes) / sizeof(core_routes[0]));
     router_add(fs_routes, fs_routes_count);
+    proc_init(loop);
+    router_add(proc_routes, proc_routes_count);
 
     r = server_start(loop, &cfg, &port);
     if (r < 0)
@@ -133,6 +137,7 @@ int main(int argc, char **argv)
     /* Anything a module left open is closed before the loop goes. */
     uv_walk(loop, on_close_walk, NULL);
     uv_run(loop, UV_RUN_DEFAULT);
+    proc_done();
     fs_done();
     uv_loop_close(loop);
     log_info("agentd", "stopped");

@@ -69,9 +69,18 @@ static const struct route *router_lookup(const char *path, unsigned method, unsi
     unsigned allow = 0, ncaps = 0;
     struct capture tmp[ROUTER_CAPTURES];
 
+    /* Literal patterns win over captures: /v1/processes/config is not process "config". */
+    bool literal = false;
+    for (size_t t = 0; t < n_tables && !literal; t++)
+        for (size_t i = 0; i < tables[t].n && !literal; i++)
+            literal = !strstr(tables[t].routes[i].pattern, "{}") &&
+                      strcmp(tables[t].routes[i].pattern, path) == 0;
+
     for (size_t t = 0; t < n_tables; t++) {
         for (size_t i = 0; i < tables[t].n; i++) {
             const struct route *r = &tables[t].routes[i];
+            if (literal && strstr(r->pattern, "{}"))
+                continue;
             if (!pattern_match(r->pattern, path, tmp, &ncaps))
                 continue;
             allow |= route_methods(r);

@@ -228,6 +228,80 @@ int json_get_u64(const cJSON *obj, const char *field, bool required, uint64_t ma
     return 1;
 }
 
+int json_get_string_array(const cJSON *obj, const char *field, size_t max, const char ***ret,
+                          size_t *ret_n, struct problem *err)
+{
+    const cJSON *v = NULL, *item;
+    const char **out;
+    size_t n = 0;
+    int r = json_field(obj, field, false, "an array of strings", &v, err);
+
+    if (r <= 0)
+        return r;
+    if (!cJSON_IsArray(v))
+        return problem_set(err, 422, PROBLEM_INVALID_REQUEST,
+                           "field `%s` must be an array of strings, got %s", field,
+                           json_type_name(v));
+    if ((size_t)cJSON_GetArraySize(v) > max)
+        return problem_set(err, 422, PROBLEM_INVALID_REQUEST,
+                           "field `%s` has more than %zu elements", field, max);
+    out = xcalloc((size_t)cJSON_GetArraySize(v) + 1, sizeof(*out));
+    cJSON_ArrayForEach(item, v)
+    {
+        if (!cJSON_IsString(item)) {
+            free(out);
+            return problem_set(err, 422, PROBLEM_INVALID_REQUEST,
+                               "field `%s` must contain only strings; element %zu is %s", field, n,
+                               json_type_name(item));
+        }
+        out[n++] = item->valuestring;
+    }
+    *ret = out;
+    *ret_n = n;
+    return 1;
+}
+
+int json_get_env(const cJSON *obj, const char *field, size_t max, char ***ret, size_t *ret_n,
+                 struct problem *err)
+{
+    const cJSON *v = NULL, *item;
+    char **out;
+    size_t n = 0;
+    int r = json_field(obj, field, false, "an object of strings", &v, err);
+
+    if (r <= 0)
+        return r;
+    if (!cJSON_IsObject(v))
+        return problem_set(err, 422, PROBLEM_INVALID_REQUEST,
+                           "field `%s` must be an object of string values, got %s", field,
+                           json_type_name(v));
+    if ((size_t)cJSON_GetArraySize(v) > max)
+        return problem_set(err, 422, PROBLEM_INVALID_REQUEST,
+                           "field `%s` has more than %zu entries", field, max);
+    out = xcalloc((size_t)cJSON_GetArraySize(v) + 1, sizeof(*out));
+    cJSON_ArrayForEach(item, v)
+    {
+        const char *k = item->string ? item->string : "";
+        if (!cJSON_IsString(item) || !*k || strchr(k, '=')) {
+            for (size_t i = 0; i < n; i++)
+                free(out[i]);
+            free(out);
+            if (!cJSON_IsString(item))
+                return problem_set(err, 422, PROBLEM_INVALID_REQUEST,
+                                   "field `%s.%s` must be a string, got %s", field, k,
+                                   json_type_name(item));
+            return problem_set(err, 400, PROBLEM_INVALID_REQUEST,
+                               "environment variable name `%s` must be non-empty and contain no "
+                               "`=`",
+                               k);
+        }
+        out[n++] = xasprintf("%s=%s", k, item->valuestring);
+    }
+    *ret = out;
+    *ret_n = n;
+    return 1;
+}
+
 /* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
 static size_t utf8_seq(const unsigned char *s, size_t n)
 {
@@ -299,6 +373,32 @@ cJSON *json_add_string(cJSON *obj, const char *key, const char *s)
     item = cJSON_AddStringToObject(obj, key, clean);
     free(clean);
     return item;
+}
+
+int json_escape_bytes(struct buf *out, const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    int r = buf_append(out, "\"", 1);
+
+    for (size_t i = 0; i < n && r == 0;) {
+        unsigned char c = p[i];
+        size_t l;
+        if (c == '"' || c == '\\') {
+            char esc[2] = {'\\', (char)c};
+            r = buf_append(out, esc, 2);
+            i++;
+        } else if (c < 0x20) {
+            r = buf_printf(out, "\\u%04x", c);
+            i++;
+        } else if ((l = utf8_seq(p + i, n - i)) != 0) {
+            r = buf_append(out, p + i, l);
+            i += l;
+        } else {
+            r = buf_append(out, "\xef\xbf\xbd", 3);
+            i++;
+        }
+    }
+    return r == 0 ? buf_append(out, "\"", 1) : r;
 }
 
 char *json_print(const cJSON *obj, size_t *ret_len)

@@ -6,6 +6,7 @@
 #ifndef STREAM_JSON_H
 #define STREAM_JSON_H
 
+#include "buf.h"
 #include "problem.h"
 
 #include <cjson/cJSON.h>
@@ -36,10 +37,31 @@ int json_get_bool(const cJSON *obj, const char *field, bool required, bool *ret,
 int json_get_u64(const cJSON *obj, const char *field, bool required, uint64_t max, uint64_t *ret,
                  struct problem *err);
 
+/*
+ * An array of strings: 1 with *ret (a malloc'd array of pointers into obj,
+ * free() it) and *ret_n, 0 when absent/null, -1 with a 422 problem for a
+ * wrong type or more than max elements.
+ */
+int json_get_string_array(const cJSON *obj, const char *field, size_t max, const char ***ret,
+                          size_t *ret_n, struct problem *err);
+/*
+ * An object of string values, as "KEY=VALUE" strings (malloc'd, free each and
+ * the array).  Keys must be non-empty and contain no '='.  Same returns.
+ */
+int json_get_env(const cJSON *obj, const char *field, size_t max, char ***ret, size_t *ret_n,
+                 struct problem *err);
+
 /* True when s[0..n) is valid UTF-8 (no overlongs, no surrogates). */
 bool utf8_valid(const char *s, size_t n);
 /* Adds s to obj under key, replacing invalid UTF-8 with U+FFFD. */
 cJSON *json_add_string(cJSON *obj, const char *key, const char *s);
+/*
+ * Appends n arbitrary bytes to out as a JSON string literal (quotes
+ * included): invalid UTF-8 becomes U+FFFD, control bytes (NUL too) are
+ * escaped.  For output that may hold NUL, which a cJSON string cannot.
+ * Returns 0 or -E2BIG.
+ */
+int json_escape_bytes(struct buf *out, const char *p, size_t n);
 /* Renders obj compactly into a new heap string (free()), length in *ret_len. */
 char *json_print(const cJSON *obj, size_t *ret_len);
 

@@ -562,3 +562,213 @@ export function openSse(d, p, { headers = {}, timeout = 10000 } = {}) {
     req.end();
   });
 }
+
+// ---------------------------------------------------------------------------------------------
+// reference server (sandbox-agent 0.4.2), to validate a test file's logic: AGENTD_REF=1
+//
+//   const start = process.env.AGENTD_REF ? startReference : startDaemon;
+
+export const REF_BIN = path.resolve(
+  process.env.AGENTD_REF_BIN || new URL("../../.cache/ref/package/bin/sandbox-agent", import.meta.url).pathname,
+);
+
+/** A loopback TCP port that was free a moment ago. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Start the reference binary (`sandbox-agent server --host 127.0.0.1 --port P --no-token
+ * --no-telemetry`, HOME a temp dir) and wait for GET /v1/health. Same options (token, origins,
+ * methods, headers, credentials, args, env, home, cwd; fsRoot is not supported) and the same
+ * returned object as startDaemon(); stop() does not judge the exit status.
+ */
+export async function startReference(opts = {}) {
+  if (opts.fsRoot) throw new Error("startReference: the reference has no --fs-root");
+  const home = opts.home || (await realTempDir("agentd-refhome-"));
+  const cwd = opts.cwd || (await realTempDir("agentd-refcwd-"));
+  let lastError;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = await freePort();
+    const args = ["server", "--host", "127.0.0.1", "--port", String(port)];
+    if (opts.token !== undefined && opts.token !== null) args.push("--token", opts.token);
+    else args.push("--no-token");
+    args.push("--no-telemetry");
+    for (const o of opts.origins || []) args.push("-O", o);
+    for (const m of opts.methods || []) args.push("-M", m);
+    for (const h of opts.headers || []) args.push("-A", h);
+    if (opts.credentials) args.push("-C");
+    args.push(...(opts.args || []));
+    const env = { ...process.env };
+    delete env.AGENTD_TOKEN;
+    Object.assign(env, { HOME: home }, opts.env || {});
+
+    const proc = spawn(REF_BIN, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+    liveDaemons.add(proc);
+    let logs = "";
+    const keep = (chunk) => {
+      logs += chunk.toString();
+      if (logs.length > 65536) logs = logs.slice(-65536);
+    };
+    proc.stdout.on("data", keep);
+    proc.stderr.on("data", keep);
+    let exitInfo = null;
+    const exited = new Promise((resolve) => {
+      proc.on("exit", (code, signal) => {
+        liveDaemons.delete(proc);
+        exitInfo = { code, signal };
+        resolve(exitInfo);
+      });
+    });
+    proc.on("error", (e) => keep(`spawn error: ${e.message}\n`));
+    const daemon = {
+      proc,
+      pid: proc.pid,
+      port,
+      home,
+      cwd,
+      base: `http://127.0.0.1:${port}`,
+      token: opts.token,
+      exited,
+      reference: true,
+      logs: () => logs,
+      async stop(signal = "SIGTERM", timeout = 10000) {
+        if (exitInfo) return exitInfo;
+        try {
+          proc.kill(signal);
+        } catch {
+          /* gone */
+        }
+        let t;
+        const timer = new Promise((r) => {
+          t = setTimeout(r, timeout, null);
+        });
+        const r = await Promise.race([exited, timer]);
+        clearTimeout(t);
+        if (r) return r;
+        proc.kill("SIGKILL");
+        return exited;
+      },
+    };
+    try {
+      await waitFor(
+        async () => {
+          if (exitInfo) throw new Error(`reference exited early (${JSON.stringify(exitInfo)}): ${logs}`);
+          const headers = opts.token ? { Authorization: `Bearer ${opts.token}` } : {};
+          const res = await request(daemon, { path: "/v1/health", headers, timeout: 1000 });
+          return res.status === 200;
+        },
+        { timeout: 15000, interval: 50, what: "reference /v1/health" },
+      );
+      return daemon;
+    } catch (e) {
+      lastError = e;
+      try {
+        proc.kill("SIGKILL");
+      } catch {
+        /* gone */
+      }
+      await exited;
+    }
+  }
+  throw lastError;
+}
+
+// ---------------------------------------------------------------------------------------------
+// process API helpers
+
+/** POST /v1/processes, expecting 200; returns the ProcessInfo. */
+export async function procCreate(d, body) {
+  return assertJson(await postJson(d, "/v1/processes", body), 200, `create ${JSON.stringify(body)}`);
+}
+
+/** GET /v1/processes/{id}/logs?<query>, expecting 200; returns the ProcessLogsResponse. */
+export async function procLogs(d, id, query = "") {
+  return assertJson(await api(d, "GET", `/v1/processes/${id}/logs${query ? `?${query}` : ""}`), 200, `logs ${id}`);
+}
+
+/** Concatenated decoded bytes of log entries (optionally only those of one stream). */
+export function procLogBytes(entries, stream) {
+  return Buffer.concat(entries.filter((e) => !stream || e.stream === stream).map((e) => Buffer.from(e.data, "base64")));
+}
+
+/** Poll the logs of `id` until their decoded text (stream filter `query`) satisfies pred. */
+export async function procWaitOutput(d, id, pred, { query = "", timeout = 10000, what } = {}) {
+  const test = typeof pred === "string" ? (t) => t.includes(pred) : pred;
+  let last = "";
+  try {
+    return await waitFor(
+      async () => {
+        last = procLogBytes((await procLogs(d, id, query)).entries).toString("utf8");
+        return test(last) ? last : null;
+      },
+      { timeout, what: what || `output of ${id}` },
+    );
+  } catch (e) {
+    throw new Error(`${e.message}; last output: ${JSON.stringify(last.slice(-500))}`);
+  }
+}
+
+/** Poll GET /v1/processes/{id} until status is "exited"; returns the record. */
+export async function procWaitExit(d, id, { timeout = 10000 } = {}) {
+  return waitFor(
+    async () => {
+      const info = assertJson(await api(d, "GET", `/v1/processes/${id}`));
+      return info.status === "exited" ? info : null;
+    },
+    { timeout, what: `${id} to exit` },
+  );
+}
+
+/** Best-effort SIGKILL of a managed process (cleanup; never throws). */
+export async function procKillQuietly(d, id) {
+  try {
+    await api(d, "POST", `/v1/processes/${id}/kill?waitMs=2000`, { timeout: 5000 });
+  } catch {
+    /* best effort */
+  }
+}
+
+/** /proc/<pid>/stat fields: { pid, state, ppid, pgrp, session } or null when gone. */
+export function pidStat(pid) {
+  let text;
+  try {
+    text = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    return null;
+  }
+  const rest = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  return { pid: Number(pid), state: rest[0], ppid: Number(rest[1]), pgrp: Number(rest[2]), session: Number(rest[3]) };
+}
+
+/** True when pid no longer exists or is a zombie (dead, waiting to be reaped). */
+export function pidGone(pid) {
+  const st = pidStat(pid);
+  return !st || st.state === "Z" || st.state === "X";
+}
+
+/** SIGKILL a pid if it still exists (cleanup; never throws). */
+export function killPidQuietly(pid) {
+  try {
+    if (pid > 1) process.kill(pid, "SIGKILL");
+  } catch {
+    /* gone */
+  }
+}
+
+/** Resident set size of pid in KiB (VmRSS), or null when unavailable. */
+export function vmRssKb(pid) {
+  try {
+    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,554 @@
+/*
+ * proc: the registry of managed processes and their life cycle.
+ *
+ * Pipe-mode children go through uv_spawn (exec-error pipe, signal reset and
+ * reaping are libuv's); UV_PROCESS_DETACHED gives each its own session and
+ * process group, so stop/kill reach grandchildren too.  PTY children come
+ * from pty_spawn() and are reaped here, by pid, from one SIGCHLD watcher.
+ * Before every spawn all of the daemon's descriptors are marked
+ * close-on-exec, so no child inherits a socket, a PTY master or a file.
+ *
+ * A record is reference-counted (registry, log followers, stop waiters) and
+ * owns uv handles; it is freed when both the references and the handles
+ * are gone.  Everything here runs on the loop thread.
+ */
+#include "proc_internal.h"
+
+#include "../pty/pty.h"
+#include "../stream/json.h"
+#include "../stream/log.h"
+#include "../stream/xmalloc.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+extern char **environ;
+
+struct proc_config proc_cfg = {
+    .max_concurrent = 64,
+    .default_timeout = 30000,
+    .max_timeout = 300000,
+    .max_output = 1048576,
+    .max_log = 10485760,
+    .max_input = 65536,
+};
+
+static uv_loop_t *proc_loop;
+static struct proc *procs;    /* registry, sorted by num */
+static uint64_t next_num = 1; /* ids are never reused */
+static uv_signal_t sigchld;
+static char read_buf[65536]; /* one loop thread: one read buffer */
+
+int64_t proc_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const char *proc_owner_name(enum proc_owner o)
+{
+    switch (o) {
+    case PROC_OWNER_DESKTOP:
+        return "desktop";
+    case PROC_OWNER_SYSTEM:
+        return "system";
+    default:
+        return "user";
+    }
+}
+
+void proc_cloexec_all(void)
+{
+    if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+        log_warn("proc", "close_range(CLOEXEC) failed: %s", strerror(errno));
+}
+
+void proc_free_strv(char **v)
+{
+    if (!v)
+        return;
+    for (char **p = v; *p; p++)
+        free(*p);
+    free(v);
+}
+
+char **proc_build_env(const char *const *env, size_t nenv, bool add_term)
+{
+    size_t n = 0, o = 0;
+    char **out;
+    bool has_term = false;
+
+    while (environ[n])
+        n++;
+    out = xcalloc(n + nenv + 2, sizeof(*out));
+    for (size_t i = 0; i < n; i++) {
+        const char *eq = strchr(environ[i], '=');
+        size_t klen = eq ? (size_t)(eq - environ[i]) : strlen(environ[i]);
+        bool overridden = false;
+        for (size_t j = 0; j < nenv && !overridden; j++)
+            overridden = strncmp(env[j], environ[i], klen) == 0 && env[j][klen] == '=';
+        if (!overridden && !(add_term && strncmp(environ[i], "TERM=", 5) == 0))
+            out[o++] = xstrdup(environ[i]);
+    }
+    for (size_t j = 0; j < nenv; j++) {
+        out[o++] = xstrdup(env[j]);
+        if (strncmp(env[j], "TERM=", 5) == 0)
+            has_term = true;
+    }
+    if (add_term && !has_term)
+        out[o++] = xstrdup("TERM=xterm-256color");
+    out[o] = NULL;
+    return out;
+}
+
+/* ---- records ------------------------------------------------------------------------------- */
+
+static void proc_free(struct proc *p)
+{
+    free(p->command);
+    for (size_t i = 0; i < p->nargs; i++)
+        free(p->args[i]);
+    free(p->args);
+    free(p->cwd);
+    proc_log_done(&p->log);
+    free(p);
+}
+
+void proc_ref(struct proc *p)
+{
+    p->refs++;
+}
+
+void proc_unref(struct proc *p)
+{
+    if (--p->refs == 0 && p->handles == 0)
+        proc_free(p);
+}
+
+static void handle_closed(uv_handle_t *h)
+{
+    struct proc *p = h->data;
+
+    if (--p->handles == 0 && p->refs == 0)
+        proc_free(p);
+}
+
+static void close_handle(struct proc *p, uv_handle_t *h)
+{
+    if (!uv_is_closing(h))
+        uv_close(h, handle_closed);
+    (void)p;
+}
+
+struct proc *proc_find(const char *id)
+{
+    for (struct proc *p = procs; p; p = p->next)
+        if (strcmp(p->id, id) == 0)
+            return p;
+    return NULL;
+}
+
+struct proc *proc_first(void)
+{
+    return procs;
+}
+
+unsigned proc_running_count(void)
+{
+    unsigned n = 0;
+
+    for (struct proc *p = procs; p; p = p->next)
+        n += p->running;
+    return n;
+}
+
+void proc_remove(struct proc *p)
+{
+    struct proc **pp;
+
+    for (pp = &procs; *pp; pp = &(*pp)->next) {
+        if (*pp == p) {
+            *pp = p->next;
+            p->listed = false;
+            proc_unref(p);
+            return;
+        }
+    }
+}
+
+void proc_watch(struct proc *p, struct proc_watcher *w)
+{
+    w->next = p->watchers;
+    p->watchers = w;
+}
+
+void proc_unwatch(struct proc *p, struct proc_watcher *w)
+{
+    for (struct proc_watcher **pp = &p->watchers; *pp; pp = &(*pp)->next) {
+        if (*pp == w) {
+            *pp = w->next;
+            return;
+        }
+    }
+}
+
+static void notify(struct proc *p, enum proc_event ev)
+{
+    struct proc_watcher *w = p->watchers, *next;
+
+    /* A watcher may unregister itself from its callback. */
+    proc_ref(p);
+    for (; w; w = next) {
+        next = w->next;
+        w->notify(w, p, ev);
+    }
+    proc_unref(p);
+}
+
+static void maybe_finished(struct proc *p)
+{
+    if (!p->running && p->open_streams == 0 && !p->finished) {
+        p->finished = true;
+        notify(p, PROC_EV_FINISHED);
+    }
+}
+
+static void record_exit(struct proc *p, int64_t status, int term_signal)
+{
+    if (!p->running)
+        return;
+    p->running = false;
+    p->exited_ms = proc_now_ms();
+    p->signaled = term_signal != 0;
+    p->exit_code = (int)status;
+    p->in_open = false;
+    if (!p->tty)
+        close_handle(p, (uv_handle_t *)&p->in);
+    notify(p, PROC_EV_EXIT);
+    maybe_finished(p);
+}
+
+cJSON *proc_to_json(const struct proc *p)
+{
+    cJSON *o = cJSON_CreateObject(), *args = cJSON_CreateArray();
+
+    json_add_string(o, "id", p->id);
+    json_add_string(o, "command", p->command);
+    for (size_t i = 0; i < p->nargs; i++)
+        cJSON_AddItemToArray(args, cJSON_CreateString(p->args[i]));
+    cJSON_AddItemToObject(o, "args", args);
+    if (p->cwd)
+        json_add_string(o, "cwd", p->cwd);
+    cJSON_AddBoolToObject(o, "tty", p->tty);
+    cJSON_AddBoolToObject(o, "interactive", p->interactive);
+    json_add_string(o, "owner", proc_owner_name(p->owner));
+    json_add_string(o, "status", p->running ? "running" : "exited");
+    if (p->running)
+        cJSON_AddNumberToObject(o, "pid", p->pid);
+    else if (!p->signaled)
+        cJSON_AddNumberToObject(o, "exitCode", p->exit_code);
+    cJSON_AddNumberToObject(o, "createdAtMs", (double)p->created_ms);
+    if (!p->running)
+        cJSON_AddNumberToObject(o, "exitedAtMs", (double)p->exited_ms);
+    return o;
+}
+
+/* ---- output -------------------------------------------------------------------------------- */
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)h;
+    (void)suggested;
+    buf->base = read_buf;
+    buf->len = sizeof(read_buf);
+}
+
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    struct proc *p = s->data;
+    enum proc_stream which = (uv_pipe_t *)s == &p->out   ? PROC_STDOUT
+                             : (uv_pipe_t *)s == &p->err ? PROC_STDERR
+                                                         : PROC_PTY;
+
+    if (n > 0) {
+        proc_log_append(&p->log, which, buf->base, (size_t)n, proc_now_ms());
+        notify(p, PROC_EV_OUTPUT);
+        return;
+    }
+    if (n == 0)
+        return;
+    /* EOF, or EIO from a PTY master once the last slave closed: the stream is done. */
+    uv_read_stop(s);
+    if (which == PROC_PTY) {
+        p->in_open = false;
+        close_handle(p, (uv_handle_t *)s);
+    } else {
+        close_handle(p, (uv_handle_t *)s);
+    }
+    p->open_streams--;
+    maybe_finished(p);
+}
+
+static void on_child_exit(uv_process_t *h, int64_t status, int term_signal)
+{
+    struct proc *p = h->data;
+
+    record_exit(p, status, term_signal);
+    close_handle(p, (uv_handle_t *)h);
+}
+
+/* SIGCHLD: reap our PTY children (by pid; libuv reaps its own). */
+static void on_sigchld(uv_signal_t *s, int signum)
+{
+    (void)s;
+    (void)signum;
+    for (struct proc *p = procs; p; p = p->next) {
+        int st;
+        if (!p->tty || !p->running)
+            continue;
+        if (waitpid(p->pid, &st, WNOHANG) == p->pid) {
+            if (WIFEXITED(st))
+                record_exit(p, WEXITSTATUS(st), 0);
+            else if (WIFSIGNALED(st))
+                record_exit(p, 0, WTERMSIG(st));
+        }
+    }
+}
+
+/* ---- spawning ------------------------------------------------------------------------------ */
+
+static struct proc *proc_new(const struct proc_spawn_req *r)
+{
+    struct proc *p = xcalloc(1, sizeof(*p));
+
+    p->refs = 1; /* the registry's */
+    p->command = xstrdup(r->command);
+    p->nargs = r->nargs;
+    p->args = xcalloc(r->nargs + 1, sizeof(char *));
+    for (size_t i = 0; i < r->nargs; i++)
+        p->args[i] = xstrdup(r->args[i]);
+    p->cwd = r->cwd ? xstrdup(r->cwd) : NULL;
+    p->tty = r->tty;
+    p->interactive = r->interactive;
+    p->owner = r->owner;
+    p->master = -1;
+    proc_log_init(&p->log, (size_t)proc_cfg.max_log);
+    return p;
+}
+
+char **proc_build_argv(const char *command, const char *const *args, size_t nargs)
+{
+    char **argv = xcalloc(nargs + 2, sizeof(char *));
+
+    argv[0] = xstrdup(command);
+    for (size_t i = 0; i < nargs; i++)
+        argv[i + 1] = xstrdup(args[i]);
+    return argv;
+}
+
+static int spawn_pipes(struct proc *p, const struct proc_spawn_req *r, char **argv, char **envp)
+{
+    uv_process_options_t o;
+    uv_stdio_container_t stdio[3];
+    int e;
+
+    uv_pipe_init(proc_loop, &p->in, 0);
+    uv_pipe_init(proc_loop, &p->out, 0);
+    uv_pipe_init(proc_loop, &p->err, 0);
+    p->in.data = p->out.data = p->err.data = p->uvp.data = p;
+    p->handles += 3;
+    memset(&o, 0, sizeof(o));
+    stdio[0].flags = UV_CREATE_PIPE | UV_READABLE_PIPE;
+    stdio[0].data.stream = (uv_stream_t *)&p->in;
+    stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+    stdio[1].data.stream = (uv_stream_t *)&p->out;
+    stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+    stdio[2].data.stream = (uv_stream_t *)&p->err;
+    o.file = r->command;
+    o.args = argv;
+    o.env = envp;
+    o.cwd = r->cwd;
+    o.flags = UV_PROCESS_DETACHED; /* setsid: its own session and process group */
+    o.stdio_count = 3;
+    o.stdio = stdio;
+    o.exit_cb = on_child_exit;
+    proc_cloexec_all();
+    e = uv_spawn(proc_loop, &p->uvp, &o);
+    p->handles++;
+    if (e < 0) {
+        close_handle(p, (uv_handle_t *)&p->uvp);
+        close_handle(p, (uv_handle_t *)&p->in);
+        close_handle(p, (uv_handle_t *)&p->out);
+        close_handle(p, (uv_handle_t *)&p->err);
+        return e;
+    }
+    p->pid = p->uvp.pid;
+    p->in_open = true;
+    p->open_streams = 2;
+    uv_read_start((uv_stream_t *)&p->out, on_alloc, on_read);
+    uv_read_start((uv_stream_t *)&p->err, on_alloc, on_read);
+    return 0;
+}
+
+static int spawn_pty(struct proc *p, const struct proc_spawn_req *r, char **argv, char **envp)
+{
+    struct pty_spawn o = {r->command, argv, envp, r->cwd, 80, 24};
+    int master = -1, e;
+    pid_t pid = 0;
+
+    proc_cloexec_all();
+    e = pty_spawn(&o, &master, &pid);
+    if (e < 0)
+        return e;
+    uv_pipe_init(proc_loop, &p->pty, 0);
+    p->pty.data = p;
+    p->handles++;
+    e = uv_pipe_open(&p->pty, master);
+    if (e < 0) {
+        close(master);
+        kill(-pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        close_handle(p, (uv_handle_t *)&p->pty);
+        return e;
+    }
+    p->master = master;
+    p->pid = pid;
+    p->in_open = true;
+    p->open_streams = 1;
+    uv_read_start((uv_stream_t *)&p->pty, on_alloc, on_read);
+    return 0;
+}
+
+int proc_create(const struct proc_spawn_req *r, struct proc **ret, struct problem *err)
+{
+    struct proc *p, **pp;
+    char **argv, **envp;
+    int e;
+
+    if (proc_running_count() >= proc_cfg.max_concurrent)
+        return problem_set(err, 409, PROBLEM_CONFLICT,
+                           "max concurrent process limit reached (%llu)",
+                           (unsigned long long)proc_cfg.max_concurrent);
+    p = proc_new(r);
+    argv = proc_build_argv(r->command, r->args, r->nargs);
+    envp = proc_build_env(r->env, r->nenv, r->tty);
+    e = r->tty ? spawn_pty(p, r, argv, envp) : spawn_pipes(p, r, argv, envp);
+    proc_free_strv(argv);
+    proc_free_strv(envp);
+    if (e < 0) {
+        problem_set(err, 502, PROBLEM_STREAM_ERROR, "failed to spawn %sprocess `%s`: %s",
+                    r->tty ? "tty " : "", r->command, strerror(-e));
+        proc_unref(p);
+        return -1;
+    }
+    p->num = next_num++;
+    snprintf(p->id, sizeof(p->id), "proc_%llu", (unsigned long long)p->num);
+    p->created_ms = proc_now_ms();
+    p->running = true;
+    p->listed = true;
+    /* Append: ids only grow, so the list stays sorted by number. */
+    for (pp = &procs; *pp; pp = &(*pp)->next)
+        ;
+    *pp = p;
+    log_debug("proc", "%s started: %s (pid %d%s)", p->id, p->command, (int)p->pid,
+              p->tty ? ", tty" : "");
+    *ret = p;
+    return 0;
+}
+
+int proc_signal(struct proc *p, int sig)
+{
+    if (!p->running)
+        return -ESRCH;
+    /* The whole group: grandchildren included. */
+    if (kill(-p->pid, sig) < 0 && kill(p->pid, sig) < 0)
+        return -errno;
+    return 0;
+}
+
+struct write_req {
+    uv_write_t w; /* first member */
+    char data[];
+};
+
+static void on_written(uv_write_t *w, int status)
+{
+    (void)status; /* EPIPE once the child closed its stdin: nothing to tell anyone */
+    free(w);
+}
+
+int proc_write(struct proc *p, const void *data, size_t n)
+{
+    struct write_req *wr;
+    uv_buf_t b;
+    uv_stream_t *s = (uv_stream_t *)(p->tty ? &p->pty : &p->in);
+    int e;
+
+    if (!p->running || !p->in_open)
+        return -EPIPE;
+    if (n == 0)
+        return 0;
+    wr = xmalloc(sizeof(*wr) + n);
+    memcpy(wr->data, data, n);
+    b = uv_buf_init(wr->data, (unsigned)n);
+    e = uv_write(&wr->w, s, &b, 1, on_written);
+    if (e < 0) {
+        free(wr);
+        return e;
+    }
+    return 0;
+}
+
+int pty_resize_master(struct proc *p, unsigned short cols, unsigned short rows)
+{
+    return p->master >= 0 ? pty_resize(p->master, cols, rows) : -ENOTTY;
+}
+
+int proc_init(uv_loop_t *loop)
+{
+    proc_loop = loop;
+    uv_signal_init(loop, &sigchld);
+    uv_signal_start(&sigchld, on_sigchld, SIGCHLD);
+    /* The watcher must not keep the loop alive on its own at shutdown. */
+    uv_unref((uv_handle_t *)&sigchld);
+    return 0;
+}
+
+void proc_shutdown(void)
+{
+    proc_run_shutdown();
+    for (struct proc *p = procs; p; p = p->next) {
+        if (p->running)
+            proc_signal(p, SIGKILL);
+        /* Close our handles ourselves so that the records can be freed. */
+        if (p->tty) {
+            close_handle(p, (uv_handle_t *)&p->pty);
+        } else {
+            close_handle(p, (uv_handle_t *)&p->uvp);
+            close_handle(p, (uv_handle_t *)&p->in);
+            close_handle(p, (uv_handle_t *)&p->out);
+            close_handle(p, (uv_handle_t *)&p->err);
+        }
+    }
+    uv_signal_stop(&sigchld);
+    uv_close((uv_handle_t *)&sigchld, NULL);
+}
+
+void proc_done(void)
+{
+    while (procs)
+        proc_remove(procs);
+}

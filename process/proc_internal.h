@@ -1,0 +1,102 @@
+/*
+ * Shared between the files of the process module; not used outside process/.
+ */
+#ifndef PROCESS_PROC_INTERNAL_H
+#define PROCESS_PROC_INTERNAL_H
+
+#include "proc.h"
+#include "proc_log.h"
+
+#include "../stream/http.h"
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct proc_config {
+    uint64_t max_concurrent;  /* running processes, all owners */
+    uint64_t default_timeout; /* one-shot run, ms */
+    uint64_t max_timeout;     /* one-shot run, ms */
+    uint64_t max_output;      /* one-shot run, bytes per stream */
+    uint64_t max_log;         /* log ring per process, bytes */
+    uint64_t max_input;       /* one input request, bytes */
+};
+
+extern struct proc_config proc_cfg;
+
+enum proc_event {
+    PROC_EV_OUTPUT,   /* a log entry was appended */
+    PROC_EV_EXIT,     /* the process exited (output may still be draining) */
+    PROC_EV_FINISHED, /* exited and every output stream reached EOF */
+};
+
+/* Something interested in a process's events (a log follower, a stop waiter). */
+struct proc_watcher {
+    void (*notify)(struct proc_watcher *w, struct proc *p, enum proc_event ev);
+    struct proc_watcher *next;
+};
+
+struct proc {
+    int refs;     /* registry + watchers + requests */
+    int handles;  /* uv handles still open (freed after all close) */
+    uint64_t num; /* the n of proc_<n> */
+    char id[32];  /* "proc_<n>" */
+    char *command;
+    char **args; /* nargs strings */
+    size_t nargs;
+    char *cwd; /* NULL when not given */
+    bool tty;
+    bool interactive;
+    enum proc_owner owner;
+    bool running;
+    bool finished; /* exited and all output drained */
+    pid_t pid;     /* leader of its own process group */
+    bool signaled; /* killed by a signal: no exitCode */
+    int exit_code;
+    int64_t created_ms, exited_ms;
+    uv_process_t uvp;       /* pipe mode */
+    uv_pipe_t in, out, err; /* pipe mode stdio */
+    uv_pipe_t pty;          /* PTY mode: the master as a stream */
+    int master;             /* PTY mode: master fd (owned by pty handle) */
+    bool in_open;           /* stdin (or the PTY) accepts input */
+    int open_streams;       /* output streams not yet at EOF */
+    struct proc_log log;
+    struct proc_watcher *watchers;
+    bool listed;       /* still in the registry (not deleted) */
+    struct proc *next; /* registry order: by num */
+};
+
+void proc_ref(struct proc *p);
+void proc_unref(struct proc *p);
+struct proc *proc_find(const char *id);
+/* Iterates the registry in numeric id order. */
+struct proc *proc_first(void);
+unsigned proc_running_count(void);
+/* Removes an exited process from the registry. */
+void proc_remove(struct proc *p);
+void proc_watch(struct proc *p, struct proc_watcher *w);
+void proc_unwatch(struct proc *p, struct proc_watcher *w);
+/* Sends sig to the process group. Returns 0 or -errno. */
+int proc_signal(struct proc *p, int sig);
+/* Resizes the PTY of a tty process. Returns 0 or -errno. */
+int pty_resize_master(struct proc *p, unsigned short cols, unsigned short rows);
+/* Writes input (copied) to stdin or the PTY. Returns 0 or -errno. */
+int proc_write(struct proc *p, const void *data, size_t n);
+cJSON *proc_to_json(const struct proc *p);
+int64_t proc_now_ms(void);
+const char *proc_owner_name(enum proc_owner o);
+
+/* Environment for a child: the daemon's, with overrides (and TERM when add_term). */
+char **proc_build_env(const char *const *env, size_t nenv, bool add_term);
+void proc_free_strv(char **v);
+/* { command, args..., NULL } as copies (free with proc_free_strv). */
+char **proc_build_argv(const char *command, const char *const *args, size_t nargs);
+/* Every descriptor of the daemon becomes close-on-exec (before any spawn). */
+void proc_cloexec_all(void);
+
+void proc_handle_run(struct http_req *req);
+/* Kills and answers every one-shot run (shutdown). */
+void proc_run_shutdown(void);
+void proc_logs_handle(struct http_req *req, struct proc *p);
+
+#endif
