@@ -16,6 +16,7 @@
 #include "../stream/json.h"
 #include "../stream/limits.h"
 #include "../stream/log.h"
+#include "../stream/ws.h"
 
 #include <errno.h>
 #include <libwebsockets.h>
@@ -27,6 +28,7 @@
 struct conn {
     struct http_req *req;        /* the exchange in progress, or NULL */
     const struct route *pending; /* handler to call once the body is in */
+    struct ws_session *ws;       /* after a WebSocket upgrade */
 };
 
 static struct lws_context *context;
@@ -177,6 +179,61 @@ static void on_body_complete(struct conn *c)
     route->handler(req);
 }
 
+/*
+ * A WebSocket upgrade: the same checks as any request (404, 401 with header
+ * or access_token, the route's own checks such as 409 for a pipe process),
+ * answered as plain HTTP problems before upgrading.  Returns 0 to upgrade,
+ * 1 when a problem was sent.
+ */
+static int on_upgrade(struct lws *wsi)
+{
+    const struct route *route = NULL;
+    struct http_req *req = NULL;
+    unsigned allow = 0;
+    struct problem p;
+    int bad;
+
+    /* No per-session data exists yet at this point: the request lives on our stack slot. */
+    bad = http_req_new(wsi, &req, &p);
+    http_enter(req);
+    http_set_close(req);
+    cors_apply(req);
+    if (!bad && router_match(req, &route, &allow) != ROUTER_MATCH)
+        bad =
+            problem_set(&p, 404, PROBLEM_INVALID_REQUEST, "endpoint not found: %s", http_path(req));
+    if (!bad && (!(route->flags & ROUTE_WEBSOCKET) || !route->ws_open))
+        bad = problem_set(&p, 400, PROBLEM_INVALID_REQUEST, "%s is not a WebSocket endpoint",
+                          http_path(req));
+    if (!bad && !authorized(req, route)) {
+        reply_401(req);
+    } else if (bad) {
+        http_reply_problem(req, &p);
+    } else {
+        route->handler(req);
+    }
+    if (http_replied(req)) {
+        http_leave(req);
+        http_req_detach(req);
+        return 1;
+    }
+    http_req_detach(req);
+    return 0;
+}
+
+static void on_established(struct lws *wsi, struct conn *c)
+{
+    const struct route *route = NULL;
+    struct http_req *req = NULL;
+    unsigned allow = 0;
+    struct problem p;
+
+    if (http_req_new(wsi, &req, &p) == 0 && router_match(req, &route, &allow) == ROUTER_MATCH &&
+        route->ws_open)
+        c->ws = route->ws_open(wsi, req);
+    if (req)
+        http_req_detach(req);
+}
+
 static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                          size_t len)
 {
@@ -185,13 +242,15 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
 
     switch (reason) {
     case LWS_CALLBACK_HTTP:
+        if (!c)
+            return -1;
         if (c->req) /* a pipelined request while the previous one is still open */
             http_req_detach(c->req);
         on_request(wsi, c);
         return c->req ? http_leave(c->req) : 0;
 
     case LWS_CALLBACK_HTTP_BODY:
-        if (!c->req)
+        if (!c || !c->req)
             return 0;
         if (http_on_body(c->req, in, len) < 0)
             return -1;
@@ -203,7 +262,7 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
         return 0;
 
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        if (!c->req)
+        if (!c || !c->req)
             return 0;
         http_req_ref(c->req);
         {
@@ -219,9 +278,34 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
         return r;
 
     case LWS_CALLBACK_HTTP_WRITEABLE:
-        if (!c->req)
+        if (!c || !c->req)
             return 0;
         return http_on_writable(c->req);
+
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        if (c && c->req)
+            http_req_detach(c->req);
+        return on_upgrade(wsi);
+
+    case LWS_CALLBACK_ESTABLISHED:
+        if (!c)
+            return -1;
+        c->req = NULL;
+        c->ws = NULL;
+        on_established(wsi, c);
+        return c->ws ? 0 : -1;
+
+    case LWS_CALLBACK_RECEIVE:
+        return c && c->ws ? ws_on_receive(c->ws, in, len) : -1;
+
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return c && c->ws ? ws_on_writable(c->ws) : 0;
+
+    case LWS_CALLBACK_CLOSED:
+        if (c && c->ws)
+            ws_on_closed(c->ws);
+        c->ws = NULL;
+        return 0;
 
     case LWS_CALLBACK_CLOSED_HTTP:
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:

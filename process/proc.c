@@ -294,6 +294,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     uv_read_stop(s);
     if (which == PROC_PTY) {
         p->in_open = false;
+        p->pty_reading_possible = false;
         close_handle(p, (uv_handle_t *)s);
     } else {
         close_handle(p, (uv_handle_t *)s);
@@ -428,6 +429,7 @@ static int spawn_pty(struct proc *p, const struct proc_spawn_req *r, char **argv
     p->pid = pid;
     p->in_open = true;
     p->open_streams = 1;
+    p->pty_reading_possible = true;
     uv_read_start((uv_stream_t *)&p->pty, on_alloc, on_read);
     return 0;
 }
@@ -510,6 +512,17 @@ int proc_write(struct proc *p, const void *data, size_t n)
         return e;
     }
     return 0;
+}
+
+void proc_pty_pause(struct proc *p, bool pause)
+{
+    if (!p->tty || !p->pty_reading_possible || p->pty_paused == pause)
+        return;
+    p->pty_paused = pause;
+    if (pause)
+        uv_read_stop((uv_stream_t *)&p->pty);
+    else
+        uv_read_start((uv_stream_t *)&p->pty, on_alloc, on_read);
 }
 
 int pty_resize_master(struct proc *p, unsigned short cols, unsigned short rows)

@@ -49,4 +49,9 @@ void proc_done(void);
  */
 int proc_create(const struct proc_spawn_req *r, struct proc **ret, struct problem *err);
 
+struct lws;
+struct ws_session;
+/* The terminal WebSocket of the process named in req (after a checked upgrade), or NULL. */
+struct ws_session *proc_terminal_open(struct lws *wsi, struct http_req *req);
+
 #endif

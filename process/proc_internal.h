@@ -54,12 +54,14 @@ struct proc {
     bool signaled; /* killed by a signal: no exitCode */
     int exit_code;
     int64_t created_ms, exited_ms;
-    uv_process_t uvp;       /* pipe mode */
-    uv_pipe_t in, out, err; /* pipe mode stdio */
-    uv_pipe_t pty;          /* PTY mode: the master as a stream */
-    int master;             /* PTY mode: master fd (owned by pty handle) */
-    bool in_open;           /* stdin (or the PTY) accepts input */
-    int open_streams;       /* output streams not yet at EOF */
+    uv_process_t uvp;          /* pipe mode */
+    uv_pipe_t in, out, err;    /* pipe mode stdio */
+    uv_pipe_t pty;             /* PTY mode: the master as a stream */
+    int master;                /* PTY mode: master fd (owned by pty handle) */
+    bool in_open;              /* stdin (or the PTY) accepts input */
+    bool pty_reading_possible; /* the PTY stream is open for reading */
+    bool pty_paused;           /* PTY reads stopped: every viewer is far behind */
+    int open_streams;          /* output streams not yet at EOF */
     struct proc_log log;
     struct proc_watcher *watchers;
     bool listed;       /* still in the registry (not deleted) */
@@ -78,6 +80,8 @@ void proc_watch(struct proc *p, struct proc_watcher *w);
 void proc_unwatch(struct proc *p, struct proc_watcher *w);
 /* Sends sig to the process group. Returns 0 or -errno. */
 int proc_signal(struct proc *p, int sig);
+/* Stops or restarts reading the PTY (terminal backpressure). */
+void proc_pty_pause(struct proc *p, bool pause);
 /* Resizes the PTY of a tty process. Returns 0 or -errno. */
 int pty_resize_master(struct proc *p, unsigned short cols, unsigned short rows);
 /* Writes input (copied) to stdin or the PTY. Returns 0 or -errno. */

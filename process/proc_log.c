@@ -40,8 +40,11 @@ const struct log_entry *proc_log_append(struct proc_log *l, enum proc_stream s, 
                                         size_t n, int64_t ts_ms)
 {
     struct log_entry *e;
+    uint64_t off = l->produced[s];
 
+    l->produced[s] += n;
     if (n > l->max_bytes) {
+        off += n - l->max_bytes;
         p = (const char *)p + (n - l->max_bytes);
         n = l->max_bytes;
     }
@@ -61,6 +64,7 @@ const struct log_entry *proc_log_append(struct proc_log *l, enum proc_stream s, 
     e->seq = l->next_seq++;
     e->stream = s;
     e->ts_ms = ts_ms;
+    e->off = off;
     e->len = n;
     memcpy(e->data, p, n);
     l->slots[(l->start + l->count) % l->cap] = e;

@@ -20,6 +20,7 @@ struct log_entry {
     uint64_t seq; /* from 1, in arrival order across streams */
     enum proc_stream stream;
     int64_t ts_ms; /* wall clock, ms since the epoch */
+    uint64_t off;  /* offset of data[0] in everything its stream produced */
     size_t len;    /* bytes in data */
     char data[];   /* the chunk */
 };
@@ -32,6 +33,7 @@ struct proc_log {
     size_t bytes;             /* data bytes held */
     size_t max_bytes;         /* the budget */
     uint64_t next_seq;        /* sequence of the next append */
+    uint64_t produced[5];     /* bytes each stream produced, indexed by enum proc_stream */
 };
 
 void proc_log_init(struct proc_log *l, size_t max_bytes);

@@ -333,9 +333,18 @@ static void handle_terminal_ws(struct http_req *req)
 
     if (!p)
         return;
-    problem_set(&err, 501, PROBLEM_INVALID_REQUEST,
-                "the terminal WebSocket is not implemented yet in this agentd build");
-    http_reply_problem(req, &err);
+    if (!p->tty) {
+        problem_set(&err, 409, PROBLEM_CONFLICT, "process is not running in tty mode");
+        http_reply_problem(req, &err);
+        return;
+    }
+    if (!http_is_upgrade(req)) {
+        problem_set(&err, 400, PROBLEM_INVALID_REQUEST,
+                    "this endpoint is a WebSocket: send `Connection: upgrade` and "
+                    "`Upgrade: websocket`");
+        http_reply_problem(req, &err);
+    }
+    /* An upgrade that passes these checks proceeds to proc_terminal_open(). */
 }
 
 const struct route proc_routes[] = {
@@ -351,6 +360,7 @@ const struct route proc_routes[] = {
     {HTTP_GET, "/v1/processes/{}/logs", handle_logs, 0},
     {HTTP_POST, "/v1/processes/{}/input", handle_input, ROUTE_JSON_BODY},
     {HTTP_POST, "/v1/processes/{}/terminal/resize", handle_resize, ROUTE_JSON_BODY},
-    {HTTP_GET, "/v1/processes/{}/terminal/ws", handle_terminal_ws, ROUTE_WEBSOCKET},
+    {HTTP_GET, "/v1/processes/{}/terminal/ws", handle_terminal_ws, ROUTE_WEBSOCKET,
+     proc_terminal_open},
 };
 const size_t proc_routes_count = sizeof(proc_routes) / sizeof(proc_routes[0]);

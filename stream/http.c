@@ -302,6 +302,11 @@ int64_t http_content_length(const struct http_req *req)
     return req->content_length;
 }
 
+bool http_is_upgrade(const struct http_req *req)
+{
+    return req->wsi && lws_hdr_total_length(req->wsi, WSI_TOKEN_UPGRADE) > 0;
+}
+
 bool http_is_chunked(const struct http_req *req)
 {
     return req->chunked;

@@ -113,6 +113,8 @@ char *http_header(const struct http_req *req, const char *name);
 /* -1 when the request had no Content-Length. */
 int64_t http_content_length(const struct http_req *req);
 bool http_has_body(const struct http_req *req);
+/* The request asks for a protocol upgrade (WebSocket). */
+bool http_is_upgrade(const struct http_req *req);
 /* The request announced Transfer-Encoding (a chunked body). */
 bool http_is_chunked(const struct http_req *req);
 /* The buffered body of a request routed with HTTP_BODY_BUFFER. */

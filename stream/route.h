@@ -24,11 +24,19 @@ enum route_flags {
     ROUTE_WEBSOCKET = 1u << 3,
 };
 
+struct lws;
+struct ws_session;
+
 struct route {
     unsigned method;          /* one enum http_method bit (GET implies HEAD) */
     const char *pattern;      /* "/v1/processes/{}/stop": {} captures one segment */
     route_handler_fn handler; /* called on the loop thread */
     unsigned flags;           /* enum route_flags */
+    /*
+     * ROUTE_WEBSOCKET: the handler runs before the upgrade (it answers a
+     * problem to refuse it); once upgraded, ws_open starts the session.
+     */
+    struct ws_session *(*ws_open)(struct lws *wsi, struct http_req *req);
 };
 
 #endif

@@ -772,3 +772,17 @@ export function vmRssKb(pid) {
     return null;
   }
 }
+
+/** True when pid runs a sanitizer (ASan) build, whose RSS figures mean little. */
+export function pidIsSanitized(pid) {
+  try {
+    if (/lib(clang_rt\.)?asan/.test(fs.readFileSync(`/proc/${pid}/maps`, "utf8"))) return true;
+  } catch {
+    /* fall through */
+  }
+  try {
+    return fs.readFileSync(`/proc/${pid}/exe`).includes("__asan_init");
+  } catch {
+    return false;
+  }
+}

@@ -12,6 +12,7 @@ import {
   assertJson,
   assertProblem,
   openSse,
+  pidIsSanitized,
   postJson,
   procCreate,
   procKillQuietly,
@@ -293,7 +294,7 @@ describe("follow=true (SSE)", () => {
 });
 
 describe("log ring under 50 MB of output", () => {
-  test("the ring stays within maxLogBytesPerProcess, sequences keep counting, RSS stays low", async () => {
+  test("the ring stays within maxLogBytesPerProcess, sequences keep counting, RSS stays low", async (t) => {
     const LIMIT = 1 << 20;
     assertJson(await postJson(d, "/v1/processes/config", { ...DEFAULTS, maxLogBytesPerProcess: LIMIT }));
     try {
@@ -320,8 +321,11 @@ describe("log ring under 50 MB of output", () => {
       }
       assert.ok(entries[0].sequence > 1, "oldest entries were dropped");
       assert.ok(entries.at(-1).sequence > entries.length, "sequences kept counting");
+      t.diagnostic(`ring ${bytes.length} bytes in ${entries.length} entries (seq ${entries[0].sequence}..${entries.at(-1).sequence}), daemon RSS peak ${maxRss} KiB`);
       assert.ok(maxRss > 0, "could read the daemon's VmRSS");
-      assert.ok(maxRss < 64 * 1024, `daemon RSS peaked at ${maxRss} KiB`);
+      // ASan's shadow memory and quarantine make RSS meaningless there; the ring bounds still hold
+      if (pidIsSanitized(d.pid)) t.diagnostic("sanitizer build: RSS bound not checked");
+      else assert.ok(maxRss < 64 * 1024, `daemon RSS peaked at ${maxRss} KiB`);
 
       // tail/since still work on a wrapped ring
       const lastSeq = entries.at(-1).sequence;
