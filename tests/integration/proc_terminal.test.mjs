@@ -121,6 +121,20 @@ describe("terminal WebSocket", () => {
     await procKillQuietly(d, p.id);
   });
 
+  test("pings are answered with pongs", async () => {
+    const p = await procCreate(d, { command: "cat", tty: true });
+    const c = await connect(d, p.id);
+    let pong = null;
+    c.ws.on("pong", (data) => {
+      pong = data.toString();
+    });
+    c.ws.ping("are-you-there");
+    await c.until(() => pong !== null, "pong");
+    assert.equal(pong, "are-you-there");
+    c.ws.close();
+    await procKillQuietly(d, p.id);
+  });
+
   test("close frame ends the session, the process keeps running", async () => {
     const p = await procCreate(d, { command: "cat", tty: true });
     const c = await connect(d, p.id);
