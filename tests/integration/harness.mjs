@@ -786,3 +786,18 @@ export function pidIsSanitized(pid) {
     return false;
   }
 }
+
+/** The process runtime configuration a fresh daemon reports (spec 4.1). */
+export const PROC_CONFIG_DEFAULTS = Object.freeze({
+  maxConcurrentProcesses: 64,
+  defaultRunTimeoutMs: 30000,
+  maxRunTimeoutMs: 300000,
+  maxOutputBytes: 1048576,
+  maxLogBytesPerProcess: 10485760,
+  maxInputBytesPerRequest: 65536,
+});
+
+/** agentd, or the reference server when AGENTD_REF is set (for checking the tests themselves). */
+export function startServer(opts) {
+  return process.env.AGENTD_REF ? startReference(opts) : startDaemon(opts);
+}

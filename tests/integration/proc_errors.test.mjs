@@ -18,11 +18,10 @@ import {
   procWaitExit,
   procWaitOutput,
   realTempDir,
-  startDaemon,
-  startReference,
+  startServer,
 } from "./harness.mjs";
 
-const start = process.env.AGENTD_REF ? startReference : startDaemon;
+const start = startServer;
 
 const J = { "Content-Type": "application/json" };
 const CONFIG = {

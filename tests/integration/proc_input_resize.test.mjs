@@ -18,21 +18,14 @@ import {
   procLogs,
   procWaitExit,
   procWaitOutput,
-  startDaemon,
-  startReference,
   waitFor,
+  startServer,
+  PROC_CONFIG_DEFAULTS,
 } from "./harness.mjs";
 
-const start = process.env.AGENTD_REF ? startReference : startDaemon;
+const start = startServer;
 
-const DEFAULTS = {
-  maxConcurrentProcesses: 64,
-  defaultRunTimeoutMs: 30000,
-  maxRunTimeoutMs: 300000,
-  maxOutputBytes: 1048576,
-  maxLogBytesPerProcess: 10485760,
-  maxInputBytesPerRequest: 65536,
-};
+const DEFAULTS = PROC_CONFIG_DEFAULTS;
 
 let d;
 const cleanup = new Set();

@@ -25,22 +25,15 @@ import {
   procWaitExit,
   procWaitOutput,
   realTempDir,
-  startDaemon,
-  startReference,
   waitFor,
+  startServer,
+  PROC_CONFIG_DEFAULTS,
 } from "./harness.mjs";
 
-const start = process.env.AGENTD_REF ? startReference : startDaemon;
+const start = startServer;
 
 const RUNNING_KEYS = ["args", "command", "createdAtMs", "id", "interactive", "owner", "pid", "status", "tty"];
-const DEFAULTS = {
-  maxConcurrentProcesses: 64,
-  defaultRunTimeoutMs: 30000,
-  maxRunTimeoutMs: 300000,
-  maxOutputBytes: 1048576,
-  maxLogBytesPerProcess: 10485760,
-  maxInputBytesPerRequest: 65536,
-};
+const DEFAULTS = PROC_CONFIG_DEFAULTS;
 
 const idNum = (id) => Number(/^proc_(\d+)$/.exec(id)?.[1]);
 

@@ -8,19 +8,12 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { SandboxAgent, SandboxAgentError } from "sandbox-agent";
-import { realTempDir, sleep, startDaemon, startReference, waitFor } from "./harness.mjs";
+import { realTempDir, sleep, waitFor, startServer, PROC_CONFIG_DEFAULTS } from "./harness.mjs";
 
-const start = process.env.AGENTD_REF ? startReference : startDaemon;
+const start = startServer;
 
 const TOKEN = "sdk-proc-token";
-const DEFAULTS = {
-  maxConcurrentProcesses: 64,
-  defaultRunTimeoutMs: 30000,
-  maxRunTimeoutMs: 300000,
-  maxOutputBytes: 1048576,
-  maxLogBytesPerProcess: 10485760,
-  maxInputBytesPerRequest: 65536,
-};
+const DEFAULTS = PROC_CONFIG_DEFAULTS;
 
 let d;
 let sdk;
