@@ -5,7 +5,6 @@
  */
 #include "cors.h"
 
-#include "../stream/xmalloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -268,7 +268,7 @@ cJSON *proc_to_json(const struct proc *p)
 
 /* ---- output -------------------------------------------------------------------------------- */
 
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+void proc_read_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     (void)h;
     (void)suggested;
@@ -399,8 +399,8 @@ static int spawn_pipes(struct proc *p, const struct proc_spawn_req *r, char **ar
     p->pid = p->uvp.pid;
     p->in_open = true;
     p->open_streams = 2;
-    uv_read_start((uv_stream_t *)&p->out, on_alloc, on_read);
-    uv_read_start((uv_stream_t *)&p->err, on_alloc, on_read);
+    uv_read_start((uv_stream_t *)&p->out, proc_read_alloc, on_read);
+    uv_read_start((uv_stream_t *)&p->err, proc_read_alloc, on_read);
     return 0;
 }
 
@@ -430,7 +430,7 @@ static int spawn_pty(struct proc *p, const struct proc_spawn_req *r, char **argv
     p->in_open = true;
     p->open_streams = 1;
     p->pty_reading_possible = true;
-    uv_read_start((uv_stream_t *)&p->pty, on_alloc, on_read);
+    uv_read_start((uv_stream_t *)&p->pty, proc_read_alloc, on_read);
     return 0;
 }
 
@@ -522,7 +522,7 @@ void proc_pty_pause(struct proc *p, bool pause)
     if (pause)
         uv_read_stop((uv_stream_t *)&p->pty);
     else
-        uv_read_start((uv_stream_t *)&p->pty, on_alloc, on_read);
+        uv_read_start((uv_stream_t *)&p->pty, proc_read_alloc, on_read);
 }
 
 int pty_resize_master(struct proc *p, unsigned short cols, unsigned short rows)

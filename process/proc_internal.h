@@ -95,6 +95,8 @@ char **proc_build_env(const char *const *env, size_t nenv, bool add_term);
 void proc_free_strv(char **v);
 /* { command, args..., NULL } as copies (free with proc_free_strv). */
 char **proc_build_argv(const char *command, const char *const *args, size_t nargs);
+/* libuv alloc callback for child output: one loop thread, one read buffer. */
+void proc_read_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 /* Every descriptor of the daemon becomes close-on-exec (before any spawn). */
 void proc_cloexec_all(void);
 

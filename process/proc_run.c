@@ -42,7 +42,6 @@ struct run {
 };
 
 static struct run *runs;
-static char run_read_buf[65536];
 
 static void run_unlink(struct run *r)
 {
@@ -112,14 +111,6 @@ static void run_maybe_done(struct run *r)
 {
     if (r->exited && (r->open_streams == 0 || r->grace))
         run_reply(r);
-}
-
-static void run_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
-{
-    (void)h;
-    (void)suggested;
-    b->base = run_read_buf;
-    b->len = sizeof(run_read_buf);
 }
 
 static void run_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
@@ -260,8 +251,8 @@ void proc_handle_run(struct http_req *req)
     r->next = runs;
     runs = r;
     http_set_ctx(req, r, &run_ctx_ops);
-    uv_read_start((uv_stream_t *)&r->out, run_alloc, run_read);
-    uv_read_start((uv_stream_t *)&r->err, run_alloc, run_read);
+    uv_read_start((uv_stream_t *)&r->out, proc_read_alloc, run_read);
+    uv_read_start((uv_stream_t *)&r->err, proc_read_alloc, run_read);
     uv_timer_start(&r->timer, run_timer, timeout, 0);
 }
 
