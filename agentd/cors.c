@@ -5,7 +5,6 @@
  */
 #include "cors.h"
 
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
