@@ -119,6 +119,7 @@ fuzz: $(FUZZ_BIN)
 
 bench: all
 	./bench/run.sh
+	node bench/terminal.mjs
 
 # ---- housekeeping ------------------------------------------------------------------------------
 

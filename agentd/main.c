@@ -2,6 +2,7 @@
  * main: parses the command line, builds the loop, wires the modules into the
  * router, starts the listener and runs until SIGTERM or SIGINT.
  */
+#include "attach.h"
 #include "cli.h"
 #include "router.h"
 #include "server.h"
@@ -96,6 +97,10 @@ int main(int argc, char **argv)
     uv_loop_t *loop;
     int port = 0, r;
 
+    if (argc >= 2 && (strcmp(argv[1], "attach") == 0 || strcmp(argv[1], "exec") == 0)) {
+        signal(SIGPIPE, SIG_IGN);
+        return attach_main(argc - 1, argv + 1, strcmp(argv[1], "exec") == 0);
+    }
     switch (cli_parse(argc, argv, &cfg)) {
     case CLI_EXIT_OK:
         return 0;

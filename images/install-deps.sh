@@ -11,7 +11,7 @@ BUILD="gcc make pkg-config libwebsockets-dev libwebsockets-evlib-uv libuv1-dev l
 libarchive-dev libx11-dev libxtst-dev libxext-dev libxfixes-dev libxdamage-dev libpng-dev
 libjpeg62-turbo-dev libwebp-dev libcmocka-dev clang libclang-rt-dev clang-format"
 RUNTIME="libwebsockets17 libwebsockets-evlib-uv libuv1 libcjson1 libarchive13 ca-certificates"
-TEST="wrk curl ca-certificates"
+TEST="wrk curl ca-certificates tmux"
 
 want="$BUILD $RUNTIME $TEST"
 if [ "${1:-}" = "--runtime" ]; then

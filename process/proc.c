@@ -233,6 +233,7 @@ static void record_exit(struct proc *p, int64_t status, int term_signal)
     p->running = false;
     p->exited_ms = proc_now_ms();
     p->signaled = term_signal != 0;
+    p->term_signal = term_signal;
     p->exit_code = (int)status;
     p->in_open = false;
     if (!p->tty)

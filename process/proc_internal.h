@@ -53,6 +53,7 @@ struct proc {
     pid_t pid;     /* leader of its own process group */
     bool signaled; /* killed by a signal: no exitCode */
     int exit_code;
+    int term_signal; /* the signal when signaled */
     int64_t created_ms, exited_ms;
     uv_process_t uvp;          /* pipe mode */
     uv_pipe_t in, out, err;    /* pipe mode stdio */

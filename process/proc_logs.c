@@ -134,7 +134,8 @@ static bool follower_next(struct follower *f)
     if (f->p->finished && !f->exit_sent) {
         f->exit_sent = true;
         if (f->p->signaled)
-            buf_printf(&f->out, "event: exit\ndata: {\"exitCode\":null}\n\n");
+            buf_printf(&f->out, "event: exit\ndata: {\"exitCode\":null,\"signal\":%d}\n\n",
+                       f->p->term_signal);
         else
             buf_printf(&f->out, "event: exit\ndata: {\"exitCode\":%d}\n\n", f->p->exit_code);
         return true;

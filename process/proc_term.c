@@ -113,9 +113,10 @@ static void term_writable(struct ws_session *ws, void *ctx)
         cJSON *o = cJSON_CreateObject();
         t->exit_sent = true;
         json_add_string(o, "type", "exit");
-        if (t->p->signaled)
+        if (t->p->signaled) {
             cJSON_AddNullToObject(o, "exitCode");
-        else
+            cJSON_AddNumberToObject(o, "signal", t->p->term_signal);
+        } else
             cJSON_AddNumberToObject(o, "exitCode", t->p->exit_code);
         send_json(t->ws, o);
         ws_close(t->ws, 1000, "");

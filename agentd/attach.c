@@ -1,0 +1,789 @@
+/*
+ * attach: `agentd attach` and `agentd exec`, the command-line client of the
+ * terminal WebSocket (docs/api/processes.md).
+ *
+ * A tty process is shown through GET /v1/processes/{id}/terminal/ws: the
+ * local terminal goes raw, keystrokes are sent as binary frames (raw input),
+ * output frames are written to stdout as they come, SIGWINCH becomes a
+ * resize frame, the detach key (Ctrl-] by default) leaves the process
+ * running.  A pipe process is followed through its log stream
+ * (logs?follow=true), stdout and stderr kept apart.  The exit status is the
+ * process's: its exit code, 128+N after signal N, 255 when agentd could not
+ * tell (connection lost, refused).
+ *
+ * Everything runs on one libuv loop with the lws client; writes to stdout
+ * block, which is the flow control a terminal expects.
+ */
+#include "attach.h"
+
+#include "client.h"
+
+#include "../stream/base64.h"
+#include "../stream/buf.h"
+#include "../stream/ws.h"
+#include "../stream/xmalloc.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+#include <unistd.h>
+
+#define EXIT_CLIENT_ERROR 255
+#define EXIT_SPAWN_FAILED 127
+/* Stop reading stdin while this much input waits for the socket. */
+#define INPUT_HIGH_WATER (256u * 1024u)
+
+struct opts {
+    const char *endpoint;
+    const char *token;
+    const char *id;
+    const char *since;
+    int detach_key; /* -1: none */
+    /* exec */
+    bool tty;
+    const char *cwd;
+    const char *env[64];
+    size_t nenv;
+    char **argv;
+    int argc;
+};
+
+struct session {
+    struct opts o;
+    uv_loop_t *loop;
+    struct client *client;
+    char id[64];
+    bool exec;     /* created by us: delete the record after the exit */
+    bool detached; /* the detach key was pressed */
+    bool stopping; /* exec: Ctrl-C asked the process to stop */
+    struct ws_session *ws;
+    /* stdin */
+    uv_tty_t in_tty;
+    uv_pipe_t in_pipe;
+    uv_stream_t *in;
+    bool in_paused;
+    struct termios saved;
+    bool raw;
+    uv_signal_t sigwinch, sigterm, sighup, sigint;
+    bool signals_on;
+    /* the end */
+    bool got_exit;
+    int status;
+    char lost[160]; /* why the session ended without an exit */
+    uv_timer_t finisher;
+    bool finishing;
+    /* log stream of a pipe process */
+    struct buf sse;
+};
+
+static struct termios *restore_termios;
+
+static void restore_terminal(void)
+{
+    if (restore_termios)
+        tcsetattr(STDIN_FILENO, TCSADRAIN, restore_termios);
+    restore_termios = NULL;
+}
+
+static void write_all(int fd, const void *p, size_t n)
+{
+    const char *c = p;
+
+    while (n) {
+        ssize_t w = write(fd, c, n);
+        if (w < 0 && errno == EAGAIN) {
+            struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+            poll(&pfd, 1, -1);
+            continue;
+        }
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return; /* stdout is gone: nothing left to show it to */
+        c += w;
+        n -= (size_t)w;
+    }
+}
+
+static void say(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(struct session *s, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n >= sizeof(line))
+        n = sizeof(line) - 1;
+    /* In raw mode "\n" does not return the carriage. */
+    if (s->raw)
+        write_all(STDERR_FILENO, "\r\n", 2);
+    write_all(STDERR_FILENO, "agentd: ", 8);
+    write_all(STDERR_FILENO, line, (size_t)n);
+    write_all(STDERR_FILENO, s->raw ? "\r\n" : "\n", s->raw ? 2 : 1);
+}
+
+/* ---- the end ---------------------------------------------------------------------------------- */
+
+static void on_finished(uv_timer_t *t)
+{
+    struct session *s = t->data;
+
+    restore_terminal();
+    s->raw = false;
+    if (s->in) {
+        uv_read_stop(s->in);
+        uv_close((uv_handle_t *)s->in, NULL);
+        s->in = NULL;
+    }
+    if (s->signals_on) {
+        uv_close((uv_handle_t *)&s->sigwinch, NULL);
+        uv_close((uv_handle_t *)&s->sigterm, NULL);
+        uv_close((uv_handle_t *)&s->sighup, NULL);
+        uv_close((uv_handle_t *)&s->sigint, NULL);
+        s->signals_on = false;
+    }
+    uv_close((uv_handle_t *)t, NULL);
+    client_close(s->client);
+}
+
+/* Ends the session with this exit status (outside of any lws callback). */
+static void finish(struct session *s, int status)
+{
+    if (s->finishing)
+        return;
+    s->finishing = true;
+    s->status = status;
+    uv_timer_init(s->loop, &s->finisher);
+    s->finisher.data = s;
+    uv_timer_start(&s->finisher, on_finished, 0, 0);
+}
+
+static int exit_status(const cJSON *o)
+{
+    const cJSON *code = cJSON_GetObjectItemCaseSensitive(o, "exitCode");
+    const cJSON *sig = cJSON_GetObjectItemCaseSensitive(o, "signal");
+
+    if (cJSON_IsNumber(code))
+        return code->valueint & 0xff;
+    if (cJSON_IsNumber(sig) && sig->valueint > 0 && sig->valueint < 64)
+        return 128 + sig->valueint;
+    return EXIT_CLIENT_ERROR;
+}
+
+static void on_deleted(void *arg, int status, const char *body, size_t n, const char *err)
+{
+    struct session *s = arg;
+
+    finish(s, s->status);
+}
+
+/* The process ended: for exec, remove its record (it was ours), then exit. */
+static void process_ended(struct session *s, int status)
+{
+    char path[128];
+
+    s->got_exit = true;
+    s->status = status;
+    if (!s->exec) {
+        finish(s, status);
+        return;
+    }
+    snprintf(path, sizeof(path), "/v1/processes/%s", s->id);
+    if (!client_http(s->client, "DELETE", path, NULL, NULL, on_deleted, s))
+        finish(s, status);
+}
+
+/* Prints a problem+json answer (or the raw status) and ends with status. */
+static void report_problem(struct session *s, const char *what, int http, const char *body,
+                           const char *err, int status)
+{
+    cJSON *o = http ? cJSON_Parse(body) : NULL;
+    const cJSON *detail = cJSON_GetObjectItemCaseSensitive(o, "detail");
+    const cJSON *title = cJSON_GetObjectItemCaseSensitive(o, "title");
+
+    if (!http)
+        say(s, "%s: cannot reach agentd at %s: %s", what, s->o.endpoint, err ? err : "no answer");
+    else if (cJSON_IsString(detail))
+        say(s, "%s: %s (HTTP %d)", what, detail->valuestring, http);
+    else if (cJSON_IsString(title))
+        say(s, "%s: %s (HTTP %d)", what, title->valuestring, http);
+    else
+        say(s, "%s: HTTP %d", what, http);
+    cJSON_Delete(o);
+    finish(s, status);
+}
+
+/* ---- terminal: local side ---------------------------------------------------------------------- */
+
+static void send_resize(struct session *s)
+{
+    struct winsize ws;
+    char frame[96];
+
+    if (!s->ws || (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) < 0 &&
+                   ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) < 0))
+        return;
+    if (!ws.ws_col || !ws.ws_row)
+        return;
+    snprintf(frame, sizeof(frame), "{\"type\":\"resize\",\"cols\":%u,\"rows\":%u}", ws.ws_col,
+             ws.ws_row);
+    ws_send_text(s->ws, frame);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+{
+    static char in_buf[65536];
+
+    (void)h;
+    (void)suggested;
+    b->base = in_buf;
+    b->len = sizeof(in_buf);
+}
+
+static void on_input(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
+{
+    struct session *s = st->data;
+    const char *key;
+
+    if (n == 0 || !s->ws)
+        return;
+    if (n < 0) {
+        uv_read_stop(st);
+        /*
+         * Piped input ended: send the terminal's end-of-file character, so
+         * `echo hi | agentd exec -t -- cat` ends like it would locally.
+         */
+        if (n == UV_EOF)
+            ws_send_binary(s->ws, "\004", 1);
+        return;
+    }
+    key = s->o.detach_key >= 0 && s->raw ? memchr(b->base, s->o.detach_key, (size_t)n) : NULL;
+    if (key) {
+        if (key > b->base)
+            ws_send_binary(s->ws, b->base, (size_t)(key - b->base));
+        say(s, "detached from %s (still running; agentd attach %s to come back)", s->id, s->id);
+        s->detached = true;
+        uv_read_stop(st);
+        ws_close(s->ws, 1000, "detached");
+        return;
+    }
+    ws_send_binary(s->ws, b->base, (size_t)n);
+    if (ws_queued(s->ws) > INPUT_HIGH_WATER) {
+        uv_read_stop(st);
+        s->in_paused = true;
+    }
+}
+
+static int start_input(struct session *s)
+{
+    struct termios raw;
+
+    switch (uv_guess_handle(STDIN_FILENO)) {
+    case UV_TTY:
+        if (uv_tty_init(s->loop, &s->in_tty, STDIN_FILENO, 1) < 0)
+            return -1;
+        s->in = (uv_stream_t *)&s->in_tty;
+        if (tcgetattr(STDIN_FILENO, &s->saved) == 0) {
+            raw = s->saved;
+            cfmakeraw(&raw);
+            if (tcsetattr(STDIN_FILENO, TCSADRAIN, &raw) == 0) {
+                restore_termios = &s->saved;
+                s->raw = true;
+            }
+        }
+        break;
+    case UV_NAMED_PIPE:
+        if (uv_pipe_init(s->loop, &s->in_pipe, 0) < 0 ||
+            uv_pipe_open(&s->in_pipe, STDIN_FILENO) < 0)
+            return -1;
+        s->in = (uv_stream_t *)&s->in_pipe;
+        break;
+    default:
+        return 0; /* a file or /dev/null: no live input */
+    }
+    s->in->data = s;
+    return uv_read_start(s->in, on_alloc, on_input);
+}
+
+/* ---- terminal: the WebSocket ------------------------------------------------------------------- */
+
+static void term_message(struct ws_session *ws, void *ctx, const void *p, size_t n, bool binary)
+{
+    struct session *s = ctx;
+    const cJSON *type;
+    cJSON *o;
+
+    if (binary) {
+        write_all(STDOUT_FILENO, p, n);
+        return;
+    }
+    o = cJSON_ParseWithLength(p, n);
+    type = cJSON_GetObjectItemCaseSensitive(o, "type");
+    if (cJSON_IsString(type) && strcmp(type->valuestring, "exit") == 0) {
+        s->got_exit = true;
+        s->status = exit_status(o);
+    } else if (cJSON_IsString(type) && strcmp(type->valuestring, "error") == 0) {
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "message");
+        say(s, "%s", cJSON_IsString(m) ? m->valuestring : "terminal error");
+    }
+    cJSON_Delete(o);
+}
+
+static void term_writable(struct ws_session *ws, void *ctx)
+{
+    struct session *s = ctx;
+
+    if (s->in_paused && s->in) {
+        s->in_paused = false;
+        uv_read_start(s->in, on_alloc, on_input);
+    }
+}
+
+static void term_closed(struct ws_session *ws, void *ctx)
+{
+    struct session *s = ctx;
+
+    s->ws = NULL;
+    if (s->detached) {
+        finish(s, 0);
+        return;
+    }
+    if (s->got_exit) {
+        process_ended(s, s->status);
+        return;
+    }
+    say(s, "connection to %s closed%s%s", s->id, s->lost[0] ? ": " : "", s->lost);
+    finish(s, EXIT_CLIENT_ERROR);
+}
+
+static const struct ws_ops term_ops = {term_message, term_writable, term_closed};
+
+static void term_open(void *ctx, struct ws_session *ws, const char *err)
+{
+    struct session *s = ctx;
+
+    if (!ws) {
+        say(s, "cannot open the terminal of %s: %s", s->id, err);
+        finish(s, EXIT_CLIENT_ERROR);
+        return;
+    }
+    s->ws = ws;
+    send_resize(s);
+    if (start_input(s) < 0) {
+        say(s, "cannot read standard input");
+        ws_close(ws, 1000, "");
+    }
+}
+
+static void term_peer_close(void *ctx, int code, const char *reason)
+{
+    struct session *s = ctx;
+
+    if (code != 1000 && code != 0)
+        snprintf(s->lost, sizeof(s->lost), "%d %s", code, reason);
+}
+
+static const struct client_ws_hooks term_hooks = {term_open, term_peer_close};
+
+static void on_winch(uv_signal_t *h, int signum)
+{
+    send_resize(h->data);
+}
+
+static void on_stopped(void *arg, int status, const char *body, size_t n, const char *err)
+{
+    (void)arg;
+}
+
+static void on_term_signal(uv_signal_t *h, int signum)
+{
+    struct session *s = h->data;
+    char path[128];
+
+    /* exec without a terminal: the first Ctrl-C stops the process (its exit then ends us). */
+    if (signum == SIGINT && s->exec && !s->ws && !s->stopping) {
+        s->stopping = true;
+        snprintf(path, sizeof(path), "/v1/processes/%s/stop", s->id);
+        client_http(s->client, "POST", path, NULL, NULL, on_stopped, s);
+        return;
+    }
+    say(s, "%s: leaving %s running", strsignal(signum), s->id);
+    finish(s, 128 + signum);
+}
+
+static void start_signals(struct session *s)
+{
+    uv_signal_init(s->loop, &s->sigwinch);
+    uv_signal_init(s->loop, &s->sigterm);
+    uv_signal_init(s->loop, &s->sighup);
+    uv_signal_init(s->loop, &s->sigint);
+    s->sigwinch.data = s->sigterm.data = s->sighup.data = s->sigint.data = s;
+    uv_signal_start(&s->sigwinch, on_winch, SIGWINCH);
+    uv_signal_start(&s->sigterm, on_term_signal, SIGTERM);
+    uv_signal_start(&s->sighup, on_term_signal, SIGHUP);
+    uv_signal_start(&s->sigint, on_term_signal, SIGINT);
+    s->signals_on = true;
+}
+
+/* ---- pipe processes: the log stream ------------------------------------------------------------ */
+
+static void sse_event(struct session *s, const char *event, char *data)
+{
+    cJSON *o = cJSON_Parse(data);
+    const cJSON *stream = cJSON_GetObjectItemCaseSensitive(o, "stream");
+    const cJSON *b64 = cJSON_GetObjectItemCaseSensitive(o, "data");
+
+    if (strcmp(event, "exit") == 0) {
+        s->got_exit = true;
+        s->status = exit_status(o);
+    } else if (strcmp(event, "log") == 0 && cJSON_IsString(b64) && cJSON_IsString(stream)) {
+        size_t len = strlen(b64->valuestring), bad;
+        unsigned char *bytes = xmalloc(len / 4 * 3 + 3);
+        long n = base64_decode(b64->valuestring, len, bytes, &bad);
+        int fd = strcmp(stream->valuestring, "stderr") == 0 ? STDERR_FILENO : STDOUT_FILENO;
+        if (n > 0)
+            write_all(fd, bytes, (size_t)n);
+        free(bytes);
+    }
+    cJSON_Delete(o);
+}
+
+/* Splits the stream into events ("event:" and "data:" lines, a blank line ends one). */
+static int on_log_data(void *arg, const void *p, size_t n)
+{
+    struct session *s = arg;
+    char *start, *end;
+
+    if (buf_append(&s->sse, p, n) < 0)
+        return -1;
+    start = s->sse.data;
+    while ((end = strstr(start, "\n\n"))) {
+        char event[16] = "message", *data = NULL, *line = start;
+        *end = '\0';
+        while (line && *line) {
+            char *next = strchr(line, '\n');
+            if (next)
+                *next++ = '\0';
+            if (strncmp(line, "event: ", 7) == 0)
+                snprintf(event, sizeof(event), "%s", line + 7);
+            else if (strncmp(line, "data: ", 6) == 0)
+                data = line + 6;
+            line = next;
+        }
+        if (data)
+            sse_event(s, event, data);
+        start = end + 2;
+    }
+    n = s->sse.len - (size_t)(start - s->sse.data);
+    memmove(s->sse.data, start, n);
+    s->sse.len = n;
+    if (n)
+        s->sse.data[n] = '\0';
+    return 0;
+}
+
+static void on_log_done(void *arg, int status, const char *body, size_t n, const char *err)
+{
+    struct session *s = arg;
+
+    if (s->got_exit) {
+        process_ended(s, s->status);
+        return;
+    }
+    if (status != 200) {
+        report_problem(s, "logs", status, body, err, EXIT_CLIENT_ERROR);
+        return;
+    }
+    say(s, "the log stream of %s ended before the process did", s->id);
+    finish(s, EXIT_CLIENT_ERROR);
+}
+
+static void follow_logs(struct session *s)
+{
+    char path[160];
+
+    snprintf(path, sizeof(path), "/v1/processes/%s/logs?follow=true%s%s", s->id,
+             s->o.since ? "&since=" : "", s->o.since ? s->o.since : "");
+    buf_init(&s->sse, 4u * 1024u * 1024u);
+    start_signals(s);
+    client_http(s->client, "GET", path, NULL, on_log_data, on_log_done, s);
+}
+
+/* ---- attach and exec --------------------------------------------------------------------------- */
+
+static void attach_terminal(struct session *s)
+{
+    char path[160];
+
+    snprintf(path, sizeof(path), "/v1/processes/%s/terminal/ws%s%s", s->id,
+             s->o.since ? "?since=" : "", s->o.since ? s->o.since : "");
+    start_signals(s);
+    if (client_ws(s->client, path, &term_ops, &term_hooks, s) < 0)
+        return; /* reported through term_open */
+}
+
+/* The record of the process to attach to says whether it has a terminal. */
+static void on_info(void *arg, int status, const char *body, size_t n, const char *err)
+{
+    struct session *s = arg;
+    cJSON *o;
+    const cJSON *tty;
+
+    if (status != 200) {
+        report_problem(s, s->id, status, body, err, EXIT_CLIENT_ERROR);
+        return;
+    }
+    o = cJSON_Parse(body);
+    tty = cJSON_GetObjectItemCaseSensitive(o, "tty");
+    if (cJSON_IsTrue(tty))
+        attach_terminal(s);
+    else
+        follow_logs(s);
+    cJSON_Delete(o);
+}
+
+static void on_created(void *arg, int status, const char *body, size_t n, const char *err)
+{
+    struct session *s = arg;
+    const cJSON *id;
+    cJSON *o;
+
+    if (status != 200) {
+        report_problem(s, s->o.argv[0], status, body, err,
+                       status == 502 ? EXIT_SPAWN_FAILED : EXIT_CLIENT_ERROR);
+        return;
+    }
+    o = cJSON_Parse(body);
+    id = cJSON_GetObjectItemCaseSensitive(o, "id");
+    if (!cJSON_IsString(id) || strlen(id->valuestring) >= sizeof(s->id)) {
+        say(s, "unexpected answer from POST /v1/processes");
+        cJSON_Delete(o);
+        finish(s, EXIT_CLIENT_ERROR);
+        return;
+    }
+    snprintf(s->id, sizeof(s->id), "%s", id->valuestring);
+    s->exec = true;
+    cJSON_Delete(o);
+    if (s->o.tty)
+        attach_terminal(s);
+    else
+        follow_logs(s);
+}
+
+static char *create_body(const struct opts *o)
+{
+    cJSON *req = cJSON_CreateObject(), *args = cJSON_AddArrayToObject(req, "args");
+    char *body;
+
+    cJSON_AddStringToObject(req, "command", o->argv[0]);
+    for (int i = 1; i < o->argc; i++)
+        cJSON_AddItemToArray(args, cJSON_CreateString(o->argv[i]));
+    cJSON_AddBoolToObject(req, "tty", o->tty);
+    cJSON_AddBoolToObject(req, "interactive", o->tty);
+    if (o->cwd)
+        cJSON_AddStringToObject(req, "cwd", o->cwd);
+    if (o->nenv) {
+        cJSON *env = cJSON_AddObjectToObject(req, "env");
+        for (size_t i = 0; i < o->nenv; i++) {
+            const char *eq = strchr(o->env[i], '=');
+            char *key = xstrndup(o->env[i], (size_t)(eq - o->env[i]));
+            cJSON_AddStringToObject(env, key, eq + 1);
+            free(key);
+        }
+    }
+    body = cJSON_PrintUnformatted(req);
+    cJSON_Delete(req);
+    return body;
+}
+
+static int run(struct session *s)
+{
+    uv_loop_t loop;
+
+    uv_loop_init(&loop);
+    s->loop = &loop;
+    s->status = EXIT_CLIENT_ERROR;
+    s->client = client_new(&loop, s->o.endpoint, s->o.token);
+    if (!s->client) {
+        uv_loop_close(&loop);
+        return 2; /* a bad --endpoint (client_new said which) */
+    }
+    if (s->o.argv) {
+        char *body = create_body(&s->o);
+        client_http(s->client, "POST", "/v1/processes", body, NULL, on_created, s);
+        free(body);
+    } else {
+        char path[128];
+        snprintf(s->id, sizeof(s->id), "%s", s->o.id);
+        snprintf(path, sizeof(path), "/v1/processes/%s", s->id);
+        client_http(s->client, "GET", path, NULL, NULL, on_info, s);
+    }
+    uv_run(&loop, UV_RUN_DEFAULT);
+    restore_terminal();
+    client_free(s->client);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    buf_done(&s->sse);
+    uv_loop_close(&loop);
+    return s->status;
+}
+
+/* ---- command line ------------------------------------------------------------------------------ */
+
+static const char attach_usage[] =
+    "Usage: agentd attach PROC_ID [--endpoint URL] [--token T] [--since N] [--detach-key KEY]\n"
+    "       agentd exec [-t|--tty] [--cwd DIR] [-e KEY=VALUE]... [--endpoint URL] [--token T]\n"
+    "                   [--detach-key KEY] -- COMMAND [ARGS...]\n"
+    "\n"
+    "  --endpoint URL     the daemon (default $AGENTD_ENDPOINT or http://127.0.0.1:2468)\n"
+    "  --token T          bearer token (default $AGENTD_TOKEN)\n"
+    "  --since N          terminal: replay retained output from byte N (0: all of it);\n"
+    "                     pipe process: log entries after sequence N\n"
+    "  --detach-key KEY   leave the process running: ctrl-] (default), ctrl-A..ctrl-Z, none\n"
+    "  -t, --tty          exec: run COMMAND on a terminal and attach to it\n"
+    "  --cwd DIR          exec: working directory\n"
+    "  -e KEY=VALUE       exec: environment variable (repeatable)\n"
+    "\n"
+    "The exit status is the process's (128+N after signal N), 255 when agentd cannot tell.\n";
+
+enum { OPT_ENDPOINT = 256, OPT_TOKEN, OPT_SINCE, OPT_DETACH, OPT_CWD, OPT_HELP };
+
+static const struct option options[] = {
+    {"endpoint", required_argument, NULL, OPT_ENDPOINT},
+    {"token", required_argument, NULL, OPT_TOKEN},
+    {"since", required_argument, NULL, OPT_SINCE},
+    {"detach-key", required_argument, NULL, OPT_DETACH},
+    {"tty", no_argument, NULL, 't'},
+    {"cwd", required_argument, NULL, OPT_CWD},
+    {"env", required_argument, NULL, 'e'},
+    {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0},
+};
+
+static int parse_detach_key(const char *v)
+{
+    if (strcmp(v, "none") == 0)
+        return -1;
+    if (strncmp(v, "ctrl-", 5) == 0 && v[5] && !v[6]) {
+        char c = v[5];
+        if (c >= 'a' && c <= 'z')
+            return c - 'a' + 1;
+        if (c >= 'A' && c <= 'Z')
+            return c - 'A' + 1;
+        if (c == '[' || c == '\\' || c == ']' || c == '^' || c == '_')
+            return c - '@';
+    }
+    return -2;
+}
+
+static bool is_number(const char *v)
+{
+    if (!*v)
+        return false;
+    for (; *v; v++)
+        if (*v < '0' || *v > '9')
+            return false;
+    return true;
+}
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("agentd: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs("\n", stderr);
+    return 2;
+}
+
+int attach_main(int argc, char **argv, bool exec)
+{
+    struct session s;
+    const char *env;
+    int c, key;
+
+    memset(&s, 0, sizeof(s));
+    env = getenv("AGENTD_ENDPOINT");
+    s.o.endpoint = env && *env ? env : "http://127.0.0.1:2468";
+    s.o.token = getenv("AGENTD_TOKEN");
+    s.o.detach_key = 0x1d; /* Ctrl-] */
+    optind = 1;
+    opterr = 0;
+    /* exec stops at the first operand ("+"), so COMMAND's own flags stay its own. */
+    while ((c = getopt_long(argc, argv, exec ? "+:te:" : ":", options, NULL)) != -1) {
+        switch (c) {
+        case OPT_ENDPOINT:
+            s.o.endpoint = optarg;
+            break;
+        case OPT_TOKEN:
+            s.o.token = optarg;
+            break;
+        case OPT_SINCE:
+            if (exec)
+                return usage_error("--since is for attach");
+            if (!is_number(optarg))
+                return usage_error("--since expects a number, got '%s'", optarg);
+            s.o.since = optarg;
+            break;
+        case OPT_DETACH:
+            key = parse_detach_key(optarg);
+            if (key == -2)
+                return usage_error("--detach-key expects ctrl-<letter> or none, got '%s'",
+                                   optarg);
+            s.o.detach_key = key;
+            break;
+        case 't':
+            s.o.tty = true;
+            break;
+        case OPT_CWD:
+            s.o.cwd = optarg;
+            break;
+        case 'e':
+            if (!strchr(optarg, '=') || optarg[0] == '=')
+                return usage_error("-e expects KEY=VALUE, got '%s'", optarg);
+            if (s.o.nenv == sizeof(s.o.env) / sizeof(s.o.env[0]))
+                return usage_error("too many -e options");
+            s.o.env[s.o.nenv++] = optarg;
+            break;
+        case OPT_HELP:
+            fputs(attach_usage, stdout);
+            return 0;
+        case ':':
+            return usage_error("option '%s' needs a value", argv[optind - 1]);
+        default:
+            return usage_error("unknown option '%s' (see agentd attach --help)",
+                               argv[optind - 1]);
+        }
+    }
+    if (exec) {
+        if (optind >= argc)
+            return usage_error("exec needs a command: agentd exec [-t] -- COMMAND [ARGS...]");
+        s.o.argv = argv + optind;
+        s.o.argc = argc - optind;
+    } else {
+        if (optind >= argc)
+            return usage_error("attach needs a process id: agentd attach PROC_ID");
+        if (argc - optind > 1)
+            return usage_error("unexpected argument '%s'", argv[optind + 1]);
+        s.o.id = argv[optind];
+        if (!*s.o.id || strlen(s.o.id) >= sizeof(s.id) || strpbrk(s.o.id, "/?#%"))
+            return usage_error("not a process id: '%s'", s.o.id);
+    }
+    return run(&s);
+}
