@@ -136,7 +136,8 @@ static void say(struct session *s, const char *fmt, ...)
     write_all(STDERR_FILENO, s->raw ? "\r\n" : "\n", s->raw ? 2 : 1);
 }
 
-/* ---- the end ---------------------------------------------------------------------------------- */
+/* ---- the end ----------------------------------------------------------------------------------
+ */
 
 static void on_finished(uv_timer_t *t)
 {
@@ -227,15 +228,16 @@ static void report_problem(struct session *s, const char *what, int http, const 
     finish(s, status);
 }
 
-/* ---- terminal: local side ---------------------------------------------------------------------- */
+/* ---- terminal: local side ----------------------------------------------------------------------
+ */
 
 static void send_resize(struct session *s)
 {
     struct winsize ws;
     char frame[96];
 
-    if (!s->ws || (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) < 0 &&
-                   ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) < 0))
+    if (!s->ws ||
+        (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) < 0 && ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) < 0))
         return;
     if (!ws.ws_col || !ws.ws_row)
         return;
@@ -319,7 +321,8 @@ static int start_input(struct session *s)
     return uv_read_start(s->in, on_alloc, on_input);
 }
 
-/* ---- terminal: the WebSocket ------------------------------------------------------------------- */
+/* ---- terminal: the WebSocket -------------------------------------------------------------------
+ */
 
 static void term_message(struct ws_session *ws, void *ctx, const void *p, size_t n, bool binary)
 {
@@ -439,7 +442,8 @@ static void start_signals(struct session *s)
     s->signals_on = true;
 }
 
-/* ---- pipe processes: the log stream ------------------------------------------------------------ */
+/* ---- pipe processes: the log stream ------------------------------------------------------------
+ */
 
 static void sse_event(struct session *s, const char *event, char *data)
 {
@@ -523,7 +527,8 @@ static void follow_logs(struct session *s)
     client_http(s->client, "GET", path, NULL, on_log_data, on_log_done, s);
 }
 
-/* ---- attach and exec --------------------------------------------------------------------------- */
+/* ---- attach and exec ---------------------------------------------------------------------------
+ */
 
 static void attach_terminal(struct session *s)
 {
@@ -578,6 +583,8 @@ static void on_created(void *arg, int status, const char *body, size_t n, const 
     snprintf(s->id, sizeof(s->id), "%s", id->valuestring);
     s->exec = true;
     cJSON_Delete(o);
+    /* From byte 0: whatever it wrote before the WebSocket was up is shown too. */
+    s->o.since = "0";
     if (s->o.tty)
         attach_terminal(s);
     else
@@ -641,7 +648,8 @@ static int run(struct session *s)
     return s->status;
 }
 
-/* ---- command line ------------------------------------------------------------------------------ */
+/* ---- command line ------------------------------------------------------------------------------
+ */
 
 static const char attach_usage[] =
     "Usage: agentd attach PROC_ID [--endpoint URL] [--token T] [--since N] [--detach-key KEY]\n"
@@ -744,8 +752,7 @@ int attach_main(int argc, char **argv, bool exec)
         case OPT_DETACH:
             key = parse_detach_key(optarg);
             if (key == -2)
-                return usage_error("--detach-key expects ctrl-<letter> or none, got '%s'",
-                                   optarg);
+                return usage_error("--detach-key expects ctrl-<letter> or none, got '%s'", optarg);
             s.o.detach_key = key;
             break;
         case 't':
@@ -767,8 +774,7 @@ int attach_main(int argc, char **argv, bool exec)
         case ':':
             return usage_error("option '%s' needs a value", argv[optind - 1]);
         default:
-            return usage_error("unknown option '%s' (see agentd attach --help)",
-                               argv[optind - 1]);
+            return usage_error("unknown option '%s' (see agentd attach --help)", argv[optind - 1]);
         }
     }
     if (exec) {

@@ -95,8 +95,7 @@ static int append_headers(struct lws *wsi, struct client_conn *k, void *in, size
         return -1;
     if (k->kind == CONN_WS)
         return 0;
-    if (add_header(wsi, "accept:", k->on_data ? "text/event-stream" : "application/json", in,
-                   len))
+    if (add_header(wsi, "accept:", k->on_data ? "text/event-stream" : "application/json", in, len))
         return -1;
     if (!k->body)
         return 0;

@@ -20,8 +20,7 @@ struct ws_ops;
  * status: the HTTP status, or 0 when no answer came (err then says why).
  * body: the whole response body (NUL-terminated) unless the call streams.
  */
-typedef void (*client_done_fn)(void *arg, int status, const char *body, size_t n,
-                               const char *err);
+typedef void (*client_done_fn)(void *arg, int status, const char *body, size_t n, const char *err);
 /* A piece of a streamed response body. Return -1 to end the call. */
 typedef int (*client_data_fn)(void *arg, const void *p, size_t n);
 

@@ -28,9 +28,15 @@ static const struct kind_info kinds[PROBLEM_KIND_COUNT] = {
     [PROBLEM_TOKEN_INVALID] = {"token_invalid", "Token Invalid", "", 1},
     [PROBLEM_PERMISSION_DENIED] = {"permission_denied", "Permission Denied",
                                    "permission denied: ", 1},
-    [PROBLEM_NOT_ACCEPTABLE] = {"not_acceptable", "Not Acceptable", "", 1},
-    [PROBLEM_UNSUPPORTED_MEDIA_TYPE] = {"unsupported_media_type", "Unsupported Media Type", "", 1},
+    [PROBLEM_NOT_ACCEPTABLE] = {"not_acceptable", "Not Acceptable", "not acceptable: ", 1},
+    [PROBLEM_UNSUPPORTED_MEDIA_TYPE] = {"unsupported_media_type", "Unsupported Media Type",
+                                        "unsupported media type: ", 1},
     [PROBLEM_TIMEOUT] = {"timeout", "Timeout", "timeout: ", 1},
+    [PROBLEM_SESSION_NOT_FOUND] = {"session_not_found", "Session Not Found",
+                                   "session not found: ", 0},
+    [PROBLEM_UNSUPPORTED_AGENT] = {"unsupported_agent", "Unsupported Agent",
+                                   "unsupported agent: ", 0},
+    [PROBLEM_INSTALL_FAILED] = {"install_failed", "Install Failed", "install failed: ", 0},
 };
 
 int problem_vset(struct problem *p, int status, enum problem_kind kind, const char *fmt, va_list ap)
@@ -39,6 +45,7 @@ int problem_vset(struct problem *p, int status, enum problem_kind kind, const ch
     p->kind = kind;
     p->resource = NULL;
     p->id[0] = '\0';
+    p->extra[0] = '\0';
     if (vsnprintf(p->message, sizeof(p->message), fmt, ap) >= (int)sizeof(p->message)) {
         /* Mark the cut so nobody mistakes a truncated path for the real one. */
         memcpy(p->message + sizeof(p->message) - 4, "...", 4);
@@ -60,6 +67,18 @@ int problem_not_found(struct problem *p, const char *resource, const char *id)
 {
     problem_set(p, 404, PROBLEM_NOT_FOUND, "%s %s", resource, id);
     p->resource = resource;
+    snprintf(p->id, sizeof(p->id), "%s", id);
+    return -1;
+}
+
+int problem_with_id(struct problem *p, int status, enum problem_kind kind, const char *id,
+                    const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    problem_vset(p, status, kind, fmt, ap);
+    va_end(ap);
     snprintf(p->id, sizeof(p->id), "%s", id);
     return -1;
 }
@@ -155,7 +174,14 @@ int problem_render(const struct problem *p, struct buf *out)
     json_add_string(root, "title", title);
     cJSON_AddNumberToObject(root, "status", p->status);
     json_add_string(root, "detail", detail);
-    if (p->kind == PROBLEM_NOT_FOUND && p->resource) {
+    if (p->kind == PROBLEM_SESSION_NOT_FOUND)
+        json_add_string(root, "sessionId", p->id);
+    else if (p->kind == PROBLEM_UNSUPPORTED_AGENT || p->kind == PROBLEM_INSTALL_FAILED)
+        json_add_string(root, "agent", p->id);
+    if (p->kind == PROBLEM_INSTALL_FAILED && p->extra[0]) {
+        details = cJSON_AddObjectToObject(root, "details");
+        json_add_string(details, "stderr", p->extra);
+    } else if (p->kind == PROBLEM_NOT_FOUND && p->resource) {
         details = cJSON_AddObjectToObject(root, "details");
         json_add_string(details, "id", p->id);
         json_add_string(details, "resource", p->resource);

@@ -24,6 +24,9 @@ enum problem_kind {
     PROBLEM_NOT_ACCEPTABLE,      /* 406; details: {message} */
     PROBLEM_UNSUPPORTED_MEDIA_TYPE,
     PROBLEM_TIMEOUT,
+    PROBLEM_SESSION_NOT_FOUND, /* 404; member sessionId (id) */
+    PROBLEM_UNSUPPORTED_AGENT, /* 400; member agent (id) */
+    PROBLEM_INSTALL_FAILED,    /* 500; member agent (id), details.stderr (extra) */
     PROBLEM_KIND_COUNT,
 };
 
@@ -33,6 +36,7 @@ struct problem {
     char message[PROBLEM_MESSAGE_MAX]; /* what went wrong and how to fix it */
     const char *resource;              /* PROBLEM_NOT_FOUND: static resource name */
     char id[PROBLEM_ID_MAX];           /* PROBLEM_NOT_FOUND: what was not found */
+    char extra[PROBLEM_MESSAGE_MAX];   /* PROBLEM_INSTALL_FAILED: the installer's output */
 };
 
 /* Fills p; always returns -1 so a caller can `return problem_set(...)`. */
@@ -42,6 +46,9 @@ int problem_vset(struct problem *p, int status, enum problem_kind kind, const ch
                  va_list ap);
 /* A 404 not_found naming the resource kind ("path", "process") and its id. */
 int problem_not_found(struct problem *p, const char *resource, const char *id);
+/* A problem whose extension member names id: sessionId, agent (see the kinds above). */
+int problem_with_id(struct problem *p, int status, enum problem_kind kind, const char *id,
+                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* The URN suffix of a kind ("invalid_request"). */
 const char *problem_kind_name(enum problem_kind kind);
 /* The reason phrase for an HTTP status ("Not Found"), "Error" if unknown. */

@@ -236,7 +236,7 @@ describe("follow=true (SSE)", () => {
     }
   });
 
-  test("a live process: entries, then `exit` with exitCode null after kill, then the end (agentd)", async () => {
+  test("a live process: entries, then `exit` with exitCode null and the signal after kill, then the end (agentd)", async () => {
     const info = await create({ command: "cat" });
     const s = await openSse(d, `/v1/processes/${info.id}/logs?follow=true`);
     try {
@@ -244,7 +244,7 @@ describe("follow=true (SSE)", () => {
       await s.next((e) => e.event === "log", { what: "live entry" });
       assertJson(await api(d, "POST", `/v1/processes/${info.id}/kill`));
       const exit = await s.next((e) => e.event === "exit", { timeout: 3000, what: "exit event" });
-      assert.deepEqual(JSON.parse(exit.data), { exitCode: null });
+      assert.deepEqual(JSON.parse(exit.data), { exitCode: null, signal: 9 });
       await waitEnded(s);
       const text = Buffer.concat(
         s.events.filter((e) => e.event === "log").map((e) => Buffer.from(JSON.parse(e.data).data, "base64")),

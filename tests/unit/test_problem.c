@@ -215,9 +215,10 @@ static void test_with_message_kinds(void **state)
         {PROBLEM_STREAM_ERROR, 507, "stream_error", "Stream Error", "stream error: it exists"},
         {PROBLEM_PERMISSION_DENIED, 403, "permission_denied", "Permission Denied",
          "permission denied: it exists"},
-        {PROBLEM_NOT_ACCEPTABLE, 406, "not_acceptable", "Not Acceptable", "it exists"},
+        {PROBLEM_NOT_ACCEPTABLE, 406, "not_acceptable", "Not Acceptable",
+         "not acceptable: it exists"},
         {PROBLEM_UNSUPPORTED_MEDIA_TYPE, 415, "unsupported_media_type", "Unsupported Media Type",
-         "it exists"},
+         "unsupported media type: it exists"},
         {PROBLEM_TIMEOUT, 504, "timeout", "Timeout", "timeout: it exists"},
     };
 
