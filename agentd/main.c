@@ -7,6 +7,7 @@
 #include "router.h"
 #include "server.h"
 
+#include "../adapters/acp.h"
 #include "../fs/fs.h"
 #include "../process/proc.h"
 #include "../stream/http.h"
@@ -68,6 +69,7 @@ static void on_signal(uv_signal_t *s, int signum)
     /* Unfinished uploads are discarded: their targets keep the old content. */
     fs_shutdown();
     proc_shutdown();
+    acp_shutdown();
     server_stop();
     uv_signal_stop(&sig_term);
     uv_signal_stop(&sig_int);
@@ -123,6 +125,9 @@ int main(int argc, char **argv)
     router_add(fs_routes, fs_routes_count);
     proc_init(loop);
     router_add(proc_routes, proc_routes_count);
+    acp_init(loop);
+    router_add(agent_routes, agent_routes_count);
+    router_add(acp_routes, acp_routes_count);
 
     r = server_start(loop, &cfg, &port);
     if (r < 0)
@@ -142,6 +147,7 @@ int main(int argc, char **argv)
     /* Anything a module left open is closed before the loop goes. */
     uv_walk(loop, on_close_walk, NULL);
     uv_run(loop, UV_RUN_DEFAULT);
+    acp_done();
     proc_done();
     fs_done();
     uv_loop_close(loop);

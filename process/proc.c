@@ -405,6 +405,29 @@ static int spawn_pipes(struct proc *p, const struct proc_spawn_req *r, char **ar
     return 0;
 }
 
+int proc_spawn_child(uv_loop_t *loop, uv_process_t *h, const struct proc_child *c)
+{
+    uv_process_options_t o;
+    uv_stdio_container_t stdio[3];
+    uv_pipe_t *pipes[3] = {c->in, c->out, c->err};
+
+    memset(&o, 0, sizeof(o));
+    for (int i = 0; i < 3; i++) {
+        stdio[i].flags =
+            pipes[i] ? UV_CREATE_PIPE | (i ? UV_WRITABLE_PIPE : UV_READABLE_PIPE) : UV_IGNORE;
+        stdio[i].data.stream = (uv_stream_t *)pipes[i];
+    }
+    o.file = c->argv[0];
+    o.args = (char **)(uintptr_t)c->argv;
+    o.cwd = c->cwd;
+    o.flags = UV_PROCESS_DETACHED; /* setsid: its own session and process group */
+    o.stdio_count = 3;
+    o.stdio = stdio;
+    o.exit_cb = c->on_exit;
+    proc_cloexec_all();
+    return uv_spawn(loop, h, &o);
+}
+
 static int spawn_pty(struct proc *p, const struct proc_spawn_req *r, char **argv, char **envp)
 {
     struct pty_spawn o = {r->command, argv, envp, r->cwd, 80, 24};

@@ -49,6 +49,20 @@ void proc_done(void);
  */
 int proc_create(const struct proc_spawn_req *r, struct proc **ret, struct problem *err);
 
+/*
+ * A child outside the registry (agent processes, installers): its own
+ * session and process group, none of the daemon's descriptors, signals
+ * reset, the daemon's environment.  in/out/err: initialised uv_pipe_t to
+ * connect, or NULL for /dev/null.  Returns 0 or a libuv error.
+ */
+struct proc_child {
+    const char *const *argv; /* argv[0] is the program (PATH lookup without '/') */
+    const char *cwd;         /* NULL: the daemon's */
+    uv_pipe_t *in, *out, *err;
+    uv_exit_cb on_exit;
+};
+int proc_spawn_child(uv_loop_t *loop, uv_process_t *h, const struct proc_child *c);
+
 struct lws;
 struct ws_session;
 /* The terminal WebSocket of the process named in req (after a checked upgrade), or NULL. */

@@ -57,4 +57,22 @@
 /* Most simultaneous HTTP connections. */
 #define LIM_CONNECTIONS 1024
 
+/* ACP: one JSON-RPC message (a line on the agent's stdio, or a POST body). */
+#define LIM_ACP_LINE_BYTES (16u * 1024u * 1024u)
+/* ACP: agent->client events kept per server for SSE replay (the reference's 1024). */
+#define LIM_ACP_REPLAY_EVENTS 1024
+/* ACP: bytes of those events kept per server (the oldest go first beyond it). */
+#define LIM_ACP_REPLAY_BYTES (64u * 1024u * 1024u)
+/* ACP: a request the agent has not answered after this gets 504 (env
+ * AGENTD_ACP_REQUEST_TIMEOUT_MS). */
+#define LIM_ACP_REQUEST_TIMEOUT_MS (10 * 60 * 1000)
+/* ACP: live servers (agent processes) at once. */
+#define LIM_ACP_SERVERS 64
+/* ACP: after DELETE, SIGTERM to the agent's group, then SIGKILL after this. */
+#define LIM_ACP_KILL_GRACE_MS 2000
+/* Agents: the last bytes of an agent's (or npm's) stderr kept for errors and logs. */
+#define LIM_AGENT_STDERR_TAIL_BYTES 4096
+/* Agents: an npm install that takes longer is killed. */
+#define LIM_AGENT_INSTALL_MS (10 * 60 * 1000)
+
 #endif

@@ -1,0 +1,25 @@
+/*
+ * The ACP bridge (spec section 7): /v1/acp/{serverId} carries JSON-RPC
+ * between HTTP clients and one agent process per server, speaking
+ * newline-delimited JSON on its stdio.  See docs/api/agents.md.
+ */
+#ifndef ADAPTERS_ACP_H
+#define ADAPTERS_ACP_H
+
+#include "../stream/route.h"
+
+#include <stddef.h>
+#include <uv.h>
+
+extern const struct route acp_routes[];
+extern const size_t acp_routes_count;
+extern const struct route agent_routes[];
+extern const size_t agent_routes_count;
+
+void acp_init(uv_loop_t *loop);
+/* SIGTERM to every agent (process groups), ends every stream. */
+void acp_shutdown(void);
+/* After the loop: SIGKILL to agents still alive, frees what is left. */
+void acp_done(void);
+
+#endif

@@ -1,0 +1,75 @@
+/*
+ * Shared between the ACP bridge's server side (acp.c: agent processes,
+ * events, pending requests) and its HTTP side (acp_routes.c).
+ */
+#ifndef ADAPTERS_ACP_INTERNAL_H
+#define ADAPTERS_ACP_INTERNAL_H
+
+#include "agent.h"
+
+#include "../stream/buf.h"
+#include "../stream/http.h"
+#include "../stream/limits.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+struct acp_event {
+    uint64_t id;
+    char *text; /* one JSON-RPC message, as the agent wrote it */
+    size_t len;
+};
+
+struct acp_pending; /* a POSTed request waiting for the agent's answer */
+struct acp_sub;     /* an SSE subscriber */
+
+struct acp_server {
+    struct acp_server *next;
+    int refs;
+    char *id;
+    const struct agent_adapter *agent;
+    int64_t created_ms;
+    bool listed;   /* in GET /v1/acp (until DELETE) */
+    bool running;  /* the agent process is alive */
+    bool finished; /* exited and its stdout drained */
+    int64_t exit_status;
+    int term_signal;
+    uv_process_t proc;
+    uv_pipe_t in, out, err;
+    uv_timer_t kill_timer;
+    bool out_open; /* stdout not yet at EOF */
+    struct buf line; /* stdout: the line being assembled */
+    bool line_dropping;
+    char tail[LIM_AGENT_STDERR_TAIL_BYTES]; /* the last bytes of the agent's stderr */
+    size_t tail_len;
+    struct acp_event ring[LIM_ACP_REPLAY_EVENTS];
+    size_t ring_first, ring_count, ring_bytes;
+    uint64_t last_id;
+    struct acp_pending *pending;
+    struct acp_sub *subs;
+};
+
+struct acp_server *acp_find(const char *id);
+struct acp_server *acp_first(void);
+/* Spawns the agent for a new server; -1 with err. */
+int acp_create(const char *id, const struct agent_adapter *a, struct acp_server **ret,
+               struct problem *err);
+/*
+ * Sends one message (a compact JSON line) to the agent.  When key is not
+ * NULL it is a request: req is answered with the agent's response (or a
+ * 502/504 problem).  Otherwise req is not touched.  -1 with err.
+ */
+int acp_send(struct acp_server *s, const char *line, size_t len, const char *key,
+             struct http_req *req, struct problem *err);
+/* DELETE: unlisted at once, the agent terminated (group), streams ended. */
+void acp_remove(struct acp_server *s);
+void acp_ref(struct acp_server *s);
+void acp_unref(struct acp_server *s);
+/* The first retained event with an id above `after`, or NULL. */
+const struct acp_event *acp_event_after(const struct acp_server *s, uint64_t after);
+/* Subscribers (acp_routes.c) are woken when events arrive or the server goes. */
+void acp_subs_wake(struct acp_server *s);
+void acp_subs_end(struct acp_server *s);
+
+#endif

@@ -1,0 +1,387 @@
+/*
+ * acp_routes: the HTTP side of the ACP bridge (spec 7.1-7.4).
+ *
+ *   GET    /v1/acp              the servers, sorted by id
+ *   POST   /v1/acp/{id}[?agent] one JSON-RPC message to the agent: a request
+ *                               waits for its response (200), anything else 202
+ *   GET    /v1/acp/{id}         SSE of the agent's messages, replay first
+ *   DELETE /v1/acp/{id}         204 at once; the agent is terminated
+ *
+ * A subscriber pulls events from the server's ring when it can write (a
+ * slow one never makes agentd queue; one that falls behind the ring resumes
+ * at the oldest retained event, the id gap shows it), with `: heartbeat`
+ * after LIM_SSE_KEEPALIVE_MS of silence.
+ */
+#include "acp.h"
+
+#include "acp_internal.h"
+
+#include "../stream/json.h"
+#include "../stream/log.h"
+#include "../stream/xmalloc.h"
+
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* ---- content negotiation ----------------------------------------------------------------------- */
+
+/* Accept allows type: no header, any, "type/" with a star, or the type itself. */
+static bool accept_allows(struct http_req *req, const char *type)
+{
+    char *h = http_header(req, "accept:");
+    const char *p, *slash = strchr(type, '/');
+    bool ok = h == NULL;
+
+    for (p = h; p && *p && !ok;) {
+        const char *end = p + strcspn(p, ",");
+        const char *q = p + strspn(p, " \t");
+        size_t n = strcspn(q, ";, \t");
+        if ((n == 3 && strncmp(q, "*/*", 3) == 0) ||
+            (n == (size_t)(slash - type) + 2 && strncasecmp(q, type, (size_t)(slash - type) + 1) == 0 &&
+             q[n - 1] == '*') ||
+            (n == strlen(type) && strncasecmp(q, type, n) == 0))
+            ok = true;
+        p = *end ? end + 1 : end;
+    }
+    free(h);
+    return ok;
+}
+
+/* ---- GET /v1/acp ------------------------------------------------------------------------------- */
+
+static void handle_list(struct http_req *req)
+{
+    cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "servers");
+
+    for (struct acp_server *s = acp_first(); s; s = s->next) {
+        cJSON *e = cJSON_CreateObject();
+        json_add_string(e, "serverId", s->id);
+        json_add_string(e, "agent", s->agent->id);
+        cJSON_AddNumberToObject(e, "createdAtMs", (double)s->created_ms);
+        cJSON_AddItemToArray(arr, e);
+    }
+    http_reply_json(req, 200, o);
+    cJSON_Delete(o);
+}
+
+/* ---- POST /v1/acp/{id} ------------------------------------------------------------------------- */
+
+struct post {
+    struct buf body;
+};
+
+static void post_free(struct http_req *req, void *ctx)
+{
+    struct post *p = ctx;
+
+    buf_done(&p->body);
+    free(p);
+}
+
+static const struct http_ctx_ops post_ctx_ops = {post_free, NULL};
+
+/* Finds or creates the server named in the path for this POST. */
+static struct acp_server *post_server(struct http_req *req, struct problem *err)
+{
+    const char *id = http_param(req, 0), *agent_id = NULL;
+    const struct agent_adapter *a = NULL;
+    struct acp_server *s = acp_find(id);
+    int r = query_str(http_query(req), "agent", &agent_id, err);
+
+    if (r < 0)
+        return NULL;
+    if (agent_id && !(a = agent_find(agent_id))) {
+        problem_with_id(err, 400, PROBLEM_UNSUPPORTED_AGENT, agent_id, "%s", agent_id);
+        return NULL;
+    }
+    if (s) {
+        if (a && a != s->agent) {
+            problem_set(err, 409, PROBLEM_CONFLICT,
+                        "server '%s' already exists for agent '%s'; requested '%s'", id,
+                        s->agent->id, a->id);
+            return NULL;
+        }
+        return s;
+    }
+    if (!a) {
+        problem_set(err, 400, PROBLEM_INVALID_REQUEST,
+                    "missing required 'agent' query parameter for first POST to /v1/acp/%s", id);
+        return NULL;
+    }
+    return acp_create(id, a, &s, err) < 0 ? NULL : s;
+}
+
+static void post_process(struct http_req *req, const char *body, size_t len)
+{
+    struct problem err;
+    struct acp_server *s;
+    const char *ep = NULL;
+    cJSON *msg = cJSON_ParseWithLengthOpts(body, len, &ep, 0);
+    char *line = NULL, *key = NULL;
+
+    if (!msg) {
+        problem_set(&err, 400, PROBLEM_INVALID_REQUEST,
+                    "invalid JSON body: syntax error at byte %td", ep ? ep - body : 0);
+        goto fail;
+    }
+    if (!cJSON_IsObject(msg)) {
+        problem_set(&err, 400, PROBLEM_INVALID_REQUEST,
+                    "request body must be a JSON-RPC object");
+        goto fail;
+    }
+    s = post_server(req, &err);
+    if (!s)
+        goto fail;
+    /* A request: it has a method and an id (null counts). */
+    if (cJSON_HasObjectItem(msg, "method") && cJSON_HasObjectItem(msg, "id"))
+        key = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(msg, "id"));
+    line = cJSON_PrintUnformatted(msg);
+    if (acp_send(s, line, strlen(line), key, req, &err) < 0)
+        goto fail;
+    if (!key)
+        http_reply_empty(req, 202);
+    free(line);
+    free(key);
+    cJSON_Delete(msg);
+    return;
+fail:
+    free(line);
+    free(key);
+    cJSON_Delete(msg);
+    http_reply_problem(req, &err);
+}
+
+static int post_data(struct http_req *req, const void *p, size_t n)
+{
+    struct post *ps = http_ctx(req);
+    struct problem err;
+
+    if (buf_append(&ps->body, p, n) < 0) {
+        problem_set(&err, 413, PROBLEM_INVALID_REQUEST, "ACP messages are limited to %u bytes",
+                    LIM_ACP_LINE_BYTES);
+        http_reply_problem(req, &err);
+        return -1;
+    }
+    return 0;
+}
+
+static void post_end(struct http_req *req)
+{
+    struct post *ps = http_ctx(req);
+    struct buf body = ps->body;
+
+    /* The body moves out of the context: the pending request may replace it. */
+    buf_init(&ps->body, 0);
+    http_set_ctx(req, NULL, NULL);
+    post_free(req, ps);
+    post_process(req, body.data ? body.data : "", body.len);
+    buf_done(&body);
+}
+
+static const struct http_body_ops post_body_ops = {post_data, post_end};
+
+static void handle_post(struct http_req *req)
+{
+    char *ct = http_header(req, "content-type:");
+    bool json = json_content_type_ok(ct);
+    struct problem err;
+    struct post *ps;
+
+    free(ct);
+    if (!json) {
+        problem_set(&err, 415, PROBLEM_UNSUPPORTED_MEDIA_TYPE,
+                    "content-type must be application/json");
+        http_reply_problem(req, &err);
+        return;
+    }
+    if (!accept_allows(req, "application/json")) {
+        problem_set(&err, 406, PROBLEM_NOT_ACCEPTABLE, "accept must allow application/json");
+        http_reply_problem(req, &err);
+        return;
+    }
+    if (http_content_length(req) > (int64_t)LIM_ACP_LINE_BYTES) {
+        problem_set(&err, 413, PROBLEM_INVALID_REQUEST,
+                    "request body is %" PRId64 " bytes; ACP messages are limited to %u bytes",
+                    http_content_length(req), LIM_ACP_LINE_BYTES);
+        http_reply_problem(req, &err);
+        return;
+    }
+    if (!http_has_body(req)) {
+        post_process(req, "", 0);
+        return;
+    }
+    ps = xcalloc(1, sizeof(*ps));
+    buf_init(&ps->body, LIM_ACP_LINE_BYTES);
+    http_set_ctx(req, ps, &post_ctx_ops);
+    http_body_stream(req, &post_body_ops);
+}
+
+/* ---- GET /v1/acp/{id}: SSE --------------------------------------------------------------------- */
+
+struct acp_sub {
+    struct acp_sub *next;
+    struct acp_server *srv; /* referenced */
+    struct http_req *req;
+    uint64_t after; /* last event id sent */
+    struct buf out; /* the event being written */
+    size_t off;
+    bool keepalive_due;
+    bool ended; /* the server is gone: finish what is retained, then end */
+    uv_timer_t timer;
+};
+
+void acp_subs_wake(struct acp_server *s)
+{
+    for (struct acp_sub *u = s->subs; u; u = u->next)
+        http_resume(u->req);
+}
+
+void acp_subs_end(struct acp_server *s)
+{
+    for (struct acp_sub *u = s->subs; u; u = u->next) {
+        u->ended = true;
+        http_resume(u->req);
+    }
+}
+
+static void sub_timer_closed(uv_handle_t *h)
+{
+    struct acp_sub *u = h->data;
+
+    buf_done(&u->out);
+    acp_unref(u->srv);
+    free(u);
+}
+
+static void sub_free(struct http_req *req, void *ctx)
+{
+    struct acp_sub *u = ctx, **pp;
+
+    for (pp = &u->srv->subs; *pp && *pp != u; pp = &(*pp)->next)
+        ;
+    if (*pp)
+        *pp = u->next;
+    uv_timer_stop(&u->timer);
+    uv_close((uv_handle_t *)&u->timer, sub_timer_closed);
+}
+
+static const struct http_ctx_ops sub_ctx_ops = {sub_free, NULL};
+
+static void sub_keepalive(uv_timer_t *t)
+{
+    struct acp_sub *u = t->data;
+
+    u->keepalive_due = true;
+    http_resume(u->req);
+}
+
+static bool sub_next(struct acp_sub *u)
+{
+    const struct acp_event *e = acp_event_after(u->srv, u->after);
+
+    buf_reset(&u->out);
+    u->off = 0;
+    if (e) {
+        u->after = e->id;
+        buf_printf(&u->out, "event: message\nid: %" PRIu64 "\ndata: %s\n\n", e->id, e->text);
+        return true;
+    }
+    if (u->keepalive_due) {
+        u->keepalive_due = false;
+        buf_append_str(&u->out, ": heartbeat\n\n");
+        return true;
+    }
+    return false;
+}
+
+static ssize_t sub_read(struct http_req *req, void *dst, size_t cap)
+{
+    struct acp_sub *u = http_ctx(req);
+    size_t n;
+
+    if (u->off == u->out.len) {
+        if (!sub_next(u))
+            return u->ended ? 0 : HTTP_SOURCE_WAIT;
+        uv_timer_again(&u->timer);
+    }
+    n = u->out.len - u->off;
+    if (n > cap)
+        n = cap;
+    memcpy(dst, u->out.data + u->off, n);
+    u->off += n;
+    return (ssize_t)n;
+}
+
+static const struct http_source_ops sub_source = {sub_read};
+
+static void handle_subscribe(struct http_req *req)
+{
+    const char *id = http_param(req, 0);
+    struct acp_server *s = acp_find(id);
+    char *last = http_header(req, "last-event-id:"), *end;
+    uint64_t after = 0;
+    struct problem err;
+    struct acp_sub *u;
+
+    if (!accept_allows(req, "text/event-stream")) {
+        problem_set(&err, 406, PROBLEM_NOT_ACCEPTABLE, "accept must allow text/event-stream");
+        goto fail;
+    }
+    if (!s) {
+        problem_with_id(&err, 404, PROBLEM_SESSION_NOT_FOUND, id, "%s", id);
+        goto fail;
+    }
+    if (last) {
+        errno = 0;
+        after = strtoull(last, &end, 10);
+        if (!*last || *end || errno || !isdigit((unsigned char)last[0])) {
+            problem_set(&err, 400, PROBLEM_INVALID_REQUEST,
+                        "Last-Event-ID must be a positive integer");
+            goto fail;
+        }
+    }
+    free(last);
+    u = xcalloc(1, sizeof(*u));
+    u->srv = s;
+    acp_ref(s);
+    u->req = req;
+    u->after = after;
+    buf_init(&u->out, LIM_ACP_LINE_BYTES + 64);
+    uv_timer_init(http_loop(), &u->timer);
+    u->timer.data = u;
+    uv_timer_start(&u->timer, sub_keepalive, LIM_SSE_KEEPALIVE_MS, LIM_SSE_KEEPALIVE_MS);
+    u->next = s->subs;
+    s->subs = u;
+    http_set_ctx(req, u, &sub_ctx_ops);
+    http_add_header(req, "cache-control", "no-cache");
+    http_reply_stream(req, 200, "text/event-stream", -1, &sub_source);
+    return;
+fail:
+    free(last);
+    http_reply_problem(req, &err);
+}
+
+/* ---- DELETE /v1/acp/{id} ----------------------------------------------------------------------- */
+
+static void handle_delete(struct http_req *req)
+{
+    struct acp_server *s = acp_find(http_param(req, 0));
+
+    if (s)
+        acp_remove(s);
+    http_reply_empty(req, 204);
+}
+
+const struct route acp_routes[] = {
+    {HTTP_GET, "/v1/acp", handle_list, 0},
+    {HTTP_POST, "/v1/acp/{}", handle_post, ROUTE_STREAM_BODY},
+    {HTTP_GET, "/v1/acp/{}", handle_subscribe, 0},
+    {HTTP_DELETE, "/v1/acp/{}", handle_delete, 0},
+};
+const size_t acp_routes_count = sizeof(acp_routes) / sizeof(acp_routes[0]);

@@ -1,0 +1,109 @@
+/*
+ * The agent table: one adapter per coding agent (agent_<id>.c), each a set
+ * of function pointers saying how to detect its credentials, where it is
+ * installed, how to install it and how to start its ACP process.  The
+ * routes (agent_routes.c) and the ACP bridge (acp.c) only go through here.
+ */
+#ifndef ADAPTERS_AGENT_H
+#define ADAPTERS_AGENT_H
+
+#include "../stream/problem.h"
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+/* The 18 capability booleans of AgentInfo, in the reference's order. */
+enum agent_cap {
+    AGENT_CAP_PLAN_MODE = 1u << 0,
+    AGENT_CAP_PERMISSIONS = 1u << 1,
+    AGENT_CAP_QUESTIONS = 1u << 2,
+    AGENT_CAP_TOOL_CALLS = 1u << 3,
+    AGENT_CAP_TOOL_RESULTS = 1u << 4,
+    AGENT_CAP_TEXT_MESSAGES = 1u << 5,
+    AGENT_CAP_IMAGES = 1u << 6,
+    AGENT_CAP_FILE_ATTACHMENTS = 1u << 7,
+    AGENT_CAP_SESSION_LIFECYCLE = 1u << 8,
+    AGENT_CAP_ERROR_EVENTS = 1u << 9,
+    AGENT_CAP_REASONING = 1u << 10,
+    AGENT_CAP_STATUS = 1u << 11,
+    AGENT_CAP_COMMAND_EXECUTION = 1u << 12,
+    AGENT_CAP_FILE_CHANGES = 1u << 13,
+    AGENT_CAP_MCP_TOOLS = 1u << 14,
+    AGENT_CAP_STREAMING_DELTAS = 1u << 15,
+    AGENT_CAP_ITEM_STARTED = 1u << 16,
+    AGENT_CAP_SHARED_PROCESS = 1u << 17,
+};
+#define AGENT_CAP_COUNT 18
+
+#define AGENT_MAX_ARGS 8
+
+/* How to start an agent's ACP process (strings owned; agent_cmd_done frees them). */
+struct agent_cmd {
+    char *argv[AGENT_MAX_ARGS + 2]; /* argv[0] is the program, NULL-terminated */
+    size_t argc;
+};
+void agent_cmd_done(struct agent_cmd *c);
+
+struct agent_status {
+    bool installed;
+    char path[PATH_MAX]; /* where its entry point is ("" when not installed) */
+    char version[64];    /* "" when unknown */
+};
+
+struct agent_install;
+/* Reports the end of an install: err is NULL on success. */
+typedef void (*agent_install_done_fn)(struct agent_install *in, const struct problem *err);
+
+struct agent_install {
+    const struct agent_adapter *agent;
+    const char *version; /* agentVersion, or NULL for the pinned one */
+    bool reinstall;
+    /* results */
+    bool already_installed;
+    char path[PATH_MAX];
+    char version_installed[64];
+    const char *source; /* "npm", "builtin" */
+    agent_install_done_fn done;
+    void *arg;
+};
+
+struct agent_npm_pkg {
+    const char *name;
+    const char *version; /* pinned; agentVersion overrides the first package's */
+};
+
+struct agent_adapter {
+    const char *id;
+    uint32_t caps;              /* enum agent_cap bits */
+    const char *config_options; /* the fallback configOptions, a JSON array */
+    struct agent_npm_pkg npm[2];
+    const char *bin;               /* the ACP entry point's name (node_modules/.bin or PATH) */
+    const char *const *bin_args;   /* its arguments, NULL-terminated */
+    const char *bin_env;           /* variable naming an explicit entry point */
+    const char *install_hint;      /* how to provide it when npm cannot, or NULL */
+    bool (*credentials)(const struct agent_adapter *a);
+    void (*status)(const struct agent_adapter *a, struct agent_status *st);
+    /* Fills cmd, or -1 with err when the agent is not available. */
+    int (*launch)(const struct agent_adapter *a, struct agent_cmd *cmd, struct problem *err);
+    /* Starts an install on the loop; in->done follows (maybe at once). -1 with err: not started. */
+    int (*install)(uv_loop_t *loop, struct agent_install *in, struct problem *err);
+};
+
+/* In the reference's order: claude, codex, opencode, amp, pi, cursor, mock. */
+extern const struct agent_adapter *const agent_table[];
+extern const size_t agent_count;
+const struct agent_adapter *agent_find(const char *id);
+
+/* Shared pieces for the adapters. */
+bool agent_has_env(const char *const *names);
+bool agent_has_home_file(const char *const *rel_paths);
+/* $HOME/.local/share/agentd/<rel> into out. -1 when it does not fit or HOME is unset. */
+int agent_data_path(char *out, size_t n, const char *rel);
+void agent_npm_status(const struct agent_adapter *a, struct agent_status *st);
+int agent_npm_launch(const struct agent_adapter *a, struct agent_cmd *cmd, struct problem *err);
+int agent_npm_install(uv_loop_t *loop, struct agent_install *in, struct problem *err);
+
+#endif

@@ -1,0 +1,51 @@
+/*
+ * agent_claude: Claude Code.  Installed from npm into agentd's prefix; launched as `claude-agent-acp`
+ * speaking ACP on stdio.
+ */
+#include "agent.h"
+
+#include <stddef.h>
+
+static const char *const launch_args[] = {NULL};
+static const char *const cred_env[] = {"ANTHROPIC_API_KEY", "CLAUDE_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN", NULL};
+static const char *const cred_files[] = {".claude/.credentials.json", NULL};
+
+static bool credentials(const struct agent_adapter *a)
+{
+    return agent_has_env(cred_env) || agent_has_home_file(cred_files);
+}
+
+/* What `GET /v1/agents/claude?config=true` shows until the agent reports its own. */
+static const char config_options[] =
+    "[{\"category\":\"model\",\"currentValue\":\"default\",\"id\":\"model\",\"name\":\"Model\""
+    ",\"options\":[{\"name\":\"Default\",\"value\":\"default\"},{\"name\":\"Sonnet\",\"value\""
+    ":\"sonnet\"},{\"name\":\"Opus\",\"value\":\"opus\"},{\"name\":\"Haiku\",\"value\":\"haik"
+    "u\"}],\"type\":\"select\"},{\"category\":\"mode\",\"currentValue\":\"default\",\"id\":\""
+    "mode\",\"name\":\"Mode\",\"options\":[{\"name\":\"Default\",\"value\":\"default\"},{\"na"
+    "me\":\"Accept Edits\",\"value\":\"acceptEdits\"},{\"name\":\"Plan\",\"value\":\"plan\"},"
+    "{\"name\":\"Don't Ask\",\"value\":\"dontAsk\"},{\"name\":\"Bypass Permissions\",\"value\""
+    ":\"bypassPermissions\"}],\"type\":\"select\"}]";
+
+const struct agent_adapter agent_claude = {
+    .id = "claude",
+    .caps = AGENT_CAP_PERMISSIONS |
+            AGENT_CAP_QUESTIONS |
+            AGENT_CAP_TOOL_CALLS |
+            AGENT_CAP_TOOL_RESULTS |
+            AGENT_CAP_TEXT_MESSAGES |
+            AGENT_CAP_MCP_TOOLS |
+            AGENT_CAP_STREAMING_DELTAS,
+    .config_options = config_options,
+    .npm =
+        {
+        {"@zed-industries/claude-agent-acp", "0.23.1"},
+        },
+    .bin = "claude-agent-acp",
+    .bin_args = launch_args,
+    .bin_env = "AGENTD_CLAUDE_ACP_BIN",
+    .install_hint = NULL,
+    .credentials = credentials,
+    .launch = agent_npm_launch,
+    .install = agent_npm_install,
+    .status = agent_npm_status,
+};

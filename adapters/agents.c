@@ -1,0 +1,389 @@
+/*
+ * agents: the agent table and what the npm-installed adapters share.
+ *
+ * An npm agent lives in its own prefix, ~/.local/share/agentd/agents/<id>/,
+ * installed by `npm install --prefix` with pinned versions (agentVersion
+ * overrides the first package's).  Its ACP entry point is found, in order:
+ * the adapter's variable (e.g. AGENTD_CLAUDE_ACP_BIN), the prefix's
+ * node_modules/.bin, then PATH.  Installs are child processes on the loop
+ * (never a blocking wait), bounded by LIM_AGENT_INSTALL_MS, with the tail of
+ * npm's stderr kept for the error.
+ */
+#include "agent.h"
+
+#include "../process/proc.h"
+#include "../stream/limits.h"
+#include "../stream/log.h"
+#include "../stream/xmalloc.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+extern const struct agent_adapter agent_claude, agent_codex, agent_opencode, agent_amp, agent_pi,
+    agent_cursor, agent_mock;
+
+const struct agent_adapter *const agent_table[] = {
+    &agent_claude, &agent_codex, &agent_opencode, &agent_amp, &agent_pi, &agent_cursor, &agent_mock,
+};
+const size_t agent_count = sizeof(agent_table) / sizeof(agent_table[0]);
+
+const struct agent_adapter *agent_find(const char *id)
+{
+    for (size_t i = 0; i < agent_count; i++)
+        if (strcmp(agent_table[i]->id, id) == 0)
+            return agent_table[i];
+    return NULL;
+}
+
+void agent_cmd_done(struct agent_cmd *c)
+{
+    for (size_t i = 0; i < c->argc; i++)
+        free(c->argv[i]);
+    c->argc = 0;
+    c->argv[0] = NULL;
+}
+
+bool agent_has_env(const char *const *names)
+{
+    for (; *names; names++) {
+        const char *v = getenv(*names);
+        if (v && *v)
+            return true;
+    }
+    return false;
+}
+
+bool agent_has_home_file(const char *const *rel_paths)
+{
+    const char *home = getenv("HOME");
+    char p[PATH_MAX];
+
+    if (!home || !*home)
+        return false;
+    for (; *rel_paths; rel_paths++)
+        if (snprintf(p, sizeof(p), "%s/%s", home, *rel_paths) < (int)sizeof(p) &&
+            access(p, R_OK) == 0)
+            return true;
+    return false;
+}
+
+int agent_data_path(char *out, size_t n, const char *rel)
+{
+    const char *home = getenv("HOME");
+
+    if (!home || !*home)
+        return -1;
+    return snprintf(out, n, "%s/.local/share/agentd/%s", home, rel) < (int)n ? 0 : -1;
+}
+
+static bool executable(const char *p)
+{
+    struct stat st;
+
+    return stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, X_OK) == 0;
+}
+
+/* The first executable name on PATH into out. */
+static bool on_path(const char *name, char *out, size_t n)
+{
+    const char *path = getenv("PATH"), *p, *end;
+
+    for (p = path ? path : "/usr/local/bin:/usr/bin:/bin"; *p; p = *end ? end + 1 : end) {
+        end = strchr(p, ':');
+        if (!end)
+            end = p + strlen(p);
+        if (end > p && snprintf(out, n, "%.*s/%s", (int)(end - p), p, name) < (int)n &&
+            executable(out))
+            return true;
+    }
+    return false;
+}
+
+/* mkdir -p, 0755. */
+static int mkdir_p(const char *path)
+{
+    char p[PATH_MAX];
+    size_t n = strlen(path);
+
+    if (n >= sizeof(p))
+        return -1;
+    memcpy(p, path, n + 1);
+    for (char *c = p + 1; *c; c++) {
+        if (*c != '/')
+            continue;
+        *c = '\0';
+        if (mkdir(p, 0755) < 0 && errno != EEXIST)
+            return -1;
+        *c = '/';
+    }
+    return mkdir(p, 0755) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+static int prefix_path(const struct agent_adapter *a, char *out, size_t n, const char *rel)
+{
+    char sub[512];
+
+    if (snprintf(sub, sizeof(sub), "agents/%s%s%s", a->id, rel ? "/" : "", rel ? rel : "") >=
+        (int)sizeof(sub))
+        return -1;
+    return agent_data_path(out, n, sub);
+}
+
+/* The version npm recorded for the first package in the agent's prefix. */
+static void npm_version(const struct agent_adapter *a, char *out, size_t n)
+{
+    char rel[256], p[PATH_MAX], text[16384];
+    ssize_t len;
+    cJSON *o;
+    const cJSON *v;
+    int fd;
+
+    out[0] = '\0';
+    snprintf(rel, sizeof(rel), "node_modules/%s/package.json", a->npm[0].name);
+    if (prefix_path(a, p, sizeof(p), rel) < 0 || (fd = open(p, O_RDONLY | O_CLOEXEC)) < 0)
+        return;
+    len = read(fd, text, sizeof(text) - 1);
+    close(fd);
+    if (len <= 0)
+        return;
+    text[len] = '\0';
+    o = cJSON_Parse(text);
+    v = cJSON_GetObjectItemCaseSensitive(o, "version");
+    if (cJSON_IsString(v))
+        snprintf(out, n, "%s", v->valuestring);
+    cJSON_Delete(o);
+}
+
+void agent_npm_status(const struct agent_adapter *a, struct agent_status *st)
+{
+    const char *env = a->bin_env ? getenv(a->bin_env) : NULL;
+    char rel[256];
+
+    memset(st, 0, sizeof(*st));
+    if (env && *env && executable(env)) {
+        snprintf(st->path, sizeof(st->path), "%s", env);
+        st->installed = true;
+        return;
+    }
+    snprintf(rel, sizeof(rel), "node_modules/.bin/%s", a->bin);
+    if (a->npm[0].name && prefix_path(a, st->path, sizeof(st->path), rel) == 0 &&
+        executable(st->path)) {
+        st->installed = true;
+        npm_version(a, st->version, sizeof(st->version));
+        return;
+    }
+    if (on_path(a->bin, st->path, sizeof(st->path))) {
+        st->installed = true;
+        return;
+    }
+    st->path[0] = '\0';
+}
+
+int agent_npm_launch(const struct agent_adapter *a, struct agent_cmd *cmd, struct problem *err)
+{
+    struct agent_status st;
+
+    a->status(a, &st);
+    if (!st.installed) {
+        if (a->install_hint)
+            return problem_set(err, 502, PROBLEM_STREAM_ERROR, "agent '%s' is not installed: %s",
+                               a->id, a->install_hint);
+        return problem_set(err, 502, PROBLEM_STREAM_ERROR,
+                           "agent '%s' is not installed: POST /v1/agents/%s/install (or run "
+                           "`agentd install-agent %s`), or set %s to its ACP entry point",
+                           a->id, a->id, a->id, a->bin_env);
+    }
+    cmd->argc = 0;
+    cmd->argv[cmd->argc++] = xstrdup(st.path);
+    for (size_t i = 0; a->bin_args[i] && cmd->argc < AGENT_MAX_ARGS + 1; i++)
+        cmd->argv[cmd->argc++] = xstrdup(a->bin_args[i]);
+    cmd->argv[cmd->argc] = NULL;
+    return 0;
+}
+
+/* ---- npm install ------------------------------------------------------------------------------- */
+
+struct npm_job {
+    struct agent_install *in;
+    uv_process_t proc;
+    uv_pipe_t err;
+    uv_timer_t timer;
+    int handles;
+    bool exited, timed_out;
+    int64_t status;
+    int term_signal;
+    char tail[LIM_AGENT_STDERR_TAIL_BYTES]; /* the last bytes npm wrote to stderr */
+    size_t tail_len;
+};
+
+static void job_closed(uv_handle_t *h)
+{
+    struct npm_job *j = h->data;
+    struct problem err;
+    struct agent_install *in = j->in;
+
+    if (--j->handles)
+        return;
+    if (j->timed_out) {
+        problem_with_id(&err, 500, PROBLEM_INSTALL_FAILED, in->agent->id, "%s (npm did not finish "
+                        "within %d s)", in->agent->id, LIM_AGENT_INSTALL_MS / 1000);
+    } else if (j->status != 0 || j->term_signal) {
+        problem_with_id(&err, 500, PROBLEM_INSTALL_FAILED, in->agent->id, "%s", in->agent->id);
+    } else {
+        struct agent_status st;
+        in->agent->status(in->agent, &st);
+        if (st.installed) {
+            snprintf(in->path, sizeof(in->path), "%s", st.path);
+            snprintf(in->version_installed, sizeof(in->version_installed), "%s", st.version);
+            in->source = "npm";
+            free(j);
+            in->done(in, NULL);
+            return;
+        }
+        problem_with_id(&err, 500, PROBLEM_INSTALL_FAILED, in->agent->id,
+                        "%s (npm succeeded but %s is missing)", in->agent->id, in->agent->bin);
+    }
+    snprintf(err.extra, sizeof(err.extra), "%.*s", (int)j->tail_len, j->tail);
+    free(j);
+    in->done(in, &err);
+}
+
+static void job_close(struct npm_job *j)
+{
+    if (!uv_is_closing((uv_handle_t *)&j->err))
+        uv_close((uv_handle_t *)&j->err, job_closed);
+    if (!uv_is_closing((uv_handle_t *)&j->timer))
+        uv_close((uv_handle_t *)&j->timer, job_closed);
+}
+
+static void job_exit(uv_process_t *p, int64_t status, int term_signal)
+{
+    struct npm_job *j = p->data;
+
+    j->exited = true;
+    j->status = status;
+    j->term_signal = term_signal;
+    uv_close((uv_handle_t *)p, job_closed);
+    job_close(j);
+}
+
+static void job_timeout(uv_timer_t *t)
+{
+    struct npm_job *j = t->data;
+
+    j->timed_out = true;
+    if (!j->exited)
+        uv_kill(-j->proc.pid, SIGKILL);
+}
+
+static void job_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+{
+    static char chunk[4096];
+
+    b->base = chunk;
+    b->len = sizeof(chunk);
+}
+
+static void job_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+    struct npm_job *j = s->data;
+    size_t keep = sizeof(j->tail);
+
+    if (n <= 0) {
+        if (n < 0)
+            uv_read_stop(s);
+        return;
+    }
+    /* Keep the last `keep` bytes. */
+    if ((size_t)n >= keep) {
+        memcpy(j->tail, b->base + n - keep, keep);
+        j->tail_len = keep;
+        return;
+    }
+    if (j->tail_len + (size_t)n > keep) {
+        size_t drop = j->tail_len + (size_t)n - keep;
+        memmove(j->tail, j->tail + drop, j->tail_len - drop);
+        j->tail_len -= drop;
+    }
+    memcpy(j->tail + j->tail_len, b->base, (size_t)n);
+    j->tail_len += (size_t)n;
+}
+
+int agent_npm_install(uv_loop_t *loop, struct agent_install *in, struct problem *err)
+{
+    const struct agent_adapter *a = in->agent;
+    char prefix[PATH_MAX], specs[2][256];
+    const char *argv[16];
+    struct proc_child c;
+    struct agent_status st;
+    struct npm_job *j;
+    size_t n = 0;
+    int e;
+
+    a->status(a, &st);
+    if (st.installed && !in->reinstall && !in->version) {
+        in->already_installed = true;
+        snprintf(in->path, sizeof(in->path), "%s", st.path);
+        snprintf(in->version_installed, sizeof(in->version_installed), "%s", st.version);
+        in->done(in, NULL);
+        return 0;
+    }
+    if (!a->npm[0].name)
+        return problem_with_id(err, 500, PROBLEM_INSTALL_FAILED, a->id, "%s: %s", a->id,
+                               a->install_hint);
+    if (prefix_path(a, prefix, sizeof(prefix), NULL) < 0)
+        return problem_with_id(err, 500, PROBLEM_INSTALL_FAILED, a->id,
+                               "%s: HOME is not set, so there is no prefix to install into",
+                               a->id);
+    argv[n++] = "npm";
+    argv[n++] = "install";
+    argv[n++] = "--prefix";
+    argv[n++] = prefix;
+    argv[n++] = "--no-audit";
+    argv[n++] = "--no-fund";
+    argv[n++] = "--loglevel=error";
+    for (size_t i = 0; i < 2 && a->npm[i].name; i++) {
+        const char *v = i == 0 && in->version ? in->version : a->npm[i].version;
+        snprintf(specs[i], sizeof(specs[i]), "%s@%s", a->npm[i].name, v);
+        argv[n++] = specs[i];
+    }
+    argv[n] = NULL;
+    if (mkdir_p(prefix) < 0)
+        return problem_with_id(err, 500, PROBLEM_INSTALL_FAILED, a->id, "%s: cannot create %s: %s",
+                               a->id, prefix, strerror(errno));
+
+    j = xcalloc(1, sizeof(*j));
+    j->in = in;
+    uv_pipe_init(loop, &j->err, 0);
+    uv_timer_init(loop, &j->timer);
+    j->proc.data = j->err.data = j->timer.data = j;
+    memset(&c, 0, sizeof(c));
+    c.argv = argv;
+    c.err = &j->err;
+    c.on_exit = job_exit;
+    e = proc_spawn_child(loop, &j->proc, &c);
+    if (e < 0) {
+        j->handles = 2;
+        uv_close((uv_handle_t *)&j->proc, NULL);
+        job_close(j);
+        /* job_closed reports an install failure: make its message about npm. */
+        j->status = 127;
+        snprintf(j->tail, sizeof(j->tail), "cannot run npm: %s (install Node.js and npm, or "
+                 "set %s to the agent's ACP entry point)", uv_strerror(e), a->bin_env);
+        j->tail_len = strlen(j->tail);
+        return 0;
+    }
+    j->handles = 3;
+    log_info("agents", "installing %s: npm install %s%s%s", a->id, specs[0], a->npm[1].name ? " " : "",
+             a->npm[1].name ? specs[1] : "");
+    uv_read_start((uv_stream_t *)&j->err, job_alloc, job_read);
+    uv_timer_start(&j->timer, job_timeout, LIM_AGENT_INSTALL_MS, 0);
+    return 0;
+}
