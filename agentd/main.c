@@ -6,6 +6,7 @@
 #include "router.h"
 #include "server.h"
 
+#include "../adapters/mock_agent.h"
 #include "../fs/fs.h"
 #include "../process/proc.h"
 #include "../stream/http.h"
@@ -101,6 +102,10 @@ int main(int argc, char **argv)
         return 0;
     case CLI_EXIT_USAGE:
         return 2;
+    case CLI_MOCK_AGENT:
+        /* Before any server setup: the mock is a plain stdio process. */
+        log_set_level(cfg.log_level);
+        return mock_agent_main();
     case CLI_SERVER:
         break;
     }

@@ -31,6 +31,8 @@ static const struct kind_info kinds[PROBLEM_KIND_COUNT] = {
     [PROBLEM_NOT_ACCEPTABLE] = {"not_acceptable", "Not Acceptable", "", 1},
     [PROBLEM_UNSUPPORTED_MEDIA_TYPE] = {"unsupported_media_type", "Unsupported Media Type", "", 1},
     [PROBLEM_TIMEOUT] = {"timeout", "Timeout", "timeout: ", 1},
+    [PROBLEM_SESSION_NOT_FOUND] = {"session_not_found", "Session Not Found",
+                                   "session not found: ", 0},
 };
 
 int problem_vset(struct problem *p, int status, enum problem_kind kind, const char *fmt, va_list ap)
@@ -61,6 +63,13 @@ int problem_not_found(struct problem *p, const char *resource, const char *id)
     problem_set(p, 404, PROBLEM_NOT_FOUND, "%s %s", resource, id);
     p->resource = resource;
     snprintf(p->id, sizeof(p->id), "%s", id);
+    return -1;
+}
+
+int problem_session_not_found(struct problem *p, const char *session_id)
+{
+    problem_set(p, 404, PROBLEM_SESSION_NOT_FOUND, "%s", session_id);
+    snprintf(p->id, sizeof(p->id), "%s", session_id);
     return -1;
 }
 
@@ -155,7 +164,10 @@ int problem_render(const struct problem *p, struct buf *out)
     json_add_string(root, "title", title);
     cJSON_AddNumberToObject(root, "status", p->status);
     json_add_string(root, "detail", detail);
-    if (p->kind == PROBLEM_NOT_FOUND && p->resource) {
+    if (p->kind == PROBLEM_SESSION_NOT_FOUND) {
+        /* Agent-related kinds put their data at the top level (spec 1.3). */
+        json_add_string(root, "sessionId", p->id);
+    } else if (p->kind == PROBLEM_NOT_FOUND && p->resource) {
         details = cJSON_AddObjectToObject(root, "details");
         json_add_string(details, "id", p->id);
         json_add_string(details, "resource", p->resource);

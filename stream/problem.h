@@ -24,6 +24,7 @@ enum problem_kind {
     PROBLEM_NOT_ACCEPTABLE,      /* 406; details: {message} */
     PROBLEM_UNSUPPORTED_MEDIA_TYPE,
     PROBLEM_TIMEOUT,
+    PROBLEM_SESSION_NOT_FOUND, /* 404; top-level sessionId (the id field) */
     PROBLEM_KIND_COUNT,
 };
 
@@ -32,7 +33,7 @@ struct problem {
     enum problem_kind kind;            /* selects the URN and title */
     char message[PROBLEM_MESSAGE_MAX]; /* what went wrong and how to fix it */
     const char *resource;              /* PROBLEM_NOT_FOUND: static resource name */
-    char id[PROBLEM_ID_MAX];           /* PROBLEM_NOT_FOUND: what was not found */
+    char id[PROBLEM_ID_MAX];           /* PROBLEM_NOT_FOUND, _SESSION_NOT_FOUND: what */
 };
 
 /* Fills p; always returns -1 so a caller can `return problem_set(...)`. */
@@ -42,6 +43,11 @@ int problem_vset(struct problem *p, int status, enum problem_kind kind, const ch
                  va_list ap);
 /* A 404 not_found naming the resource kind ("path", "process") and its id. */
 int problem_not_found(struct problem *p, const char *resource, const char *id);
+/*
+ * A 404 session_not_found with a top-level `sessionId` (the reference's kind
+ * for unknown ACP servers and for missing MCP/skills entries, "mcp:<name>").
+ */
+int problem_session_not_found(struct problem *p, const char *session_id);
 /* The URN suffix of a kind ("invalid_request"). */
 const char *problem_kind_name(enum problem_kind kind);
 /* The reason phrase for an HTTP status ("Not Found"), "Error" if unknown. */
