@@ -162,9 +162,8 @@ static void announce(struct mock_agent *a, const struct mock_session *s, bool mo
     if (mode_changed) {
         u = cJSON_CreateObject();
         cJSON_AddStringToObject(u, "sessionUpdate", "current_mode_update");
-        cJSON_AddStringToObject(
-            u, "currentModeId",
-            mock_options[MOCK_OPT_MODE].choices[s->value[MOCK_OPT_MODE]].value);
+        cJSON_AddStringToObject(u, "currentModeId",
+                                mock_options[MOCK_OPT_MODE].choices[s->value[MOCK_OPT_MODE]].value);
         mock_send_update(a, s, u);
     }
     u = cJSON_CreateObject();
@@ -289,7 +288,8 @@ static void do_new_session(struct mock_agent *a, const cJSON *id, const cJSON *p
         return;
     }
     if (mcp && !cJSON_IsArray(mcp)) {
-        mock_reply_error(a, id, MOCK_INVALID_PARAMS, "Invalid params: `mcpServers` must be an array");
+        mock_reply_error(a, id, MOCK_INVALID_PARAMS,
+                         "Invalid params: `mcpServers` must be an array");
         return;
     }
     if (a->n_sessions >= MOCK_MAX_SESSIONS) {
@@ -422,12 +422,9 @@ static const struct {
     const char *name;
     mock_method_fn fn;
 } methods[] = {
-    {"initialize", do_initialize},
-    {"authenticate", do_authenticate},
-    {"session/new", do_new_session},
-    {"session/set_mode", do_set_mode},
-    {"session/set_model", do_set_model},
-    {"session/set_config_option", do_set_config_option},
+    {"initialize", do_initialize},       {"authenticate", do_authenticate},
+    {"session/new", do_new_session},     {"session/set_mode", do_set_mode},
+    {"session/set_model", do_set_model}, {"session/set_config_option", do_set_config_option},
     {"session/prompt", do_prompt},
 };
 

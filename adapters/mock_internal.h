@@ -35,10 +35,10 @@ struct mock_choice {
 };
 
 struct mock_option {
-    const char *id;                   /* configId */
-    const char *name;                 /* display name */
+    const char *id;                    /* configId */
+    const char *name;                  /* display name */
     const struct mock_choice *choices; /* allowed values, the first is the default */
-    unsigned n;                       /* number of choices */
+    unsigned n;                        /* number of choices */
 };
 
 extern const struct mock_option mock_options[MOCK_OPT_COUNT];

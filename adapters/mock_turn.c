@@ -45,11 +45,11 @@ struct mock_turn {
     bool ask;               /* ask for a permission before answering */
     bool allowed;           /* the permission answer allows the action */
     enum turn_phase phase;
-    cJSON *queue;          /* pending `update` objects, oldest first */
-    uint64_t due_ms;       /* a slow turn's next update may go at this time */
-    char perm_id[32];      /* id of the permission request */
-    char perm_call[40];    /* the tool call the permission is about */
-    char *outcome;         /* "selected <optionId>" or "cancelled", once answered */
+    cJSON *queue;       /* pending `update` objects, oldest first */
+    uint64_t due_ms;    /* a slow turn's next update may go at this time */
+    char perm_id[32];   /* id of the permission request */
+    char perm_call[40]; /* the tool call the permission is about */
+    char *outcome;      /* "selected <optionId>" or "cancelled", once answered */
 };
 
 /* True when word (lower case) occurs in p[0..n) as a whole word, ignoring case. */
@@ -277,8 +277,7 @@ void mock_turn_start(struct mock_agent *a, struct mock_session *s, const cJSON *
         const cJSON *type = cJSON_GetObjectItemCaseSensitive(block, "type");
         const cJSON *bt = cJSON_GetObjectItemCaseSensitive(block, "text");
 
-        if (!cJSON_IsString(type) || strcmp(type->valuestring, "text") != 0 ||
-            !cJSON_IsString(bt))
+        if (!cJSON_IsString(type) || strcmp(type->valuestring, "text") != 0 || !cJSON_IsString(bt))
             continue; /* images, resources...: acknowledged, not echoed */
         if (text.len)
             buf_append(&text, "\n", 1);
@@ -373,7 +372,8 @@ bool mock_turn_permission_reply(struct mock_agent *a, const cJSON *msg)
     if (!cJSON_IsString(id))
         return false;
     for (s = a->sessions; s && !t; s = s->next)
-        if (s->turn && s->turn->phase == TURN_ASKING && strcmp(s->turn->perm_id, id->valuestring) == 0)
+        if (s->turn && s->turn->phase == TURN_ASKING &&
+            strcmp(s->turn->perm_id, id->valuestring) == 0)
             t = s->turn;
     if (!t)
         return false;

@@ -6,6 +6,7 @@
 #include "router.h"
 #include "server.h"
 
+#include "../adapters/config_routes.h"
 #include "../adapters/mock_agent.h"
 #include "../fs/fs.h"
 #include "../process/proc.h"
@@ -123,6 +124,7 @@ int main(int argc, char **argv)
     router_add(fs_routes, fs_routes_count);
     proc_init(loop);
     router_add(proc_routes, proc_routes_count);
+    router_add(config_routes, config_routes_count);
 
     r = server_start(loop, &cfg, &port);
     if (r < 0)
