@@ -42,7 +42,8 @@ CFLAGS  := -std=gnu11 $(OPT) $(WARN) $(SANFLAGS) -D_GNU_SOURCE -D_FORTIFY_SOURCE
 LDFLAGS := $(SANFLAGS) -Wl,-z,relro,-z,now $(EXTRA_LDFLAGS)
 
 STREAM_SRC := $(wildcard stream/*.c)
-FS_SRC     := $(wildcard fs/*.c) $(wildcard process/*.c) $(wildcard pty/*.c) $(wildcard adapters/*.c)
+FS_SRC     := $(wildcard fs/*.c) $(wildcard process/*.c) $(wildcard pty/*.c) \
+              $(wildcard adapters/*.c)
 AGENTD_SRC := $(filter-out agentd/main.c,$(wildcard agentd/*.c))
 LIB_SRC    := $(STREAM_SRC) $(FS_SRC) $(AGENTD_SRC)
 LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)

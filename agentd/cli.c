@@ -21,6 +21,7 @@ static const char usage_text[] =
     "  agentd attach PROC_ID [--endpoint URL] [--token T] [--since N]\n"
     "  agentd exec [-t] [--endpoint URL] [--token T] -- COMMAND [ARGS...]\n"
     "                                  (agentd attach --help for the client options)\n"
+    "  agentd mock-agent               the built-in mock ACP agent (JSON-RPC on stdin/stdout)\n"
     "  agentd --version\n"
     "  agentd --help\n"
     "\n"
@@ -215,6 +216,13 @@ enum cli_action cli_parse(int argc, char **argv, struct agentd_config *cfg)
     }
     if (strcmp(argv[1], "server") == 0)
         return parse_server(argc - 1, argv + 1, cfg);
+    if (strcmp(argv[1], "mock-agent") == 0) {
+        if (argc > 2) {
+            fprintf(stderr, "agentd: 'mock-agent' takes no arguments, got '%s'\n", argv[2]);
+            return CLI_EXIT_USAGE;
+        }
+        return CLI_MOCK_AGENT;
+    }
     fprintf(stderr, "agentd: unknown command '%s' (see agentd --help)\n", argv[1]);
     return CLI_EXIT_USAGE;
 }

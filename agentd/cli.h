@@ -1,6 +1,6 @@
 /*
  * Command-line parsing for `agentd`: the reference-compatible `server`
- * sub-command, --version and --help.
+ * sub-command, the built-in `mock-agent`, --version and --help.
  */
 #ifndef AGENTD_CLI_H
 #define AGENTD_CLI_H
@@ -11,6 +11,7 @@ enum cli_action {
     CLI_SERVER,     /* run the daemon with the parsed config */
     CLI_EXIT_OK,    /* help or version printed */
     CLI_EXIT_USAGE, /* error printed; exit 2 */
+    CLI_MOCK_AGENT, /* run the built-in mock ACP agent on stdin/stdout */
 };
 
 /* Parses argv into cfg (strings borrowed from argv). Prints help/errors itself. */

@@ -8,6 +8,8 @@
 #include "server.h"
 
 #include "../adapters/acp.h"
+#include "../adapters/config_routes.h"
+#include "../adapters/mock_agent.h"
 #include "../fs/fs.h"
 #include "../process/proc.h"
 #include "../stream/http.h"
@@ -108,6 +110,10 @@ int main(int argc, char **argv)
         return 0;
     case CLI_EXIT_USAGE:
         return 2;
+    case CLI_MOCK_AGENT:
+        /* Before any server setup: the mock is a plain stdio process. */
+        log_set_level(cfg.log_level);
+        return mock_agent_main();
     case CLI_SERVER:
         break;
     }
@@ -128,6 +134,7 @@ int main(int argc, char **argv)
     acp_init(loop);
     router_add(agent_routes, agent_routes_count);
     router_add(acp_routes, acp_routes_count);
+    router_add(config_routes, config_routes_count);
 
     r = server_start(loop, &cfg, &port);
     if (r < 0)

@@ -54,11 +54,15 @@
 /* A body we answered early (413, 401...) is read and dropped up to this, then we close. */
 #define LIM_DISCARD_BODY_BYTES (16ull * 1024 * 1024)
 
+/* One newline-delimited JSON-RPC message on an ACP agent's stdio (either direction). */
+#define LIM_ACP_LINE_BYTES (16u * 1024u * 1024u)
+
+/* A per-directory config file (mcp.json, skills.json) read back before an update. */
+#define LIM_CONFIG_FILE_BYTES (16u * 1024u * 1024u)
+
 /* Most simultaneous HTTP connections. */
 #define LIM_CONNECTIONS 1024
 
-/* ACP: one JSON-RPC message (a line on the agent's stdio, or a POST body). */
-#define LIM_ACP_LINE_BYTES (16u * 1024u * 1024u)
 /* ACP: agent->client events kept per server for SSE replay (the reference's 1024). */
 #define LIM_ACP_REPLAY_EVENTS 1024
 /* ACP: bytes of those events kept per server (the oldest go first beyond it). */

@@ -83,6 +83,11 @@ int problem_with_id(struct problem *p, int status, enum problem_kind kind, const
     return -1;
 }
 
+int problem_session_not_found(struct problem *p, const char *session_id)
+{
+    return problem_with_id(p, 404, PROBLEM_SESSION_NOT_FOUND, session_id, "%s", session_id);
+}
+
 const char *problem_kind_name(enum problem_kind kind)
 {
     if ((unsigned)kind >= PROBLEM_KIND_COUNT)

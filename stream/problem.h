@@ -49,6 +49,8 @@ int problem_not_found(struct problem *p, const char *resource, const char *id);
 /* A problem whose extension member names id: sessionId, agent (see the kinds above). */
 int problem_with_id(struct problem *p, int status, enum problem_kind kind, const char *id,
                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* A 404 session_not_found with a top-level `sessionId` (ACP servers, "mcp:<name>"). */
+int problem_session_not_found(struct problem *p, const char *session_id);
 /* The URN suffix of a kind ("invalid_request"). */
 const char *problem_kind_name(enum problem_kind kind);
 /* The reason phrase for an HTTP status ("Not Found"), "Error" if unknown. */

@@ -110,6 +110,7 @@ static void test_kind_names(void **state)
     assert_string_equal(problem_kind_name(PROBLEM_UNSUPPORTED_MEDIA_TYPE),
                         "unsupported_media_type");
     assert_string_equal(problem_kind_name(PROBLEM_TIMEOUT), "timeout");
+    assert_string_equal(problem_kind_name(PROBLEM_SESSION_NOT_FOUND), "session_not_found");
     /* Out of range falls back instead of reading past the table. */
     assert_string_equal(problem_kind_name(PROBLEM_KIND_COUNT), "invalid_request");
     assert_string_equal(problem_kind_name((enum problem_kind)(-1)), "invalid_request");
@@ -180,6 +181,24 @@ static void test_not_found(void **state)
     assert_string_equal(get_str(details, "id"), "abc-123");
     assert_string_equal(get_str(details, "resource"), "process");
     assert_int_equal(cJSON_GetArraySize(details), 2);
+    cJSON_Delete(doc);
+}
+
+static void test_session_not_found(void **state)
+{
+    struct problem p;
+    cJSON *doc;
+
+    assert_int_equal(problem_session_not_found(&p, "mcp:my server"), -1);
+    assert_int_equal(p.status, 404);
+    assert_int_equal(p.kind, PROBLEM_SESSION_NOT_FOUND);
+    doc = render(&p);
+    check_head(doc, "session_not_found", "Session Not Found", 404,
+               "session not found: mcp:my server");
+    /* Agent-related kinds carry their data at the top level, not in details. */
+    assert_string_equal(get_str(doc, "sessionId"), "mcp:my server");
+    assert_null(cJSON_GetObjectItemCaseSensitive(doc, "details"));
+    assert_int_equal(cJSON_GetArraySize(doc), 5);
     cJSON_Delete(doc);
 }
 
@@ -434,6 +453,7 @@ int main(void)
         cmocka_unit_test(test_status_text),
         cmocka_unit_test(test_invalid_request_title_follows_status),
         cmocka_unit_test(test_not_found),
+        cmocka_unit_test(test_session_not_found),
         cmocka_unit_test(test_not_found_long_id),
         cmocka_unit_test(test_with_message_kinds),
         cmocka_unit_test(test_token_invalid),
