@@ -21,6 +21,7 @@ static const char usage_text[] =
     "  agentd attach PROC_ID [--endpoint URL] [--token T] [--since N]\n"
     "  agentd exec [-t] [--endpoint URL] [--token T] -- COMMAND [ARGS...]\n"
     "                                  (agentd attach --help for the client options)\n"
+    "  agentd install-agent AGENT|--all [--reinstall] [--agent-version V]\n"
     "  agentd mock-agent               the built-in mock ACP agent (JSON-RPC on stdin/stdout)\n"
     "  agentd --version\n"
     "  agentd --help\n"

@@ -4,6 +4,7 @@
  */
 #include "attach.h"
 #include "cli.h"
+#include "install_agent.h"
 #include "router.h"
 #include "server.h"
 
@@ -105,6 +106,8 @@ int main(int argc, char **argv)
         signal(SIGPIPE, SIG_IGN);
         return attach_main(argc - 1, argv + 1, strcmp(argv[1], "exec") == 0);
     }
+    if (argc >= 2 && strcmp(argv[1], "install-agent") == 0)
+        return install_agent_main(argc - 1, argv + 1);
     switch (cli_parse(argc, argv, &cfg)) {
     case CLI_EXIT_OK:
         return 0;

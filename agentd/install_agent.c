@@ -1,0 +1,127 @@
+/*
+ * `agentd install-agent <agent>|--all [--reinstall] [--agent-version V]`:
+ * the same installs as POST /v1/agents/{agent}/install, without a daemon.
+ * Exit status 0 when every requested agent is installed, 1 when one
+ * failed (its reason is printed), 2 for bad usage.
+ */
+#include "install_agent.h"
+
+#include "../adapters/agent.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <uv.h>
+
+static const char usage[] =
+    "Usage: agentd install-agent AGENT|--all [--reinstall] [--agent-version V]\n"
+    "\n"
+    "Agents: claude codex opencode amp pi cursor mock.  npm agents go into\n"
+    "~/.local/share/agentd/agents/AGENT (pinned versions; --agent-version overrides).\n";
+
+struct result {
+    bool done;
+    bool ok;
+};
+
+static void on_done(struct agent_install *in, const struct problem *err)
+{
+    struct result *r = in->arg;
+
+    r->done = true;
+    r->ok = err == NULL;
+    if (err) {
+        fprintf(stderr, "agentd: %s: %s\n", in->agent->id, err->message);
+        if (err->extra[0])
+            fprintf(stderr, "%s%s", err->extra,
+                    err->extra[strlen(err->extra) - 1] == '\n' ? "" : "\n");
+    } else if (in->already_installed) {
+        printf("%s: already installed (%s)\n", in->agent->id, in->path);
+    } else {
+        printf("%s: installed %s%s%s\n", in->agent->id, in->path,
+               in->version_installed[0] ? " version " : "", in->version_installed);
+    }
+}
+
+static bool install_one(const struct agent_adapter *a, const char *version, bool reinstall)
+{
+    struct result r = {false, false};
+    struct agent_install in;
+    struct problem err;
+    uv_loop_t loop;
+
+    memset(&in, 0, sizeof(in));
+    in.agent = a;
+    in.version = version;
+    in.reinstall = reinstall;
+    in.done = on_done;
+    in.arg = &r;
+    uv_loop_init(&loop);
+    if (a->install(&loop, &in, &err) < 0)
+        on_done(&in, &err);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+    return r.ok;
+}
+
+enum { OPT_ALL = 256, OPT_REINSTALL, OPT_VERSION, OPT_HELP };
+
+static const struct option options[] = {
+    {"all", no_argument, NULL, OPT_ALL},
+    {"reinstall", no_argument, NULL, OPT_REINSTALL},
+    {"agent-version", required_argument, NULL, OPT_VERSION},
+    {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0},
+};
+
+int install_agent_main(int argc, char **argv)
+{
+    bool all = false, reinstall = false, ok = true;
+    const char *version = NULL;
+    const struct agent_adapter *a = NULL;
+    int c;
+
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":", options, NULL)) != -1) {
+        switch (c) {
+        case OPT_ALL:
+            all = true;
+            break;
+        case OPT_REINSTALL:
+            reinstall = true;
+            break;
+        case OPT_VERSION:
+            version = optarg;
+            break;
+        case OPT_HELP:
+            fputs(usage, stdout);
+            return 0;
+        case ':':
+            fprintf(stderr, "agentd: option '%s' needs a value\n", argv[optind - 1]);
+            return 2;
+        default:
+            fprintf(stderr, "agentd: unknown option '%s' for install-agent\n", argv[optind - 1]);
+            return 2;
+        }
+    }
+    if (all == (optind < argc) || argc - optind > 1) {
+        fputs("agentd: install-agent takes one agent or --all\n", stderr);
+        fputs(usage, stderr);
+        return 2;
+    }
+    if (all && version) {
+        fputs("agentd: --agent-version applies to one agent, not --all\n", stderr);
+        return 2;
+    }
+    if (!all && !(a = agent_find(argv[optind]))) {
+        fprintf(stderr, "agentd: unknown agent '%s' (claude codex opencode amp pi cursor mock)\n",
+                argv[optind]);
+        return 2;
+    }
+    if (a)
+        return install_one(a, version, reinstall) ? 0 : 1;
+    for (size_t i = 0; i < agent_count; i++)
+        ok = install_one(agent_table[i], NULL, reinstall) && ok;
+    return ok ? 0 : 1;
+}
