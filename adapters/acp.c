@@ -100,7 +100,8 @@ static void unlist(struct acp_server *s)
     acp_unref(s);
 }
 
-/* ---- events ------------------------------------------------------------------------------------ */
+/* ---- events ------------------------------------------------------------------------------------
+ */
 
 const struct acp_event *acp_event_after(const struct acp_server *s, uint64_t after)
 {
@@ -121,8 +122,8 @@ static void publish(struct acp_server *s, const char *text, size_t len)
 {
     struct acp_event *e;
 
-    while (s->ring_count && (s->ring_count == LIM_ACP_REPLAY_EVENTS ||
-                             s->ring_bytes + len > LIM_ACP_REPLAY_BYTES)) {
+    while (s->ring_count &&
+           (s->ring_count == LIM_ACP_REPLAY_EVENTS || s->ring_bytes + len > LIM_ACP_REPLAY_BYTES)) {
         e = &s->ring[s->ring_first];
         s->ring_bytes -= e->len;
         free(e->text);
@@ -140,7 +141,8 @@ static void publish(struct acp_server *s, const char *text, size_t len)
     acp_subs_wake(s);
 }
 
-/* ---- pending requests -------------------------------------------------------------------------- */
+/* ---- pending requests --------------------------------------------------------------------------
+ */
 
 static void pending_closed(uv_handle_t *h)
 {
@@ -217,7 +219,8 @@ static void answer_pending(struct acp_server *s, const cJSON *msg, const char *t
     pending_remove(p);
 }
 
-/* ---- the agent's output ------------------------------------------------------------------------ */
+/* ---- the agent's output ------------------------------------------------------------------------
+ */
 
 static void on_line(struct acp_server *s, const char *line, size_t len)
 {
@@ -229,8 +232,9 @@ static void on_line(struct acp_server *s, const char *line, size_t len)
         return;
     msg = cJSON_ParseWithLength(line, len);
     if (!cJSON_IsObject(msg)) {
-        log_warn("acp", "server '%s': agent '%s' wrote a line that is not a JSON object (%zu "
-                        "bytes): dropped",
+        log_warn("acp",
+                 "server '%s': agent '%s' wrote a line that is not a JSON object (%zu "
+                 "bytes): dropped",
                  s->id, s->agent->id, len);
         cJSON_Delete(msg);
         return;
@@ -360,7 +364,8 @@ static void agent_exited(uv_process_t *p, int64_t status, int term_signal)
     maybe_finished(s);
 }
 
-/* ---- lifecycle --------------------------------------------------------------------------------- */
+/* ---- lifecycle ---------------------------------------------------------------------------------
+ */
 
 int acp_create(const char *id, const struct agent_adapter *a, struct acp_server **ret,
                struct problem *err)
@@ -442,7 +447,8 @@ int acp_send(struct acp_server *s, const char *line, size_t len, const char *key
     char *copy;
 
     if (!s->running || uv_is_closing((uv_handle_t *)&s->in))
-        return problem_set(err, 502, PROBLEM_STREAM_ERROR, "agent '%s' of server '%s' is not "
+        return problem_set(err, 502, PROBLEM_STREAM_ERROR,
+                           "agent '%s' of server '%s' is not "
                            "running (it exited; DELETE the server and start a new one)%s%.*s",
                            s->agent->id, s->id, s->tail_len ? "; its stderr ends with: " : "",
                            (int)s->tail_len, s->tail);
@@ -543,8 +549,4 @@ void acp_shutdown(void)
 {
     while (servers)
         acp_remove(servers);
-}
-
-void acp_done(void)
-{
 }

@@ -19,7 +19,5 @@ extern const size_t agent_routes_count;
 void acp_init(uv_loop_t *loop);
 /* SIGTERM to every agent (process groups), ends every stream. */
 void acp_shutdown(void);
-/* After the loop: SIGKILL to agents still alive, frees what is left. */
-void acp_done(void);
 
 #endif

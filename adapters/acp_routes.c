@@ -29,7 +29,8 @@
 #include <string.h>
 #include <strings.h>
 
-/* ---- content negotiation ----------------------------------------------------------------------- */
+/* ---- content negotiation -----------------------------------------------------------------------
+ */
 
 /* Accept allows type: no header, any, "type/" with a star, or the type itself. */
 static bool accept_allows(struct http_req *req, const char *type)
@@ -43,8 +44,8 @@ static bool accept_allows(struct http_req *req, const char *type)
         const char *q = p + strspn(p, " \t");
         size_t n = strcspn(q, ";, \t");
         if ((n == 3 && strncmp(q, "*/*", 3) == 0) ||
-            (n == (size_t)(slash - type) + 2 && strncasecmp(q, type, (size_t)(slash - type) + 1) == 0 &&
-             q[n - 1] == '*') ||
+            (n == (size_t)(slash - type) + 2 &&
+             strncasecmp(q, type, (size_t)(slash - type) + 1) == 0 && q[n - 1] == '*') ||
             (n == strlen(type) && strncasecmp(q, type, n) == 0))
             ok = true;
         p = *end ? end + 1 : end;
@@ -53,7 +54,8 @@ static bool accept_allows(struct http_req *req, const char *type)
     return ok;
 }
 
-/* ---- GET /v1/acp ------------------------------------------------------------------------------- */
+/* ---- GET /v1/acp -------------------------------------------------------------------------------
+ */
 
 static void handle_list(struct http_req *req)
 {
@@ -70,7 +72,8 @@ static void handle_list(struct http_req *req)
     cJSON_Delete(o);
 }
 
-/* ---- POST /v1/acp/{id} ------------------------------------------------------------------------- */
+/* ---- POST /v1/acp/{id} -------------------------------------------------------------------------
+ */
 
 struct post {
     struct buf body;
@@ -125,14 +128,16 @@ static void post_process(struct http_req *req, const char *body, size_t len)
     cJSON *msg = cJSON_ParseWithLengthOpts(body, len, &ep, 0);
     char *line = NULL, *key = NULL;
 
-    if (!msg) {
+    /* Only whitespace may follow the value (a NUL would hide bytes from the parser). */
+    if (msg && ep)
+        ep += strspn(ep, " \t\r\n");
+    if (!msg || memchr(body, '\0', len) || (ep && ep != body + len)) {
         problem_set(&err, 400, PROBLEM_INVALID_REQUEST,
                     "invalid JSON body: syntax error at byte %td", ep ? ep - body : 0);
         goto fail;
     }
     if (!cJSON_IsObject(msg)) {
-        problem_set(&err, 400, PROBLEM_INVALID_REQUEST,
-                    "request body must be a JSON-RPC object");
+        problem_set(&err, 400, PROBLEM_INVALID_REQUEST, "request body must be a JSON-RPC object");
         goto fail;
     }
     s = post_server(req, &err);
@@ -141,8 +146,16 @@ static void post_process(struct http_req *req, const char *body, size_t len)
     /* A request: it has a method and an id (null counts). */
     if (cJSON_HasObjectItem(msg, "method") && cJSON_HasObjectItem(msg, "id"))
         key = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(msg, "id"));
-    line = cJSON_PrintUnformatted(msg);
-    if (acp_send(s, line, strlen(line), key, req, &err) < 0)
+    /*
+     * The body goes to the agent as sent (numbers keep their exact text);
+     * JSON has no raw line breaks inside strings, so a pretty-printed body
+     * becomes one line by turning its line breaks into spaces.
+     */
+    line = xstrndup(body, len);
+    for (char *c = line; *c; c++)
+        if (*c == '\n' || *c == '\r')
+            *c = ' ';
+    if (acp_send(s, line, len, key, req, &err) < 0)
         goto fail;
     if (!key)
         http_reply_empty(req, 202);
@@ -222,7 +235,8 @@ static void handle_post(struct http_req *req)
     http_body_stream(req, &post_body_ops);
 }
 
-/* ---- GET /v1/acp/{id}: SSE --------------------------------------------------------------------- */
+/* ---- GET /v1/acp/{id}: SSE ---------------------------------------------------------------------
+ */
 
 struct acp_sub {
     struct acp_sub *next;
@@ -367,7 +381,8 @@ fail:
     http_reply_problem(req, &err);
 }
 
-/* ---- DELETE /v1/acp/{id} ----------------------------------------------------------------------- */
+/* ---- DELETE /v1/acp/{id} -----------------------------------------------------------------------
+ */
 
 static void handle_delete(struct http_req *req)
 {

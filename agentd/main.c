@@ -157,7 +157,6 @@ int main(int argc, char **argv)
     /* Anything a module left open is closed before the loop goes. */
     uv_walk(loop, on_close_walk, NULL);
     uv_run(loop, UV_RUN_DEFAULT);
-    acp_done();
     proc_done();
     fs_done();
     uv_loop_close(loop);
