@@ -18,6 +18,7 @@
 
 #include "../stream/json.h"
 #include "../stream/log.h"
+#include "../stream/media.h"
 #include "../stream/xmalloc.h"
 
 #include <cjson/cJSON.h>
@@ -27,29 +28,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 /* ---- content negotiation -----------------------------------------------------------------------
  */
 
-/* Accept allows type: no header, any, "type/" with a star, or the type itself. */
 static bool accept_allows(struct http_req *req, const char *type)
 {
     char *h = http_header(req, "accept:");
-    const char *p, *slash = strchr(type, '/');
-    bool ok = h == NULL;
+    bool ok = media_accepts(h, type);
 
-    for (p = h; p && *p && !ok;) {
-        const char *end = p + strcspn(p, ",");
-        const char *q = p + strspn(p, " \t");
-        size_t n = strcspn(q, ";, \t");
-        if ((n == 3 && strncmp(q, "*/*", 3) == 0) ||
-            (n == (size_t)(slash - type) + 2 &&
-             strncasecmp(q, type, (size_t)(slash - type) + 1) == 0 && q[n - 1] == '*') ||
-            (n == strlen(type) && strncasecmp(q, type, n) == 0))
-            ok = true;
-        p = *end ? end + 1 : end;
-    }
     free(h);
     return ok;
 }
