@@ -100,8 +100,7 @@ static void unlist(struct acp_server *s)
     acp_unref(s);
 }
 
-/* ---- events ------------------------------------------------------------------------------------
- */
+/* ---- events ---------------------------------------------------------------------------------- */
 
 const struct acp_event *acp_event_after(const struct acp_server *s, uint64_t after)
 {
@@ -141,8 +140,7 @@ static void publish(struct acp_server *s, const char *text, size_t len)
     acp_subs_wake(s);
 }
 
-/* ---- pending requests --------------------------------------------------------------------------
- */
+/* ---- pending requests ------------------------------------------------------------------------ */
 
 static void pending_closed(uv_handle_t *h)
 {
@@ -219,8 +217,7 @@ static void answer_pending(struct acp_server *s, const cJSON *msg, const char *t
     pending_remove(p);
 }
 
-/* ---- the agent's output ------------------------------------------------------------------------
- */
+/* ---- the agent's output ---------------------------------------------------------------------- */
 
 static void on_line(struct acp_server *s, const char *line, size_t len)
 {
@@ -364,8 +361,7 @@ static void agent_exited(uv_process_t *p, int64_t status, int term_signal)
     maybe_finished(s);
 }
 
-/* ---- lifecycle ---------------------------------------------------------------------------------
- */
+/* ---- lifecycle ------------------------------------------------------------------------------- */
 
 int acp_create(const char *id, const struct agent_adapter *a, struct acp_server **ret,
                struct problem *err)

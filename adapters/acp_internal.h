@@ -38,7 +38,7 @@ struct acp_server {
     uv_process_t proc;
     uv_pipe_t in, out, err;
     uv_timer_t kill_timer;
-    bool out_open; /* stdout not yet at EOF */
+    bool out_open;   /* stdout not yet at EOF */
     struct buf line; /* stdout: the line being assembled */
     bool line_dropping;
     char tail[LIM_AGENT_STDERR_TAIL_BYTES]; /* the last bytes of the agent's stderr */

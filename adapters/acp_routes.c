@@ -29,8 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- content negotiation -----------------------------------------------------------------------
- */
+/* ---- content negotiation --------------------------------------------------------------------- */
 
 static bool accept_allows(struct http_req *req, const char *type)
 {
@@ -41,8 +40,7 @@ static bool accept_allows(struct http_req *req, const char *type)
     return ok;
 }
 
-/* ---- GET /v1/acp -------------------------------------------------------------------------------
- */
+/* ---- GET /v1/acp ----------------------------------------------------------------------------- */
 
 static void handle_list(struct http_req *req)
 {
@@ -59,8 +57,7 @@ static void handle_list(struct http_req *req)
     cJSON_Delete(o);
 }
 
-/* ---- POST /v1/acp/{id} -------------------------------------------------------------------------
- */
+/* ---- POST /v1/acp/{id} ----------------------------------------------------------------------- */
 
 struct post {
     struct buf body;
@@ -222,8 +219,7 @@ static void handle_post(struct http_req *req)
     http_body_stream(req, &post_body_ops);
 }
 
-/* ---- GET /v1/acp/{id}: SSE ---------------------------------------------------------------------
- */
+/* ---- GET /v1/acp/{id}: SSE ------------------------------------------------------------------- */
 
 struct acp_sub {
     struct acp_sub *next;
@@ -368,8 +364,7 @@ fail:
     http_reply_problem(req, &err);
 }
 
-/* ---- DELETE /v1/acp/{id} -----------------------------------------------------------------------
- */
+/* ---- DELETE /v1/acp/{id} --------------------------------------------------------------------- */
 
 static void handle_delete(struct http_req *req)
 {

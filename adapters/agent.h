@@ -80,10 +80,10 @@ struct agent_adapter {
     uint32_t caps;              /* enum agent_cap bits */
     const char *config_options; /* the fallback configOptions, a JSON array */
     struct agent_npm_pkg npm[2];
-    const char *bin;               /* the ACP entry point's name (node_modules/.bin or PATH) */
-    const char *const *bin_args;   /* its arguments, NULL-terminated */
-    const char *bin_env;           /* variable naming an explicit entry point */
-    const char *install_hint;      /* how to provide it when npm cannot, or NULL */
+    const char *bin;             /* the ACP entry point's name (node_modules/.bin or PATH) */
+    const char *const *bin_args; /* its arguments, NULL-terminated */
+    const char *bin_env;         /* variable naming an explicit entry point */
+    const char *install_hint;    /* how to provide it when npm cannot, or NULL */
     bool (*credentials)(const struct agent_adapter *a);
     void (*status)(const struct agent_adapter *a, struct agent_status *st);
     /* Fills cmd, or -1 with err when the agent is not available. */

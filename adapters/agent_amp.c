@@ -8,7 +8,8 @@
 
 static const char *const launch_args[] = {NULL};
 static const char *const cred_env[] = {"AMP_API_KEY", NULL};
-static const char *const cred_files[] = {".config/amp/settings.json", ".local/share/amp/secrets.json", NULL};
+static const char *const cred_files[] = {".config/amp/settings.json",
+                                         ".local/share/amp/secrets.json", NULL};
 
 static bool credentials(const struct agent_adapter *a)
 {
@@ -25,19 +26,15 @@ static const char config_options[] =
 
 const struct agent_adapter agent_amp = {
     .id = "amp",
-    .caps = AGENT_CAP_TOOL_CALLS |
-            AGENT_CAP_TOOL_RESULTS |
-            AGENT_CAP_TEXT_MESSAGES |
-            AGENT_CAP_ERROR_EVENTS |
-            AGENT_CAP_MCP_TOOLS,
+    .caps = AGENT_CAP_TOOL_CALLS | AGENT_CAP_TOOL_RESULTS | AGENT_CAP_TEXT_MESSAGES |
+            AGENT_CAP_ERROR_EVENTS | AGENT_CAP_MCP_TOOLS,
     .config_options = config_options,
-    .npm =
-        {
-        },
+    .npm = {},
     .bin = "amp-acp",
     .bin_args = launch_args,
     .bin_env = "AGENTD_AMP_ACP_BIN",
-    .install_hint = "Amp's ACP adapter (amp-acp) is not published on npm: put `amp-acp` on PATH or set AGENTD_AMP_ACP_BIN to its path",
+    .install_hint = "Amp's ACP adapter (amp-acp) is not published on npm: put `amp-acp` on PATH or "
+                    "set AGENTD_AMP_ACP_BIN to its path",
     .credentials = credentials,
     .launch = agent_npm_launch,
     .install = agent_npm_install,

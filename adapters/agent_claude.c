@@ -1,13 +1,14 @@
 /*
- * agent_claude: Claude Code.  Installed from npm into agentd's prefix; launched as `claude-agent-acp`
- * speaking ACP on stdio.
+ * agent_claude: Claude Code.  Installed from npm into agentd's prefix; launched as
+ * `claude-agent-acp` speaking ACP on stdio.
  */
 #include "agent.h"
 
 #include <stddef.h>
 
 static const char *const launch_args[] = {NULL};
-static const char *const cred_env[] = {"ANTHROPIC_API_KEY", "CLAUDE_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN", NULL};
+static const char *const cred_env[] = {"ANTHROPIC_API_KEY", "CLAUDE_API_KEY",
+                                       "CLAUDE_CODE_OAUTH_TOKEN", NULL};
 static const char *const cred_files[] = {".claude/.credentials.json", NULL};
 
 static bool credentials(const struct agent_adapter *a)
@@ -28,17 +29,13 @@ static const char config_options[] =
 
 const struct agent_adapter agent_claude = {
     .id = "claude",
-    .caps = AGENT_CAP_PERMISSIONS |
-            AGENT_CAP_QUESTIONS |
-            AGENT_CAP_TOOL_CALLS |
-            AGENT_CAP_TOOL_RESULTS |
-            AGENT_CAP_TEXT_MESSAGES |
-            AGENT_CAP_MCP_TOOLS |
+    .caps = AGENT_CAP_PERMISSIONS | AGENT_CAP_QUESTIONS | AGENT_CAP_TOOL_CALLS |
+            AGENT_CAP_TOOL_RESULTS | AGENT_CAP_TEXT_MESSAGES | AGENT_CAP_MCP_TOOLS |
             AGENT_CAP_STREAMING_DELTAS,
     .config_options = config_options,
     .npm =
         {
-        {"@zed-industries/claude-agent-acp", "0.23.1"},
+            {"@zed-industries/claude-agent-acp", "0.23.1"},
         },
     .bin = "claude-agent-acp",
     .bin_args = launch_args,

@@ -33,26 +33,16 @@ static const char config_options[] =
 
 const struct agent_adapter agent_codex = {
     .id = "codex",
-    .caps = AGENT_CAP_PLAN_MODE |
-            AGENT_CAP_PERMISSIONS |
-            AGENT_CAP_TOOL_CALLS |
-            AGENT_CAP_TOOL_RESULTS |
-            AGENT_CAP_TEXT_MESSAGES |
-            AGENT_CAP_IMAGES |
-            AGENT_CAP_FILE_ATTACHMENTS |
-            AGENT_CAP_SESSION_LIFECYCLE |
-            AGENT_CAP_ERROR_EVENTS |
-            AGENT_CAP_REASONING |
-            AGENT_CAP_STATUS |
-            AGENT_CAP_COMMAND_EXECUTION |
-            AGENT_CAP_FILE_CHANGES |
-            AGENT_CAP_MCP_TOOLS |
-            AGENT_CAP_STREAMING_DELTAS |
+    .caps = AGENT_CAP_PLAN_MODE | AGENT_CAP_PERMISSIONS | AGENT_CAP_TOOL_CALLS |
+            AGENT_CAP_TOOL_RESULTS | AGENT_CAP_TEXT_MESSAGES | AGENT_CAP_IMAGES |
+            AGENT_CAP_FILE_ATTACHMENTS | AGENT_CAP_SESSION_LIFECYCLE | AGENT_CAP_ERROR_EVENTS |
+            AGENT_CAP_REASONING | AGENT_CAP_STATUS | AGENT_CAP_COMMAND_EXECUTION |
+            AGENT_CAP_FILE_CHANGES | AGENT_CAP_MCP_TOOLS | AGENT_CAP_STREAMING_DELTAS |
             AGENT_CAP_ITEM_STARTED,
     .config_options = config_options,
     .npm =
         {
-        {"@zed-industries/codex-acp", "0.16.0"},
+            {"@zed-industries/codex-acp", "0.16.0"},
         },
     .bin = "codex-acp",
     .bin_args = launch_args,

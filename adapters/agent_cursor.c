@@ -49,24 +49,18 @@ static const char config_options[] =
 
 const struct agent_adapter agent_cursor = {
     .id = "cursor",
-    .caps = AGENT_CAP_PLAN_MODE |
-            AGENT_CAP_PERMISSIONS |
-            AGENT_CAP_TOOL_CALLS |
-            AGENT_CAP_TOOL_RESULTS |
-            AGENT_CAP_TEXT_MESSAGES |
-            AGENT_CAP_IMAGES |
-            AGENT_CAP_SESSION_LIFECYCLE |
-            AGENT_CAP_ERROR_EVENTS |
-            AGENT_CAP_STREAMING_DELTAS |
+    .caps = AGENT_CAP_PLAN_MODE | AGENT_CAP_PERMISSIONS | AGENT_CAP_TOOL_CALLS |
+            AGENT_CAP_TOOL_RESULTS | AGENT_CAP_TEXT_MESSAGES | AGENT_CAP_IMAGES |
+            AGENT_CAP_SESSION_LIFECYCLE | AGENT_CAP_ERROR_EVENTS | AGENT_CAP_STREAMING_DELTAS |
             AGENT_CAP_ITEM_STARTED,
     .config_options = config_options,
-    .npm =
-        {
-        },
+    .npm = {},
     .bin = "cursor-agent",
     .bin_args = launch_args,
     .bin_env = "AGENTD_CURSOR_BIN",
-    .install_hint = "Cursor's agent CLI is not published on npm: install it (curl https://cursor.com/install -fsS | bash) so `cursor-agent` is on PATH, or set AGENTD_CURSOR_BIN to its path",
+    .install_hint =
+        "Cursor's agent CLI is not published on npm: install it (curl https://cursor.com/install "
+        "-fsS | bash) so `cursor-agent` is on PATH, or set AGENTD_CURSOR_BIN to its path",
     .credentials = credentials,
     .launch = agent_npm_launch,
     .install = agent_npm_install,

@@ -7,7 +7,8 @@
 #include <stddef.h>
 
 static const char *const launch_args[] = {"acp", NULL};
-static const char *const cred_env[] = {"ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OPENCODE_API_KEY", "OPENROUTER_API_KEY", NULL};
+static const char *const cred_env[] = {"ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OPENCODE_API_KEY",
+                                       "OPENROUTER_API_KEY", NULL};
 static const char *const cred_files[] = {".local/share/opencode/auth.json", NULL};
 
 static bool credentials(const struct agent_adapter *a)
@@ -80,20 +81,14 @@ static const char config_options[] =
 
 const struct agent_adapter agent_opencode = {
     .id = "opencode",
-    .caps = AGENT_CAP_TOOL_CALLS |
-            AGENT_CAP_TOOL_RESULTS |
-            AGENT_CAP_TEXT_MESSAGES |
-            AGENT_CAP_IMAGES |
-            AGENT_CAP_FILE_ATTACHMENTS |
-            AGENT_CAP_SESSION_LIFECYCLE |
-            AGENT_CAP_ERROR_EVENTS |
-            AGENT_CAP_MCP_TOOLS |
-            AGENT_CAP_STREAMING_DELTAS |
+    .caps = AGENT_CAP_TOOL_CALLS | AGENT_CAP_TOOL_RESULTS | AGENT_CAP_TEXT_MESSAGES |
+            AGENT_CAP_IMAGES | AGENT_CAP_FILE_ATTACHMENTS | AGENT_CAP_SESSION_LIFECYCLE |
+            AGENT_CAP_ERROR_EVENTS | AGENT_CAP_MCP_TOOLS | AGENT_CAP_STREAMING_DELTAS |
             AGENT_CAP_ITEM_STARTED,
     .config_options = config_options,
     .npm =
         {
-        {"opencode-ai", "1.18.33"},
+            {"opencode-ai", "1.18.33"},
         },
     .bin = "opencode",
     .bin_args = launch_args,

@@ -25,19 +25,14 @@ static const char config_options[] =
 
 const struct agent_adapter agent_pi = {
     .id = "pi",
-    .caps = AGENT_CAP_TOOL_CALLS |
-            AGENT_CAP_TOOL_RESULTS |
-            AGENT_CAP_TEXT_MESSAGES |
-            AGENT_CAP_IMAGES |
-            AGENT_CAP_SESSION_LIFECYCLE |
-            AGENT_CAP_ERROR_EVENTS |
-            AGENT_CAP_STREAMING_DELTAS |
-            AGENT_CAP_ITEM_STARTED,
+    .caps = AGENT_CAP_TOOL_CALLS | AGENT_CAP_TOOL_RESULTS | AGENT_CAP_TEXT_MESSAGES |
+            AGENT_CAP_IMAGES | AGENT_CAP_SESSION_LIFECYCLE | AGENT_CAP_ERROR_EVENTS |
+            AGENT_CAP_STREAMING_DELTAS | AGENT_CAP_ITEM_STARTED,
     .config_options = config_options,
     .npm =
         {
-        {"pi-acp", "0.0.34"},
-        {"@mariozechner/pi-coding-agent", "0.73.1"},
+            {"pi-acp", "0.0.34"},
+            {"@mariozechner/pi-coding-agent", "0.73.1"},
         },
     .bin = "pi-acp",
     .bin_args = launch_args,

@@ -14,11 +14,10 @@
 #include <string.h>
 
 static const char *const cap_names[AGENT_CAP_COUNT] = {
-    "planMode",         "permissions",  "questions",       "toolCalls",   "toolResults",
-    "textMessages",     "images",       "fileAttachments", "sessionLifecycle",
-    "errorEvents",      "reasoning",    "status",          "commandExecution",
-    "fileChanges",      "mcpTools",     "streamingDeltas", "itemStarted",
-    "sharedProcess",
+    "planMode",        "permissions", "questions",        "toolCalls",        "toolResults",
+    "textMessages",    "images",      "fileAttachments",  "sessionLifecycle", "errorEvents",
+    "reasoning",       "status",      "commandExecution", "fileChanges",      "mcpTools",
+    "streamingDeltas", "itemStarted", "sharedProcess",
 };
 
 static cJSON *agent_json(const struct agent_adapter *a, bool config)

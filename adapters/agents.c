@@ -208,7 +208,7 @@ int agent_npm_launch(const struct agent_adapter *a, struct agent_cmd *cmd, struc
     return 0;
 }
 
-/* ---- npm install ------------------------------------------------------------------------------- */
+/* ---- npm install ----------------------------------------------------------------------------- */
 
 struct npm_job {
     struct agent_install *in;
@@ -232,8 +232,9 @@ static void job_closed(uv_handle_t *h)
     if (--j->handles)
         return;
     if (j->timed_out) {
-        problem_with_id(&err, 500, PROBLEM_INSTALL_FAILED, in->agent->id, "%s (npm did not finish "
-                        "within %d s)", in->agent->id, LIM_AGENT_INSTALL_MS / 1000);
+        problem_with_id(&err, 500, PROBLEM_INSTALL_FAILED, in->agent->id,
+                        "%s (npm did not finish within %d s)", in->agent->id,
+                        LIM_AGENT_INSTALL_MS / 1000);
     } else if (j->status != 0 || j->term_signal) {
         problem_with_id(&err, 500, PROBLEM_INSTALL_FAILED, in->agent->id, "%s", in->agent->id);
     } else {
@@ -340,8 +341,7 @@ int agent_npm_install(uv_loop_t *loop, struct agent_install *in, struct problem 
                                a->install_hint);
     if (prefix_path(a, prefix, sizeof(prefix), NULL) < 0)
         return problem_with_id(err, 500, PROBLEM_INSTALL_FAILED, a->id,
-                               "%s: HOME is not set, so there is no prefix to install into",
-                               a->id);
+                               "%s: HOME is not set, so there is no prefix to install into", a->id);
     argv[n++] = "npm";
     argv[n++] = "install";
     argv[n++] = "--prefix";
@@ -375,14 +375,16 @@ int agent_npm_install(uv_loop_t *loop, struct agent_install *in, struct problem 
         job_close(j);
         /* job_closed reports an install failure: make its message about npm. */
         j->status = 127;
-        snprintf(j->tail, sizeof(j->tail), "cannot run npm: %s (install Node.js and npm, or "
-                 "set %s to the agent's ACP entry point)", uv_strerror(e), a->bin_env);
+        snprintf(j->tail, sizeof(j->tail),
+                 "cannot run npm: %s (install Node.js and npm, or "
+                 "set %s to the agent's ACP entry point)",
+                 uv_strerror(e), a->bin_env);
         j->tail_len = strlen(j->tail);
         return 0;
     }
     j->handles = 3;
-    log_info("agents", "installing %s: npm install %s%s%s", a->id, specs[0], a->npm[1].name ? " " : "",
-             a->npm[1].name ? specs[1] : "");
+    log_info("agents", "installing %s: npm install %s%s%s", a->id, specs[0],
+             a->npm[1].name ? " " : "", a->npm[1].name ? specs[1] : "");
     uv_read_start((uv_stream_t *)&j->err, job_alloc, job_read);
     uv_timer_start(&j->timer, job_timeout, LIM_AGENT_INSTALL_MS, 0);
     return 0;

@@ -136,8 +136,7 @@ static void say(struct session *s, const char *fmt, ...)
     write_all(STDERR_FILENO, s->raw ? "\r\n" : "\n", s->raw ? 2 : 1);
 }
 
-/* ---- the end ----------------------------------------------------------------------------------
- */
+/* ---- the end --------------------------------------------------------------------------------- */
 
 static void on_finished(uv_timer_t *t)
 {
@@ -228,8 +227,7 @@ static void report_problem(struct session *s, const char *what, int http, const 
     finish(s, status);
 }
 
-/* ---- terminal: local side ----------------------------------------------------------------------
- */
+/* ---- terminal: local side -------------------------------------------------------------------- */
 
 static void send_resize(struct session *s)
 {
@@ -321,8 +319,7 @@ static int start_input(struct session *s)
     return uv_read_start(s->in, on_alloc, on_input);
 }
 
-/* ---- terminal: the WebSocket -------------------------------------------------------------------
- */
+/* ---- terminal: the WebSocket ----------------------------------------------------------------- */
 
 static void term_message(struct ws_session *ws, void *ctx, const void *p, size_t n, bool binary)
 {
@@ -442,8 +439,7 @@ static void start_signals(struct session *s)
     s->signals_on = true;
 }
 
-/* ---- pipe processes: the log stream ------------------------------------------------------------
- */
+/* ---- pipe processes: the log stream ---------------------------------------------------------- */
 
 static void sse_event(struct session *s, const char *event, char *data)
 {
@@ -527,8 +523,7 @@ static void follow_logs(struct session *s)
     client_http(s->client, "GET", path, NULL, on_log_data, on_log_done, s);
 }
 
-/* ---- attach and exec ---------------------------------------------------------------------------
- */
+/* ---- attach and exec ------------------------------------------------------------------------- */
 
 static void attach_terminal(struct session *s)
 {
@@ -648,8 +643,7 @@ static int run(struct session *s)
     return s->status;
 }
 
-/* ---- command line ------------------------------------------------------------------------------
- */
+/* ---- command line ---------------------------------------------------------------------------- */
 
 static const char attach_usage[] =
     "Usage: agentd attach PROC_ID [--endpoint URL] [--token T] [--since N] [--detach-key KEY]\n"
