@@ -165,7 +165,7 @@ describe("agentd exec against a daemon with a token", () => {
 // ---- as a person uses it: tmux ----------------------------------------------------------------
 
 function tmux(...args) {
-  return execFileSync("tmux", ["-L", "agentd-it", ...args], { encoding: "utf8" });
+  return execFileSync("tmux", ["-L", `agentd-it-${process.pid}`, "-f", "/dev/null", ...args], { encoding: "utf8" });
 }
 
 function pane() {
@@ -220,7 +220,7 @@ describe("agentd exec -t in tmux", () => {
     assert.equal((await api(d, "GET", `/v1/processes/${procs.id}`)).json().status, "running");
 
     // Re-attach in a new window with the whole scrollback, then leave with a status.
-    tmux("new-window", "-t", "t", `AGENTD_ENDPOINT=${d.base} ${AGENTD_BIN} attach --since 0 ${procs.id}; echo "attach-exit=$?" > ${status}; exec sleep 600`);
+    tmux("new-window", "-t", "t:", `AGENTD_ENDPOINT=${d.base} ${AGENTD_BIN} attach --since 0 ${procs.id}; echo "attach-exit=$?" > ${status}; exec sleep 600`);
     await waitFor(() => /before-detach/.test(pane()), { what: "scrollback replayed" });
     tmux("send-keys", "-t", "t", "exit 9", "Enter");
     await waitFor(async () => {
