@@ -308,6 +308,33 @@ static void on_err(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
     s->tail_len += (size_t)n;
 }
 
+/*
+ * Appends "; its stderr ends with: <tail>" to err's message, quoting only as
+ * much of the end of the agent's stderr as the message has room for: the last
+ * lines say why it failed, so the front is what gets cut.  The quote starts at
+ * a line when one starts close enough, else at a UTF-8 character.
+ */
+static void problem_add_tail(struct problem *err, const struct acp_server *s)
+{
+    static const char sep[] = "; its stderr ends with: ";
+    size_t used = strnlen(err->message, sizeof(err->message)), room, start = 0;
+    const char *nl;
+
+    if (!s->tail_len || used + sizeof(sep) >= sizeof(err->message))
+        return;
+    room = sizeof(err->message) - used - sizeof(sep); /* sizeof(sep) counts the NUL */
+    if (s->tail_len > room) {
+        start = s->tail_len - room;
+        nl = memchr(s->tail + start, '\n', room / 2);
+        if (nl)
+            start = (size_t)(nl + 1 - s->tail);
+        while (start < s->tail_len && ((unsigned char)s->tail[start] & 0xC0) == 0x80)
+            start++;
+    }
+    snprintf(err->message + used, sizeof(err->message) - used, "%s%.*s", sep,
+             (int)(s->tail_len - start), s->tail + start);
+}
+
 /* Exited and stdout drained: tell the subscribers, fail what waits. */
 static void maybe_finished(struct acp_server *s)
 {
@@ -332,9 +359,9 @@ static void maybe_finished(struct acp_server *s)
                  s->exit_status == 0 ? "true" : "false", s->exit_status);
     publish(s, note, strlen(note));
     log_info("acp", "server '%s': agent '%s' exited (%s)", s->id, s->agent->id, status);
-    problem_set(&err, 502, PROBLEM_STREAM_ERROR, "agent '%s' exited (%s) before answering%s%.*s",
-                s->agent->id, status, s->tail_len ? "; its stderr ends with: " : "",
-                (int)s->tail_len, s->tail);
+    problem_set(&err, 502, PROBLEM_STREAM_ERROR, "agent '%s' exited (%s) before answering",
+                s->agent->id, status);
+    problem_add_tail(&err, s);
     while (s->pending)
         pending_fail(s->pending, &err);
 }
@@ -442,12 +469,14 @@ int acp_send(struct acp_server *s, const char *line, size_t len, const char *key
     uv_buf_t b;
     char *copy;
 
-    if (!s->running || uv_is_closing((uv_handle_t *)&s->in))
-        return problem_set(err, 502, PROBLEM_STREAM_ERROR,
-                           "agent '%s' of server '%s' is not "
-                           "running (it exited; DELETE the server and start a new one)%s%.*s",
-                           s->agent->id, s->id, s->tail_len ? "; its stderr ends with: " : "",
-                           (int)s->tail_len, s->tail);
+    if (!s->running || uv_is_closing((uv_handle_t *)&s->in)) {
+        problem_set(err, 502, PROBLEM_STREAM_ERROR,
+                    "agent '%s' of server '%s' is not running (it exited; DELETE the server and "
+                    "start a new one)",
+                    s->agent->id, s->id);
+        problem_add_tail(err, s);
+        return -1;
+    }
     if (uv_stream_get_write_queue_size((uv_stream_t *)&s->in) > LIM_ACP_REPLAY_BYTES)
         return problem_set(err, 503, PROBLEM_STREAM_ERROR,
                            "agent '%s' is not reading its input; try again later", s->agent->id);
