@@ -342,6 +342,12 @@ static void handle_subscribe(struct http_req *req)
                         "Last-Event-ID must be a positive integer");
             goto fail;
         }
+        /*
+         * An id beyond the last event (a client of an earlier server with this
+         * id, ids restart at 1) replays nothing, but live events still flow.
+         */
+        if (after > s->last_id)
+            after = s->last_id;
     }
     free(last);
     u = xcalloc(1, sizeof(*u));
