@@ -370,8 +370,9 @@ int agent_npm_install(uv_loop_t *loop, struct agent_install *in, struct problem 
     c.on_exit = job_exit;
     e = proc_spawn_child(loop, &j->proc, &c);
     if (e < 0) {
-        j->handles = 2;
-        uv_close((uv_handle_t *)&j->proc, NULL);
+        /* The failed spawn still initialised proc: it closes with the others, before j goes. */
+        j->handles = 3;
+        uv_close((uv_handle_t *)&j->proc, job_closed);
         job_close(j);
         /* job_closed reports an install failure: make its message about npm. */
         j->status = 127;
