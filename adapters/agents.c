@@ -223,6 +223,28 @@ struct npm_job {
     size_t tail_len;
 };
 
+/*
+ * The end of npm's stderr into err->extra (details.stderr): npm writes the
+ * reason last, so when the tail does not fit, its front is dropped.  The
+ * quote starts at a line when one starts close enough, else at a UTF-8
+ * character.
+ */
+static void stderr_end(struct problem *err, const char *tail, size_t len)
+{
+    size_t room = sizeof(err->extra) - 1, start = 0;
+    const char *nl;
+
+    if (len > room) {
+        start = len - room;
+        nl = memchr(tail + start, '\n', room / 2);
+        if (nl)
+            start = (size_t)(nl + 1 - tail);
+        while (start < len && ((unsigned char)tail[start] & 0xC0) == 0x80)
+            start++;
+    }
+    snprintf(err->extra, sizeof(err->extra), "%.*s", (int)(len - start), tail + start);
+}
+
 static void job_closed(uv_handle_t *h)
 {
     struct npm_job *j = h->data;
@@ -251,7 +273,7 @@ static void job_closed(uv_handle_t *h)
         problem_with_id(&err, 500, PROBLEM_INSTALL_FAILED, in->agent->id,
                         "%s (npm succeeded but %s is missing)", in->agent->id, in->agent->bin);
     }
-    snprintf(err.extra, sizeof(err.extra), "%.*s", (int)j->tail_len, j->tail);
+    stderr_end(&err, j->tail, j->tail_len);
     free(j);
     in->done(in, &err);
 }
