@@ -1,0 +1,198 @@
+// Installing npm agents (spec 6.4) without the network: a fake `npm` (tests/fixtures/fake_npm.sh)
+// first on the daemon's PATH records its arguments and lays out the prefix the way npm would.
+// Checks the npm command line (agentd's own prefix under HOME, pinned versions, agentVersion),
+// the install response and what GET /v1/agents reports afterwards, install failures (npm errors
+// with the end of npm's stderr, agents that are not on npm, no npm at all), credentials detection,
+// and that the ACP bridge launches the installed entry point.
+
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { api, assertJson, assertProblem, openSse, postJson, realTempDir, startDaemon } from "./harness.mjs";
+
+const FAKE_NPM = new URL("../fixtures/fake_npm.sh", import.meta.url).pathname;
+const CLAUDE_PKG = "@zed-industries/claude-agent-acp";
+// Every variable or file the claude adapter takes as a credential is removed from the daemon's view.
+const NO_CREDENTIALS = { ANTHROPIC_API_KEY: undefined, CLAUDE_API_KEY: undefined, CLAUDE_CODE_OAUTH_TOKEN: undefined };
+
+/** The npm invocations recorded so far: arrays of arguments. */
+function npmCalls(log) {
+  let text;
+  try {
+    text = fs.readFileSync(log, "utf8");
+  } catch {
+    return [];
+  }
+  return text
+    .split("\n\n")
+    .filter((b) => b.trim())
+    .map((b) => b.replace(/^\n+/, "").split("\n"));
+}
+
+const install = (d, agent, body = {}) => postJson(d, `/v1/agents/${agent}/install`, body, { timeout: 30000 });
+const getAgent = async (d, agent, query = "") => assertJson(await api(d, "GET", `/v1/agents/${agent}${query}`));
+
+describe("npm agents through a fake npm", () => {
+  let d;
+  let home;
+  let log;
+  let env;
+  let prefix;
+  let pinned;
+  let entry;
+
+  before(async () => {
+    home = await realTempDir("agentd-agents-home-");
+    const bin = await realTempDir("agentd-fake-npm-");
+    fs.symlinkSync(FAKE_NPM, path.join(bin, "npm"));
+    log = path.join(bin, "npm.log");
+    // Nothing from /usr/local or the user's PATH: agents found there would count as installed.
+    env = { ...NO_CREDENTIALS, PATH: `${bin}:/usr/bin:/bin`, FAKE_NPM_LOG: log };
+    d = await startDaemon({ home, env });
+    prefix = path.join(home, ".local/share/agentd/agents/claude");
+    entry = path.join(prefix, "node_modules/.bin/claude-agent-acp");
+  });
+
+  after(async () => {
+    if (d) await d.stop();
+  });
+
+  test("before the install claude is neither installed nor credentialed", async () => {
+    const a = await getAgent(d, "claude", "?config=true");
+    assert.equal(a.installed, false);
+    assert.equal(a.credentialsAvailable, false);
+    assert.ok(!("path" in a), `no path: ${JSON.stringify(a.path)}`);
+    assert.ok(Array.isArray(a.configOptions) && a.configOptions.length > 0);
+    assert.deepEqual(npmCalls(log), []);
+  });
+
+  test("install runs `npm install --prefix <agentd prefix> <package>@<pinned>` and reports the artifact", async () => {
+    const r = assertJson(await install(d, "claude"), 200);
+    const calls = npmCalls(log);
+    assert.equal(calls.length, 1, JSON.stringify(calls));
+    const argv = calls[0];
+    assert.equal(argv[0], "install");
+    assert.equal(argv[argv.indexOf("--prefix") + 1], prefix, `argv ${JSON.stringify(argv)}`);
+    const specs = argv.filter((a) => a.startsWith(`${CLAUDE_PKG}@`));
+    assert.equal(specs.length, 1, `one ${CLAUDE_PKG} spec in ${JSON.stringify(argv)}`);
+    pinned = specs[0].slice(CLAUDE_PKG.length + 1);
+    assert.match(pinned, /^\d+\.\d+\.\d+$/, "an exact pinned version, not a range or a tag");
+
+    assert.equal(r.already_installed, false);
+    assert.deepEqual(r.artifacts, [{ kind: "agent_process", path: entry, source: "npm", version: pinned }]);
+    assert.ok(r.artifacts[0].path.startsWith(`${home}/.local/share/agentd/agents/claude/`));
+    fs.accessSync(entry, fs.constants.X_OK);
+
+    const a = await getAgent(d, "claude", "?config=true");
+    assert.equal(a.installed, true);
+    assert.equal(a.path, entry);
+    assert.equal(a.version, pinned);
+    const listed = assertJson(await api(d, "GET", "/v1/agents")).agents.find((x) => x.id === "claude");
+    assert.equal(listed.installed, true);
+  });
+
+  test("a second install is already_installed and does not run npm", async () => {
+    const r = assertJson(await install(d, "claude"), 200);
+    assert.deepEqual(r, { already_installed: true, artifacts: [] });
+    assert.equal(npmCalls(log).length, 1);
+  });
+
+  test("agentVersion overrides the pinned version; reinstall goes back to it", async () => {
+    const r = assertJson(await install(d, "claude", { agentVersion: "0.22.0" }), 200);
+    let calls = npmCalls(log);
+    assert.equal(calls.length, 2);
+    assert.ok(calls[1].includes(`${CLAUDE_PKG}@0.22.0`), JSON.stringify(calls[1]));
+    assert.ok(!calls[1].includes(`${CLAUDE_PKG}@${pinned}`));
+    assert.equal(r.already_installed, false);
+    assert.equal(r.artifacts[0].version, "0.22.0");
+    assert.equal((await getAgent(d, "claude", "?config=true")).version, "0.22.0");
+
+    const back = assertJson(await install(d, "claude", { reinstall: true }), 200);
+    calls = npmCalls(log);
+    assert.equal(calls.length, 3);
+    assert.ok(calls[2].includes(`${CLAUDE_PKG}@${pinned}`), JSON.stringify(calls[2]));
+    assert.equal(back.already_installed, false);
+    assert.equal(back.artifacts[0].version, pinned);
+  });
+
+  test("an npm failure is 500 install_failed with the end of npm's stderr", async () => {
+    const p = assertProblem(await install(d, "claude", { agentVersion: "0.0.0-missing" }), 500, "install_failed");
+    assert.equal(p.agent, "claude");
+    assert.equal(typeof p.details?.stderr, "string", JSON.stringify(p));
+    // npm puts the reason last, after pages of warnings.
+    assert.match(p.details.stderr, /npm error notarget No matching version found for @zed-industries\/claude-agent-acp@0\.0\.0-missing\./);
+    assert.match(p.details.stderr, /npm error code ETARGET/);
+    assert.equal(npmCalls(log).length, 4);
+  });
+
+  test("agents that are not on npm say how to provide them", async () => {
+    for (const [agent, variable] of [
+      ["amp", "AGENTD_AMP_ACP_BIN"],
+      ["cursor", "AGENTD_CURSOR_BIN"],
+    ]) {
+      const p = assertProblem(await install(d, agent), 500, "install_failed", agent);
+      assert.equal(p.agent, agent);
+      assert.ok(p.detail.includes(variable), `${agent}: ${p.detail}`);
+      assert.equal((await getAgent(d, agent)).installed, false);
+    }
+    assert.equal(npmCalls(log).length, 4, "npm was not run for them");
+  });
+
+  test("an unknown agent is 400 unsupported_agent", async () => {
+    const p = assertProblem(await install(d, "bogus"), 400, "unsupported_agent");
+    assert.equal(p.agent, "bogus");
+    assertProblem(await api(d, "GET", "/v1/agents/bogus"), 400, "unsupported_agent");
+  });
+
+  test("the ACP bridge launches the installed entry point", async () => {
+    const r = await postJson(d, "/v1/acp/claude-fake?agent=claude", { jsonrpc: "2.0", method: "hello" });
+    assert.equal(r.status, 202, r.text);
+    const sub = await openSse(d, "/v1/acp/claude-fake");
+    const ev = await sub.next((e) => JSON.parse(e.data).method === "_fake/started", { what: "the fake agent's hello" });
+    sub.close();
+    assert.equal(JSON.parse(ev.data).params.argv0, entry);
+    assert.equal((await api(d, "DELETE", "/v1/acp/claude-fake")).status, 204);
+  });
+
+  test("credentialsAvailable follows ANTHROPIC_API_KEY and ~/.claude/.credentials.json", async () => {
+    assert.equal((await getAgent(d, "claude")).credentialsAvailable, false);
+    // Same HOME, so the install is still there; only the key differs.
+    const keyed = await startDaemon({ home, env: { ...env, ANTHROPIC_API_KEY: "sk-ant-test" } });
+    try {
+      const a = await getAgent(keyed, "claude");
+      assert.equal(a.credentialsAvailable, true);
+      assert.equal(a.installed, true);
+      const empty = await startDaemon({ home, env: { ...env, ANTHROPIC_API_KEY: "" } });
+      try {
+        assert.equal((await getAgent(empty, "claude")).credentialsAvailable, false, "an empty key is no key");
+      } finally {
+        await empty.stop();
+      }
+    } finally {
+      await keyed.stop();
+    }
+    fs.mkdirSync(path.join(home, ".claude"), { recursive: true });
+    fs.writeFileSync(path.join(home, ".claude/.credentials.json"), "{}\n", { mode: 0o600 });
+    assert.equal((await getAgent(d, "claude")).credentialsAvailable, true, "the credentials file counts");
+  });
+});
+
+describe("no npm on PATH", () => {
+  let d;
+  before(async () => {
+    d = await startDaemon({ env: { ...NO_CREDENTIALS, PATH: "/nonexistent" } });
+  });
+  after(async () => {
+    if (d) await d.stop();
+  });
+
+  test("installing an npm agent is 500 install_failed saying npm is missing, at once", async () => {
+    const p = assertProblem(await install(d, "codex"), 500, "install_failed");
+    assert.equal(p.agent, "codex");
+    const text = `${p.detail} ${p.details?.stderr || ""}`;
+    assert.match(text, /npm/);
+    assert.match(text, /AGENTD_CODEX_ACP_BIN/, "says how to provide the agent instead");
+    assert.equal((await getAgent(d, "codex")).installed, false);
+  });
+});
