@@ -162,6 +162,36 @@ describe("ACP over HTTP with the mock agent", () => {
     assertJson(await acpPost(d, "post-rules", INIT(3)));
   });
 
+  // The SDK's fetch keeps connections alive; answers given as soon as the body is in (202s and
+  // problems) must leave both the connection and the daemon intact (under ASan this was a
+  // heap-use-after-free of the connection's state).
+  test("on a keep-alive connection, 202s and early problems keep the daemon and the connection", async () => {
+    const url = `${d.base}${acpPath("keepalive", "mock")}`;
+    const post = async (body) => {
+      const r = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body });
+      return { status: r.status, text: await r.text() };
+    };
+    for (let i = 0; i < 10; i++) {
+      const r = await post(JSON.stringify({ jsonrpc: "2.0", method: "note", params: { i } }));
+      assert.equal(r.status, 202, r.text);
+      assert.equal(r.text, "");
+      const bad = await post("[1]");
+      assert.equal(bad.status, 400, bad.text);
+      const conflict = await fetch(`${d.base}${acpPath("keepalive", "claude")}`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: "{}",
+      });
+      assert.equal(conflict.status, 409);
+      await conflict.text();
+      const ok = await post(JSON.stringify(INIT(i)));
+      assert.equal(ok.status, 200, ok.text);
+      assert.equal(JSON.parse(ok.text).id, i);
+    }
+    assert.equal((await api(d, "GET", "/v1/health")).status, 200);
+    assert.equal((await api(d, "DELETE", acpPath("keepalive"))).status, 204);
+  });
+
   test("content type and accept: 415 and 406 problems, parameters and wildcards accepted", async () => {
     const p415 = assertProblem(
       await api(d, "POST", acpPath("neg", "mock"), { body: JSON.stringify(INIT()), headers: { "Content-Type": "text/plain" } }),
