@@ -75,8 +75,8 @@ static int field(const cJSON *obj, const char *ctx, const char *name, unsigned t
 
     if (!v || cJSON_IsNull(v)) {
         if (required)
-            return problem_set(err, 422, PROBLEM_INVALID_REQUEST, "missing field `%s%s` (%s)",
-                               ctx, name, want);
+            return problem_set(err, 422, PROBLEM_INVALID_REQUEST, "missing field `%s%s` (%s)", ctx,
+                               name, want);
         return 0;
     }
     if (!(type_bit(v) & types))
@@ -95,8 +95,8 @@ static int no_duplicates(const cJSON *obj, const char *ctx, const char *const *n
 
         for (const cJSON *c = obj->child; c; c = c->next)
             if (c->string && strcmp(c->string, names[i]) == 0 && ++seen > 1)
-                return problem_set(err, 422, PROBLEM_INVALID_REQUEST,
-                                   "duplicate field `%s%s`", ctx, names[i]);
+                return problem_set(err, 422, PROBLEM_INVALID_REQUEST, "duplicate field `%s%s`", ctx,
+                                   names[i]);
     }
     return 0;
 }
@@ -319,9 +319,8 @@ static int mcp_remote(const cJSON *in, cJSON *out, struct problem *err)
 static int mcp_decode(const cJSON *in, cJSON **ret, struct problem *err)
 {
     static const char *const known[] = {
-        "type",    "command",   "args",    "env",        "cwd",
-        "enabled", "timeoutMs", "url",     "headers",    "envHeaders",
-        "oauth",   "transport", "bearerTokenEnvVar",     NULL,
+        "type", "command", "args",       "env",   "cwd",       "enabled",           "timeoutMs",
+        "url",  "headers", "envHeaders", "oauth", "transport", "bearerTokenEnvVar", NULL,
     };
     const cJSON *type = NULL;
     bool local;

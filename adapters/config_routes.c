@@ -77,8 +77,7 @@ static int config_errno(struct problem *err, int e, const char *what, const char
                            path);
     case ENAMETOOLONG:
     case ELOOP:
-        return problem_set(err, 400, PROBLEM_INVALID_REQUEST, "%s %s: %s", what, path,
-                           strerror(e));
+        return problem_set(err, 400, PROBLEM_INVALID_REQUEST, "%s %s: %s", what, path, strerror(e));
     default:
         return problem_set(err, 502, PROBLEM_STREAM_ERROR, "%s %s: %s (os error %d)", what, path,
                            strerror(e), e);
@@ -105,8 +104,7 @@ static int read_config(struct config_job *j, char **ret, size_t *ret_len)
     /* O_NONBLOCK above and this check keep a FIFO planted there from stalling a pool thread. */
     if (fstat(fd, &st) == 0 && !S_ISREG(st.st_mode)) {
         close(fd);
-        return config_errno(&j->err, S_ISDIR(st.st_mode) ? EISDIR : EINVAL, "cannot read",
-                            j->file);
+        return config_errno(&j->err, S_ISDIR(st.st_mode) ? EISDIR : EINVAL, "cannot read", j->file);
     }
     /* One byte over the limit is enough to know the file is too large. */
     buf_init(&b, LIM_CONFIG_FILE_BYTES + 1);
