@@ -229,7 +229,8 @@ static int opt_timeout(const cJSON *in, cJSON *out, struct problem *err)
         return problem_set(err, 422, PROBLEM_INVALID_REQUEST,
                            "field `timeoutMs` must be an integer between 0 and %llu",
                            CONFIG_TIMEOUT_MAX);
-    cJSON_AddNumberToObject(out, "timeoutMs", d);
+    /* Through the integer, so that -0 is stored as 0. */
+    cJSON_AddNumberToObject(out, "timeoutMs", (double)(unsigned long long)d);
     return 0;
 }
 
