@@ -83,6 +83,10 @@ describe("MCP config through the SDK", () => {
     const st = await fs.stat(mcpFile(dir));
     assert.equal(st.mode & 0o777 & ~0o022, 0o644 & ~0o022);
     // args default to [], a command may be an array, cwd is kept.
+    // The largest timeout comes back exactly (JSON numbers are doubles).
+    await sdk.setMcpConfig(query, { type: "local", command: "x", timeoutMs: 999999999999999 });
+    assert.equal((await sdk.getMcpConfig(query)).timeoutMs, 999999999999999);
+    assert.match(await fs.readFile(mcpFile(dir), "utf8"), /"timeoutMs": 999999999999999\n/);
     await sdk.setMcpConfig(query, { type: "local", command: ["uvx", "mcp-server"], cwd: "/w" });
     assert.deepEqual(await sdk.getMcpConfig(query), { type: "local", command: ["uvx", "mcp-server"], args: [], cwd: "/w" });
 
@@ -233,6 +237,7 @@ describe("config: bad requests", () => {
     [{ type: "local", command: "x", timeoutMs: -1 }, /`timeoutMs`/],
     [{ type: "local", command: "x", timeoutMs: 1.5 }, /`timeoutMs`/],
     [{ type: "local", command: "x", timeoutMs: 2 ** 60 }, /`timeoutMs`/],
+    [{ type: "local", command: "x", timeoutMs: 1e15 }, /between 0 and 999999999999999/],
     [{ type: "local", command: "x", cwd: 1 }, /`cwd` must be a string/],
     [{ type: "remote", url: "u", transport: "ws" }, /`transport` must be "http" or "sse"/],
     [{ type: "remote", url: "u", oauth: 5 }, /`oauth`/],
