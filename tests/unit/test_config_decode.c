@@ -60,11 +60,12 @@ static void check_reject(enum config_kind kind, const char *text, const char *ne
 
 static void test_mcp_local_canonical(void **state)
 {
-    check_canon(CONFIG_MCP,
-                "{\"cwd\":\"/w\",\"timeoutMs\":7,\"enabled\":true,\"env\":{\"Z\":\"1\",\"A\":\"2\"},"
-                "\"args\":[\"a\"],\"command\":\"c\",\"type\":\"stdio\",\"url\":\"dropped\",\"x\":1}",
-                "{\"type\":\"local\",\"command\":\"c\",\"args\":[\"a\"],\"env\":{\"A\":\"2\",\"Z\":"
-                "\"1\"},\"enabled\":true,\"timeoutMs\":7,\"cwd\":\"/w\"}");
+    check_canon(
+        CONFIG_MCP,
+        "{\"cwd\":\"/w\",\"timeoutMs\":7,\"enabled\":true,\"env\":{\"Z\":\"1\",\"A\":\"2\"},"
+        "\"args\":[\"a\"],\"command\":\"c\",\"type\":\"stdio\",\"url\":\"dropped\",\"x\":1}",
+        "{\"type\":\"local\",\"command\":\"c\",\"args\":[\"a\"],\"env\":{\"A\":\"2\",\"Z\":"
+        "\"1\"},\"enabled\":true,\"timeoutMs\":7,\"cwd\":\"/w\"}");
     /* args default to [], nulls are dropped, a command may be an array. */
     check_canon(CONFIG_MCP,
                 "{\"type\":\"local\",\"command\":[\"a\",\"b\"],\"args\":null,\"env\":null,"
@@ -76,7 +77,8 @@ static void test_mcp_local_canonical(void **state)
     check_canon(CONFIG_MCP, "{\"type\":\"local\",\"command\":\"c\",\"timeoutMs\":-0.0}",
                 "{\"type\":\"local\",\"command\":\"c\",\"args\":[],\"timeoutMs\":0}");
     /* A repeated env name keeps its last value. */
-    check_canon(CONFIG_MCP, "{\"type\":\"local\",\"command\":\"c\",\"env\":{\"K\":\"1\",\"K\":\"2\"}}",
+    check_canon(CONFIG_MCP,
+                "{\"type\":\"local\",\"command\":\"c\",\"env\":{\"K\":\"1\",\"K\":\"2\"}}",
                 "{\"type\":\"local\",\"command\":\"c\",\"args\":[],\"env\":{\"K\":\"2\"}}");
 }
 
@@ -152,8 +154,7 @@ static void check_bad_file(const char *text, size_t n, const char *needle)
     assert_null(map);
     static const char prefix[] = "invalid config file /d/mcp.json: ";
 
-    if (strncmp(err.message, prefix, sizeof(prefix) - 1) != 0 ||
-        !strstr(err.message, needle))
+    if (strncmp(err.message, prefix, sizeof(prefix) - 1) != 0 || !strstr(err.message, needle))
         fail_msg("message \"%s\" (want \"%s\")", err.message, needle);
 }
 
@@ -187,8 +188,9 @@ static void test_file_parse(void **state)
 
 static void test_render(void **state)
 {
-    const char *text = "{\"z\":{\"type\":\"local\",\"command\":\"c\",\"env\":{\"K\":\"v\\\"\\n\\u0001\"}},"
-                       "\"a\":{\"type\":\"remote\",\"url\":\"u\",\"oauth\":{}}}";
+    const char *text =
+        "{\"z\":{\"type\":\"local\",\"command\":\"c\",\"env\":{\"K\":\"v\\\"\\n\\u0001\"}},"
+        "\"a\":{\"type\":\"remote\",\"url\":\"u\",\"oauth\":{}}}";
     const char *want = "{\n"
                        "  \"a\": {\n"
                        "    \"type\": \"remote\",\n"
@@ -224,12 +226,9 @@ static void test_render(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_mcp_local_canonical),
-        cmocka_unit_test(test_mcp_remote_canonical),
-        cmocka_unit_test(test_mcp_rejects),
-        cmocka_unit_test(test_skills),
-        cmocka_unit_test(test_file_parse),
-        cmocka_unit_test(test_render),
+        cmocka_unit_test(test_mcp_local_canonical), cmocka_unit_test(test_mcp_remote_canonical),
+        cmocka_unit_test(test_mcp_rejects),         cmocka_unit_test(test_skills),
+        cmocka_unit_test(test_file_parse),          cmocka_unit_test(test_render),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
