@@ -229,7 +229,8 @@ static int opt_timeout(const cJSON *in, cJSON *out, struct problem *err)
         return problem_set(err, 422, PROBLEM_INVALID_REQUEST,
                            "field `timeoutMs` must be an integer between 0 and %llu",
                            CONFIG_TIMEOUT_MAX);
-    cJSON_AddNumberToObject(out, "timeoutMs", d);
+    /* Through the integer, so that -0 is stored as 0. */
+    cJSON_AddNumberToObject(out, "timeoutMs", (double)(unsigned long long)d);
     return 0;
 }
 
@@ -480,6 +481,49 @@ int config_file_parse(enum config_kind kind, const char *text, size_t n, const c
     return 0;
 }
 
+/* A JSON string as serde_json writes it: short escapes where JSON has them, \u00xx otherwise. */
+static void render_string(struct buf *out, const char *s)
+{
+    buf_append(out, "\"", 1);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        const char *esc = NULL;
+
+        switch (c) {
+        case '"':
+            esc = "\\\"";
+            break;
+        case '\\':
+            esc = "\\\\";
+            break;
+        case '\b':
+            esc = "\\b";
+            break;
+        case '\f':
+            esc = "\\f";
+            break;
+        case '\n':
+            esc = "\\n";
+            break;
+        case '\r':
+            esc = "\\r";
+            break;
+        case '\t':
+            esc = "\\t";
+            break;
+        default:
+            break;
+        }
+        if (esc)
+            buf_append_str(out, esc);
+        else if (c < 0x20)
+            buf_printf(out, "\\u%04x", c);
+        else
+            buf_append(out, s, 1);
+    }
+    buf_append(out, "\"", 1);
+}
+
 static void indent(struct buf *out, unsigned depth)
 {
     buf_append(out, "\n", 1);
@@ -511,7 +555,7 @@ static void render(struct buf *out, const cJSON *v, unsigned depth, bool sort)
                 buf_append(out, ",", 1);
             indent(out, depth + 1);
             if (obj) {
-                json_escape_bytes(out, members[i]->string, strlen(members[i]->string));
+                render_string(out, members[i]->string);
                 buf_append(out, ": ", 2);
             }
             render(out, members[i], depth + 1, false);
@@ -521,7 +565,7 @@ static void render(struct buf *out, const cJSON *v, unsigned depth, bool sort)
         buf_append(out, obj ? "}" : "]", 1);
         free(members);
     } else if (cJSON_IsString(v)) {
-        json_escape_bytes(out, v->valuestring, strlen(v->valuestring));
+        render_string(out, v->valuestring);
     } else {
         size_t len;
         char *text = json_print(v, &len);

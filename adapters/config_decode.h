@@ -18,8 +18,12 @@ enum config_kind {
     CONFIG_SKILLS,  /* skills.json: name -> SkillsConfig */
 };
 
-/* Largest timeoutMs kept exactly (JSON numbers are doubles): 2^53 - 1. */
-#define CONFIG_TIMEOUT_MAX 9007199254740991ull
+/*
+ * Largest timeoutMs (some 31,000 years).  JSON numbers are doubles and
+ * cJSON writes 15 significant digits, so larger integers would not come
+ * back as they were sent.
+ */
+#define CONFIG_TIMEOUT_MAX 999999999999999ull
 
 /* "mcp" or "skills": the URL segment, the file stem and the sessionId prefix of a 404. */
 const char *config_kind_name(enum config_kind kind);
