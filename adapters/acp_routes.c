@@ -168,54 +168,17 @@ static int post_data(struct http_req *req, const void *p, size_t n)
     return 0;
 }
 
-/* A complete body waiting for the next loop turn (see post_end). */
-struct post_later {
-    uv_timer_t timer;
-    struct http_req *req; /* referenced */
-    struct buf body;
-};
-
-static void post_later_closed(uv_handle_t *h)
-{
-    struct post_later *l = h->data;
-
-    buf_done(&l->body);
-    http_req_unref(l->req);
-    free(l);
-}
-
-static void post_later_run(uv_timer_t *t)
-{
-    struct post_later *l = t->data;
-
-    if (http_req_alive(l->req) && !http_replied(l->req))
-        post_process(l->req, l->body.data ? l->body.data : "", l->body.len);
-    uv_close((uv_handle_t *)t, post_later_closed);
-}
-
-/*
- * The body is in.  It is handled on the next loop turn rather than inside
- * lws's body-completion callback: a 202 or a problem answered there finishes
- * the HTTP transaction on a keep-alive connection, which frees the
- * connection's state while agentd/server.c still reads it on the way out of
- * the callback.  Timers due at the same time run in the order they were
- * started, so messages still reach the agent in the order they arrived.
- */
 static void post_end(struct http_req *req)
 {
     struct post *ps = http_ctx(req);
-    struct post_later *l = xcalloc(1, sizeof(*l));
+    struct buf body = ps->body;
 
     /* The body moves out of the context: the pending request may replace it. */
-    l->body = ps->body;
     buf_init(&ps->body, 0);
     http_set_ctx(req, NULL, NULL);
     post_free(req, ps);
-    l->req = req;
-    http_req_ref(req);
-    uv_timer_init(http_loop(), &l->timer);
-    l->timer.data = l;
-    uv_timer_start(&l->timer, post_later_run, 0, 0);
+    post_process(req, body.data ? body.data : "", body.len);
+    buf_done(&body);
 }
 
 static const struct http_body_ops post_body_ops = {post_data, post_end};
