@@ -268,7 +268,12 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
         {
             struct http_req *req = c->req;
             r = http_on_body_end(req);
-            if (r == 0 && c->req == req && c->pending) {
+            /*
+             * A streamed body's end handler may have answered already; on a
+             * keep-alive connection that finishes the transaction and lws
+             * frees c, so c is only looked at while the request is unanswered.
+             */
+            if (r == 0 && !http_replied(req) && c->req == req && c->pending) {
                 http_enter(req);
                 on_body_complete(c);
                 r = http_leave(req);
