@@ -73,25 +73,130 @@ static void post_free(struct http_req *req, void *ctx)
 
 static const struct http_ctx_ops post_ctx_ops = {post_free, NULL};
 
-/* Finds or creates the server named in the path for this POST. */
-static struct acp_server *post_server(struct http_req *req, struct problem *err)
+/*
+ * The first POST for an npm agent that is not installed installs it, as the
+ * reference does: that POST and any that follow for the same server wait
+ * ("parked", in order) until npm is done, then go through as usual, or all
+ * get the install's problem.
+ */
+struct parked {
+    struct parked *next;
+    struct http_req *req; /* referenced */
+    char *body;
+    size_t len;
+};
+
+struct install_wait {
+    struct install_wait *next;
+    char *id;
+    struct agent_install in;
+    struct parked *head, **tail;
+};
+
+static struct install_wait *installs;
+
+static void post_process(struct http_req *req, const char *body, size_t len);
+
+static void park(struct install_wait *w, struct http_req *req, const char *body, size_t len)
+{
+    struct parked *p = xcalloc(1, sizeof(*p));
+
+    p->req = req;
+    http_req_ref(req);
+    p->body = xstrndup(body, len);
+    p->len = len;
+    *w->tail = p;
+    w->tail = &p->next;
+}
+
+static void install_finished(struct agent_install *in, const struct problem *err)
+{
+    struct install_wait *w = in->arg, **pp;
+    struct parked *p;
+
+    for (pp = &installs; *pp != w; pp = &(*pp)->next)
+        ;
+    *pp = w->next;
+    if (err)
+        log_warn("acp", "server '%s': installing agent '%s' failed: %s", w->id, in->agent->id,
+                 err->message);
+    while ((p = w->head) != NULL) {
+        w->head = p->next;
+        if (http_req_alive(p->req) && !http_replied(p->req)) {
+            if (err)
+                http_reply_problem(p->req, err);
+            else
+                post_process(p->req, p->body, p->len);
+        }
+        http_req_unref(p->req);
+        free(p->body);
+        free(p);
+    }
+    free(w->id);
+    free(w);
+}
+
+/* Parks this POST behind an install of a for server id; false when the install cannot start. */
+static bool install_then_post(const char *id, const struct agent_adapter *a, struct http_req *req,
+                              const char *body, size_t len, struct problem *err)
+{
+    struct install_wait *w = xcalloc(1, sizeof(*w));
+
+    w->id = xstrdup(id);
+    w->tail = &w->head;
+    w->in.agent = a;
+    w->in.done = install_finished;
+    w->in.arg = w;
+    w->next = installs;
+    installs = w;
+    park(w, req, body, len);
+    log_info("acp", "server '%s': agent '%s' is not installed; installing it first", id, a->id);
+    /* On success done may already have run (and freed w). */
+    if (a->install(http_loop(), &w->in, err) == 0)
+        return true;
+    installs = w->next;
+    http_req_unref(w->head->req);
+    free(w->head->body);
+    free(w->head);
+    free(w->id);
+    free(w);
+    return false;
+}
+
+/*
+ * Finds or creates the server named in the path for this POST.  NULL with
+ * err, or NULL with *parked when the POST now waits for an install.
+ */
+static struct acp_server *post_server(struct http_req *req, const char *body, size_t len,
+                                      bool *parked, struct problem *err)
 {
     const char *id = http_param(req, 0), *agent_id = NULL;
     const struct agent_adapter *a = NULL;
     struct acp_server *s = acp_find(id);
+    struct install_wait *w;
+    struct agent_status st;
     int r = query_str(http_query(req), "agent", &agent_id, err);
 
+    *parked = false;
     if (r < 0)
         return NULL;
     if (agent_id && !(a = agent_find(agent_id))) {
         problem_with_id(err, 400, PROBLEM_UNSUPPORTED_AGENT, agent_id, "%s", agent_id);
         return NULL;
     }
-    if (s) {
-        if (a && a != s->agent) {
+    for (w = installs; w && strcmp(w->id, id) != 0; w = w->next)
+        ;
+    if (s || w) {
+        const struct agent_adapter *bound = s ? s->agent : w->in.agent;
+        if (a && a != bound) {
             problem_set(err, 409, PROBLEM_CONFLICT,
-                        "server '%s' already exists for agent '%s'; requested '%s'", id,
-                        s->agent->id, a->id);
+                        "server '%s' already exists for agent '%s'; requested '%s'", id, bound->id,
+                        a->id);
+            return NULL;
+        }
+        if (w) {
+            park(w, req, body, len);
+            *parked = true;
             return NULL;
         }
         return s;
@@ -99,6 +204,11 @@ static struct acp_server *post_server(struct http_req *req, struct problem *err)
     if (!a) {
         problem_set(err, 400, PROBLEM_INVALID_REQUEST,
                     "missing required 'agent' query parameter for first POST to /v1/acp/%s", id);
+        return NULL;
+    }
+    a->status(a, &st);
+    if (!st.installed && a->npm[0].name) {
+        *parked = install_then_post(id, a, req, body, len, err);
         return NULL;
     }
     return acp_create(id, a, &s, err) < 0 ? NULL : s;
@@ -111,6 +221,7 @@ static void post_process(struct http_req *req, const char *body, size_t len)
     const char *ep = NULL;
     cJSON *msg = cJSON_ParseWithLengthOpts(body, len, &ep, 0);
     char *line = NULL, *key = NULL;
+    bool parked;
 
     /* Only whitespace may follow the value (a NUL would hide bytes from the parser). */
     if (msg && ep)
@@ -124,7 +235,11 @@ static void post_process(struct http_req *req, const char *body, size_t len)
         problem_set(&err, 400, PROBLEM_INVALID_REQUEST, "request body must be a JSON-RPC object");
         goto fail;
     }
-    s = post_server(req, &err);
+    s = post_server(req, body, len, &parked, &err);
+    if (parked) {
+        cJSON_Delete(msg);
+        return;
+    }
     if (!s)
         goto fail;
     /* A request: it has a method and an id (null counts). */

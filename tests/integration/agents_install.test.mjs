@@ -155,6 +155,34 @@ describe("npm agents through a fake npm", () => {
     assert.equal((await api(d, "DELETE", "/v1/acp/claude-fake")).status, 204);
   });
 
+  test("the first ACP POST for an agent that is not installed installs it, then delivers in order", async () => {
+    const codexEntry = path.join(home, ".local/share/agentd/agents/codex/node_modules/.bin/codex-acp");
+    assert.equal((await getAgent(d, "codex")).installed, false);
+    // Two POSTs while npm runs: both wait for the install, then reach the agent in order.
+    const [a, b] = await Promise.all([
+      postJson(d, "/v1/acp/codex-auto?agent=codex", { jsonrpc: "2.0", method: "first" }),
+      postJson(d, "/v1/acp/codex-auto", { jsonrpc: "2.0", method: "second" }),
+    ]);
+    assert.equal(a.status, 202, a.text);
+    assert.equal(b.status, 202, b.text);
+    assert.equal((await getAgent(d, "codex")).installed, true);
+    assert.match(fs.readFileSync(log, "utf8"), /@zed-industries\/codex-acp@/);
+    const sub = await openSse(d, "/v1/acp/codex-auto");
+    const ev = await sub.next((e) => JSON.parse(e.data).method === "_fake/started", { what: "the installed agent's hello" });
+    sub.close();
+    assert.equal(JSON.parse(ev.data).params.argv0, codexEntry);
+    const list = assertJson(await api(d, "GET", "/v1/acp"));
+    assert.deepEqual(list.servers.map((x) => [x.serverId, x.agent]), [["codex-auto", "codex"]]);
+    assert.equal((await api(d, "DELETE", "/v1/acp/codex-auto")).status, 204);
+  });
+
+  test("an agent npm cannot provide: the first ACP POST says how to provide it, no server is left", async () => {
+    const amp = assertProblem(await postJson(d, "/v1/acp/amp-bad?agent=amp", { jsonrpc: "2.0", method: "x" }), 502, "stream_error");
+    assert.match(amp.detail, /AGENTD_AMP_ACP_BIN/);
+    const list = assertJson(await api(d, "GET", "/v1/acp"));
+    assert.ok(!list.servers.some((x) => x.serverId === "amp-bad"));
+  });
+
   test("credentialsAvailable follows ANTHROPIC_API_KEY and ~/.claude/.credentials.json", async () => {
     assert.equal((await getAgent(d, "claude")).credentialsAvailable, false);
     // Same HOME, so the install is still there; only the key differs.
@@ -194,5 +222,11 @@ describe("no npm on PATH", () => {
     assert.match(text, /npm/);
     assert.match(text, /AGENTD_CODEX_ACP_BIN/, "says how to provide the agent instead");
     assert.equal((await getAgent(d, "codex")).installed, false);
+  });
+
+  test("the first ACP POST for an npm agent gets the install's 500 when npm is missing", async () => {
+    const p = assertProblem(await postJson(d, "/v1/acp/c1?agent=codex", { jsonrpc: "2.0", id: 1, method: "initialize" }), 500, "install_failed");
+    assert.equal(p.agent, "codex");
+    assert.deepEqual(assertJson(await api(d, "GET", "/v1/acp")).servers, []);
   });
 });
