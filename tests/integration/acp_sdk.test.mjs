@@ -11,8 +11,8 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { SandboxAgent, SandboxAgentError } from "sandbox-agent";
-import { api, assertJson, pidGone, pidStat, realTempDir, startServer, waitFor } from "./harness.mjs";
+import { SandboxAgent } from "sandbox-agent";
+import { api, assertJson, pidGone, pidStat, realTempDir, startServer, waitFor, sdkError } from "./harness.mjs";
 
 const AGENT_IDS = ["claude", "codex", "opencode", "amp", "pi", "cursor", "mock"];
 const CAPABILITIES = [
@@ -157,19 +157,6 @@ function mockAgentPids() {
       }
     })
     .map((s) => s.pid);
-}
-
-async function sdkError(fn, status, kind) {
-  let err;
-  try {
-    await fn();
-  } catch (e) {
-    err = e;
-  }
-  assert.ok(err instanceof SandboxAgentError, `expected SandboxAgentError, got ${err && err.stack}`);
-  assert.equal(err.status, status, JSON.stringify(err.problem));
-  assert.equal(err.problem.type, `urn:sandbox-agent:error:${kind}`);
-  return err;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -7,9 +7,10 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs/promises";
 import path from "node:path";
-import { SandboxAgent, SandboxAgentError } from "sandbox-agent";
+import { SandboxAgent } from "sandbox-agent";
 import {
   api, assertProblem, assertUnchanged, exists, q, realTempDir, snapshot, startServer,
+  sdkError,
 } from "./harness.mjs";
 
 const TOKEN = "config-token";
@@ -29,19 +30,6 @@ after(async () => {
 
 const mcpFile = (dir) => path.join(dir, ".sandbox-agent", "config", "mcp.json");
 const skillsFile = (dir) => path.join(dir, ".sandbox-agent", "config", "skills.json");
-
-async function sdkError(fn, status, kind) {
-  let err;
-  try {
-    await fn();
-  } catch (e) {
-    err = e;
-  }
-  assert.ok(err instanceof SandboxAgentError, `expected SandboxAgentError, got ${err && err.stack}`);
-  assert.equal(err.status, status, JSON.stringify(err.problem));
-  assert.equal(err.problem.type, `urn:sandbox-agent:error:${kind}`);
-  return err;
-}
 
 function put(kind, query, body, headers = { "Content-Type": "application/json" }) {
   const text = typeof body === "string" ? body : JSON.stringify(body);

@@ -16,6 +16,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import assert from "node:assert/strict";
+import { SandboxAgentError } from "sandbox-agent";
 
 export const AGENTD_BIN = path.resolve(
   process.env.AGENTD_BIN || new URL("../../build/agentd", import.meta.url).pathname,
@@ -800,4 +801,28 @@ export const PROC_CONFIG_DEFAULTS = Object.freeze({
 /** agentd, or the reference server when AGENTD_REF is set (for checking the tests themselves). */
 export function startServer(opts) {
   return process.env.AGENTD_REF ? startReference(opts) : startDaemon(opts);
+}
+
+// ---------------------------------------------------------------------------------------------
+// official SDK errors
+
+/** Run fn, expect a SandboxAgentError; return it. */
+export async function sdkError(fn, status, kind) {
+  let err;
+  try {
+    await fn();
+  } catch (e) {
+    err = e;
+  }
+  assert.ok(err, "expected the SDK call to throw");
+  assert.ok(err instanceof SandboxAgentError, `expected SandboxAgentError, got ${err && err.stack}`);
+  assert.equal(err.status, status, JSON.stringify(err.problem));
+  assert.ok(err.problem, "problem body parsed by the SDK");
+  assert.equal(err.problem.type, `urn:sandbox-agent:error:${kind}`);
+  assert.equal(err.problem.status, status);
+  assert.equal(typeof err.problem.title, "string");
+  assert.ok(err.problem.title.length > 0);
+  assert.equal(err.message, err.problem.title, "SDK uses problem.title as the message");
+  assert.ok(typeof err.problem.detail === "string" && err.problem.detail.length > 0);
+  return err;
 }

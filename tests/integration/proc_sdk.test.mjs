@@ -7,8 +7,8 @@
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { SandboxAgent, SandboxAgentError } from "sandbox-agent";
-import { realTempDir, sleep, waitFor, startServer, PROC_CONFIG_DEFAULTS } from "./harness.mjs";
+import { SandboxAgent } from "sandbox-agent";
+import { realTempDir, sleep, waitFor, startServer, PROC_CONFIG_DEFAULTS, sdkError } from "./harness.mjs";
 
 const start = startServer;
 
@@ -37,23 +37,6 @@ after(async () => {
   if (sdk) await sdk.dispose();
   if (d) await d.stop();
 });
-
-async function sdkError(fn, status, kind) {
-  let err;
-  try {
-    await fn();
-  } catch (e) {
-    err = e;
-  }
-  assert.ok(err, "expected the SDK call to throw");
-  assert.ok(err instanceof SandboxAgentError, `expected SandboxAgentError, got ${err && err.stack}`);
-  assert.equal(err.status, status, JSON.stringify(err.problem));
-  assert.ok(err.problem, "problem body parsed by the SDK");
-  assert.equal(err.problem.type, `urn:sandbox-agent:error:${kind}`);
-  assert.equal(err.problem.status, status);
-  assert.equal(err.message, err.problem.title, "SDK uses problem.title as the message");
-  return err;
-}
 
 const text = (entries, stream) =>
   Buffer.concat(entries.filter((e) => !stream || e.stream === stream).map((e) => Buffer.from(e.data, "base64"))).toString();

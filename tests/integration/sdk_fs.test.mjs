@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import fsp from "node:fs/promises";
 import path from "node:path";
 import { SandboxAgent, SandboxAgentError } from "sandbox-agent";
-import { makeTar, realTempDir, snapshot, startDaemon, assertUnchanged, exists } from "./harness.mjs";
+import { makeTar, realTempDir, snapshot, startDaemon, assertUnchanged, exists, sdkError } from "./harness.mjs";
 
 const TOKEN = "sdk-secret-token";
 let d;
@@ -24,27 +24,6 @@ after(async () => {
   if (sdk) await sdk.dispose();
   if (d) await d.stop();
 });
-
-/** Run fn, expect a SandboxAgentError; return it. */
-async function sdkError(fn, status, kind) {
-  let err;
-  try {
-    await fn();
-  } catch (e) {
-    err = e;
-  }
-  assert.ok(err, "expected the SDK call to throw");
-  assert.ok(err instanceof SandboxAgentError, `expected SandboxAgentError, got ${err && err.stack}`);
-  assert.equal(err.status, status, JSON.stringify(err.problem));
-  assert.ok(err.problem, "problem body parsed by the SDK");
-  assert.equal(err.problem.type, `urn:sandbox-agent:error:${kind}`);
-  assert.equal(err.problem.status, status);
-  assert.equal(typeof err.problem.title, "string");
-  assert.ok(err.problem.title.length > 0);
-  assert.equal(err.message, err.problem.title, "SDK uses problem.title as the message");
-  assert.ok(typeof err.problem.detail === "string" && err.problem.detail.length > 0);
-  return err;
-}
 
 describe("SDK against agentd", () => {
   test("getHealth", async () => {
