@@ -286,7 +286,6 @@ static void on_out(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 static void on_err(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 {
     struct acp_server *s = st->data;
-    size_t keep = sizeof(s->tail), drop;
 
     if (n < 0) {
         uv_read_stop(st);
@@ -294,18 +293,7 @@ static void on_err(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
         return;
     }
     log_debug("acp", "%s stderr: %.*s", s->agent->id, (int)n, b->base);
-    if ((size_t)n >= keep) {
-        memcpy(s->tail, b->base + n - keep, keep);
-        s->tail_len = keep;
-        return;
-    }
-    if (s->tail_len + (size_t)n > keep) {
-        drop = s->tail_len + (size_t)n - keep;
-        memmove(s->tail, s->tail + drop, s->tail_len - drop);
-        s->tail_len -= drop;
-    }
-    memcpy(s->tail + s->tail_len, b->base, (size_t)n);
-    s->tail_len += (size_t)n;
+    tail_keep(s->tail, sizeof(s->tail), &s->tail_len, b->base, (size_t)n);
 }
 
 /*

@@ -99,6 +99,8 @@ const struct agent_adapter *agent_find(const char *id);
 
 /* Shared pieces for the adapters. */
 bool agent_has_env(const char *const *names);
+/* Always true: agents that sign in by themselves on first use (pi, cursor) and the mock. */
+bool agent_signs_in_itself(const struct agent_adapter *a);
 bool agent_has_home_file(const char *const *rel_paths);
 /* $HOME/.local/share/agentd/<rel> into out. -1 when it does not fit or HOME is unset. */
 int agent_data_path(char *out, size_t n, const char *rel);

@@ -7,16 +7,6 @@
 #include <stddef.h>
 
 static const char *const launch_args[] = {"acp", NULL};
-static const char *const cred_env[] = {NULL};
-static const char *const cred_files[] = {NULL};
-
-static bool credentials(const struct agent_adapter *a)
-{
-    /* It signs in by itself on first use (the reference reports true as well). */
-    (void)cred_env;
-    (void)cred_files;
-    return true;
-}
 
 /* What `GET /v1/agents/cursor?config=true` shows until the agent reports its own. */
 static const char config_options[] =
@@ -61,7 +51,7 @@ const struct agent_adapter agent_cursor = {
     .install_hint =
         "Cursor's agent CLI is not published on npm: install it (curl https://cursor.com/install "
         "-fsS | bash) so `cursor-agent` is on PATH, or set AGENTD_CURSOR_BIN to its path",
-    .credentials = credentials,
+    .credentials = agent_signs_in_itself, /* true, as the reference reports */
     .launch = agent_npm_launch,
     .install = agent_npm_install,
     .status = agent_npm_status,

@@ -16,11 +16,6 @@
 
 #define LAUNCHER "bin/agent_processes/mock-acp"
 
-static bool credentials(const struct agent_adapter *a)
-{
-    return true;
-}
-
 static void status(const struct agent_adapter *a, struct agent_status *st)
 {
     memset(st, 0, sizeof(*st));
@@ -118,7 +113,7 @@ const struct agent_adapter agent_mock = {
     .id = "mock",
     .caps = (1u << AGENT_CAP_COUNT) - 1 - AGENT_CAP_SHARED_PROCESS,
     .config_options = config_options,
-    .credentials = credentials,
+    .credentials = agent_signs_in_itself,
     .status = status,
     .launch = launch,
     .install = install,

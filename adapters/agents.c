@@ -12,6 +12,7 @@
 #include "agent.h"
 
 #include "../process/proc.h"
+#include "../stream/buf.h"
 #include "../stream/limits.h"
 #include "../stream/log.h"
 #include "../stream/xmalloc.h"
@@ -58,6 +59,11 @@ bool agent_has_env(const char *const *names)
             return true;
     }
     return false;
+}
+
+bool agent_signs_in_itself(const struct agent_adapter *a)
+{
+    return true;
 }
 
 bool agent_has_home_file(const char *const *rel_paths)
@@ -317,26 +323,13 @@ static void job_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 static void job_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 {
     struct npm_job *j = s->data;
-    size_t keep = sizeof(j->tail);
 
     if (n <= 0) {
         if (n < 0)
             uv_read_stop(s);
         return;
     }
-    /* Keep the last `keep` bytes. */
-    if ((size_t)n >= keep) {
-        memcpy(j->tail, b->base + n - keep, keep);
-        j->tail_len = keep;
-        return;
-    }
-    if (j->tail_len + (size_t)n > keep) {
-        size_t drop = j->tail_len + (size_t)n - keep;
-        memmove(j->tail, j->tail + drop, j->tail_len - drop);
-        j->tail_len -= drop;
-    }
-    memcpy(j->tail + j->tail_len, b->base, (size_t)n);
-    j->tail_len += (size_t)n;
+    tail_keep(j->tail, sizeof(j->tail), &j->tail_len, b->base, (size_t)n);
 }
 
 int agent_npm_install(uv_loop_t *loop, struct agent_install *in, struct problem *err)

@@ -106,3 +106,21 @@ char *buf_steal(struct buf *b, size_t *ret_len)
     b->cap = 0;
     return p;
 }
+
+void tail_keep(char *tail, size_t cap, size_t *len, const void *p, size_t n)
+{
+    const char *c = p;
+
+    if (n >= cap) {
+        memcpy(tail, c + n - cap, cap);
+        *len = cap;
+        return;
+    }
+    if (*len + n > cap) {
+        size_t drop = *len + n - cap;
+        memmove(tail, tail + drop, *len - drop);
+        *len -= drop;
+    }
+    memcpy(tail + *len, c, n);
+    *len += n;
+}

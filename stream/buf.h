@@ -27,4 +27,10 @@ int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf
 /* Hands the contents to the caller (free() it) and resets the buffer. */
 char *buf_steal(struct buf *b, size_t *ret_len);
 
+/*
+ * Keeps the last cap bytes of a stream in tail (*len in use): appends n
+ * bytes, dropping the oldest.  For the stderr tails quoted in errors.
+ */
+void tail_keep(char *tail, size_t cap, size_t *len, const void *p, size_t n);
+
 #endif

@@ -295,9 +295,33 @@ static void test_done_null_and_twice(void **state)
     buf_done(&b);
 }
 
+/* tail_keep: the last cap bytes of a stream, whatever the sizes of the pieces. */
+static void test_tail_keep(void **state)
+{
+    char tail[8];
+    size_t len = 0;
+
+    (void)state;
+    tail_keep(tail, sizeof(tail), &len, "abc", 3);
+    assert_int_equal(len, 3);
+    assert_memory_equal(tail, "abc", 3);
+    tail_keep(tail, sizeof(tail), &len, "defgh", 5);
+    assert_int_equal(len, 8);
+    assert_memory_equal(tail, "abcdefgh", 8);
+    tail_keep(tail, sizeof(tail), &len, "ij", 2);
+    assert_int_equal(len, 8);
+    assert_memory_equal(tail, "cdefghij", 8);
+    tail_keep(tail, sizeof(tail), &len, "0123456789", 10);
+    assert_int_equal(len, 8);
+    assert_memory_equal(tail, "23456789", 8);
+    tail_keep(tail, sizeof(tail), &len, "", 0);
+    assert_memory_equal(tail, "23456789", 8);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tail_keep),
         cmocka_unit_test(test_init_is_empty),
         cmocka_unit_test(test_append_grows),
         cmocka_unit_test(test_append_zero_bytes),
