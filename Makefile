@@ -10,6 +10,8 @@
 
 CC       ?= cc
 PKGS     := libwebsockets libuv libcjson libarchive
+# The desktop: Xlib and its extensions (capture, input, cursor, damage), the image encoders.
+PKGS     += x11 xext xtst xfixes xdamage libpng libjpeg libwebp
 SANITIZER ?=
 WERROR   ?=
 FUZZ_SECONDS ?= 20
@@ -42,7 +44,7 @@ CFLAGS  := -std=gnu11 $(OPT) $(WARN) $(SANFLAGS) -D_GNU_SOURCE -D_FORTIFY_SOURCE
 LDFLAGS := $(SANFLAGS) -Wl,-z,relro,-z,now $(EXTRA_LDFLAGS)
 
 STREAM_SRC := $(wildcard stream/*.c)
-FS_SRC     := $(wildcard fs/*.c) $(wildcard process/*.c) $(wildcard pty/*.c)
+FS_SRC     := $(wildcard fs/*.c) $(wildcard process/*.c) $(wildcard pty/*.c) $(wildcard desktop/*.c)
 AGENTD_SRC := $(filter-out agentd/main.c,$(wildcard agentd/*.c))
 LIB_SRC    := $(STREAM_SRC) $(FS_SRC) $(AGENTD_SRC)
 LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
