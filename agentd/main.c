@@ -6,6 +6,7 @@
 #include "router.h"
 #include "server.h"
 
+#include "../desktop/desktop.h"
 #include "../fs/fs.h"
 #include "../process/proc.h"
 #include "../stream/http.h"
@@ -64,6 +65,8 @@ static void on_signal(uv_signal_t *s, int signum)
         return;
     stopping = true;
     log_info("agentd", "%s received, shutting down", strsignal(signum));
+    /* The desktop first: its helpers must not be restarted while the registry kills them. */
+    desk_shutdown();
     /* Unfinished uploads are discarded: their targets keep the old content. */
     fs_shutdown();
     proc_shutdown();
@@ -118,6 +121,12 @@ int main(int argc, char **argv)
     router_add(fs_routes, fs_routes_count);
     proc_init(loop);
     router_add(proc_routes, proc_routes_count);
+    r = desk_init(loop);
+    if (r < 0) {
+        fprintf(stderr, "agentd: cannot start the desktop's X thread: %s\n", strerror(-r));
+        return 1;
+    }
+    router_add(desk_routes, desk_routes_count);
 
     r = server_start(loop, &cfg, &port);
     if (r < 0)
@@ -134,6 +143,7 @@ int main(int argc, char **argv)
     uv_run(loop, UV_RUN_DEFAULT);
     server_finish();
     uv_run(loop, UV_RUN_DEFAULT);
+    desk_done();
     /* Anything a module left open is closed before the loop goes. */
     uv_walk(loop, on_close_walk, NULL);
     uv_run(loop, UV_RUN_DEFAULT);
