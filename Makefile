@@ -84,6 +84,18 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB_OBJ) $(LDFLAGS) $(PKG_LIBS) -lcmocka
 
+# The desktop tests' helpers: an X client that maps a known window and prints the input it
+# receives, and an image decoder (PNG/JPEG/WebP to PPM) to check the pixels agentd sends.
+XCLIENT := $(BUILD)/tests/desk_xclient
+IMGDECODE := $(BUILD)/tests/desk_imgdecode
+$(XCLIENT): tests/tools/desk_xclient.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LDFLAGS) $(shell pkg-config --libs x11 2>/dev/null)
+$(IMGDECODE): tests/tools/desk_imgdecode.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LDFLAGS) \
+	  $(shell pkg-config --libs libpng libjpeg libwebp 2>/dev/null)
+
 unit: $(UNIT_BIN)
 	@fail=0; for t in $(UNIT_BIN); do echo "== $$t"; ./$$t || fail=1; done; \
 	  if [ $$fail != 0 ]; then echo "unit tests FAILED"; exit 1; fi
@@ -92,8 +104,9 @@ tests/node_modules/.stamp: tests/package.json tests/package-lock.json | $(DEPS_S
 	cd tests && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-integration: $(BIN) tests/node_modules/.stamp
-	cd tests && AGENTD_BIN=../$(BIN) node --test --test-concurrency=1 integration/
+integration: $(BIN) $(XCLIENT) $(IMGDECODE) tests/node_modules/.stamp
+	cd tests && AGENTD_BIN=../$(BIN) AGENTD_XCLIENT=../$(XCLIENT) AGENTD_IMGDECODE=../$(IMGDECODE) \
+	  node --test --test-concurrency=1 integration/
 
 test: all unit integration
 

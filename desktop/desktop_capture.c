@@ -99,8 +99,7 @@ static int copy_out(const XImage *img, struct desk_image *out, struct problem *e
     out->stride = row;
     out->px = xmalloc(row * (size_t)img->height);
     for (int y = 0; y < img->height; y++)
-        memcpy(out->px + row * (size_t)y, img->data + (size_t)img->bytes_per_line * (size_t)y,
-               row);
+        memcpy(out->px + row * (size_t)y, img->data + (size_t)img->bytes_per_line * (size_t)y, row);
     return 0;
 }
 

@@ -39,8 +39,7 @@ static int get_i32(const cJSON *root, const char *field, bool required, int *ret
     return r;
 }
 
-int desk_start_decode(const char *body, size_t len, struct desk_start_req *out,
-                      struct problem *err)
+int desk_start_decode(const char *body, size_t len, struct desk_start_req *out, struct problem *err)
 {
     struct desk_start_req s = {DESK_DEFAULT_WIDTH, DESK_DEFAULT_HEIGHT, DESK_DEFAULT_DPI,
                                DESK_DEFAULT_DISPLAY};
@@ -94,8 +93,7 @@ static int query_i32(const struct query *q, const char *key, bool required, int 
     int r = query_i64(q, key, I32_MIN, I32_MAX, &v, err);
 
     if (r == 0 && required)
-        return problem_set(err, 400, PROBLEM_INVALID_REQUEST, "missing query parameter `%s`",
-                           key);
+        return problem_set(err, 400, PROBLEM_INVALID_REQUEST, "missing query parameter `%s`", key);
     if (r == 1)
         *ret = (int)v;
     return r;
@@ -109,9 +107,10 @@ int desk_shot_decode(const struct query *q, bool region, struct desk_shot_req *o
     uint64_t quality = 0;
     int r;
 
-    if (region && (query_i32(q, "x", true, &s.x, err) < 0 || query_i32(q, "y", true, &s.y, err) < 0 ||
-                   query_i32(q, "width", true, &s.width, err) < 0 ||
-                   query_i32(q, "height", true, &s.height, err) < 0))
+    if (region &&
+        (query_i32(q, "x", true, &s.x, err) < 0 || query_i32(q, "y", true, &s.y, err) < 0 ||
+         query_i32(q, "width", true, &s.width, err) < 0 ||
+         query_i32(q, "height", true, &s.height, err) < 0))
         return -1;
     if (query_str(q, "format", &fmt, err) < 0)
         return -1;
@@ -178,7 +177,8 @@ static int mouse_fields(enum desk_mouse_op op, const cJSON *root, struct desk_mo
         if (get_i32(root, "startX", true, &m->x, err) < 0 ||
             get_i32(root, "startY", true, &m->y, err) < 0 ||
             get_i32(root, "endX", true, &m->end_x, err) < 0 ||
-            get_i32(root, "endY", true, &m->end_y, err) < 0 || get_button(root, &m->button, err) < 0)
+            get_i32(root, "endY", true, &m->end_y, err) < 0 ||
+            get_button(root, &m->button, err) < 0)
             return -1;
         m->has_xy = true;
         if (m->x < 0 || m->y < 0 || m->end_x < 0 || m->end_y < 0)
@@ -258,8 +258,8 @@ static char *trimmed_key(const char *key, struct problem *err)
 {
     size_t n = strlen(key);
 
-    while (n && (key[n - 1] == ' ' || key[n - 1] == '\t' || key[n - 1] == '\n' ||
-                 key[n - 1] == '\r'))
+    while (n &&
+           (key[n - 1] == ' ' || key[n - 1] == '\t' || key[n - 1] == '\n' || key[n - 1] == '\r'))
         n--;
     while (n && (*key == ' ' || *key == '\t' || *key == '\n' || *key == '\r')) {
         key++;
@@ -283,7 +283,8 @@ static int modifiers(const cJSON *root, struct desk_key_req *k, struct problem *
     if (!m || cJSON_IsNull(m))
         return 0;
     if (!cJSON_IsObject(m))
-        return problem_set(err, 422, PROBLEM_INVALID_REQUEST, "field `modifiers` must be an object");
+        return problem_set(err, 422, PROBLEM_INVALID_REQUEST,
+                           "field `modifiers` must be an object");
     for (size_t i = 0; i < sizeof(mods) / sizeof(mods[0]); i++) {
         bool on = false;
         if (json_get_bool(m, mods[i].field, false, &on, err) < 0) {

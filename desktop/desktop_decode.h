@@ -33,13 +33,13 @@ enum desk_format {
 };
 
 struct desk_shot_req {
-    bool region;          /* screenshot/region: x, y, width, height given */
-    int x, y;             /* region origin (screen pixels) */
-    int width, height;    /* region size before clipping */
+    bool region;       /* screenshot/region: x, y, width, height given */
+    int x, y;          /* region origin (screen pixels) */
+    int width, height; /* region size before clipping */
     enum desk_format format;
-    int quality;          /* 1-100, 0 when not given */
-    double scale;         /* 0.1-1.0 */
-    bool show_cursor;     /* draw the crosshair */
+    int quality;      /* 1-100, 0 when not given */
+    double scale;     /* 0.1-1.0 */
+    bool show_cursor; /* draw the crosshair */
 };
 
 enum desk_mouse_op {
@@ -54,13 +54,13 @@ enum desk_mouse_op {
 
 struct desk_mouse_req {
     enum desk_mouse_op op;
-    bool has_xy;        /* x, y given (down/up make them optional) */
-    int x, y;           /* target, or drag start */
-    int end_x, end_y;   /* drag end */
-    unsigned button;    /* X button: 1 left, 2 middle, 3 right */
-    unsigned clicks;    /* click count */
-    int delta_x;        /* scroll steps: > 0 right */
-    int delta_y;        /* scroll steps: > 0 down */
+    bool has_xy;      /* x, y given (down/up make them optional) */
+    int x, y;         /* target, or drag start */
+    int end_x, end_y; /* drag end */
+    unsigned button;  /* X button: 1 left, 2 middle, 3 right */
+    unsigned clicks;  /* click count */
+    int delta_x;      /* scroll steps: > 0 right */
+    int delta_y;      /* scroll steps: > 0 down */
 };
 
 enum desk_key_op {

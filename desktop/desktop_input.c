@@ -104,8 +104,9 @@ int desk_mouse_where(struct desk_x *x, int *ret_x, int *ret_y, unsigned long *re
     unsigned mask;
 
     if (!XQueryPointer(x->dpy, x->root, &root, &child, &rx, &ry, &wx, &wy, &mask) || x->dead)
-        return x->dead ? lost(err) : problem_set(err, 503, PROBLEM_DESKTOP_RUNTIME_FAILED,
-                                                 "the pointer is not on the screen");
+        return x->dead ? lost(err)
+                       : problem_set(err, 503, PROBLEM_DESKTOP_RUNTIME_FAILED,
+                                     "the pointer is not on the screen");
     *ret_x = rx;
     *ret_y = ry;
     *ret_window = child ? child : x->root;
@@ -155,8 +156,7 @@ void desk_keys_restore(struct desk_x *x)
 
 static bool keymap_fetch(struct desk_x *x, struct keymap *km)
 {
-    km->syms = XGetKeyboardMapping(x->dpy, (KeyCode)x->min_kc, x->max_kc - x->min_kc + 1,
-                                   &km->per);
+    km->syms = XGetKeyboardMapping(x->dpy, (KeyCode)x->min_kc, x->max_kc - x->min_kc + 1, &km->per);
     return km->syms != NULL;
 }
 

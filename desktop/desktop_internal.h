@@ -37,26 +37,26 @@ struct desk_spare {
 
 /* State of the X connection; touched only on the X thread. */
 struct desk_x {
-    Display *dpy;           /* NULL while disconnected */
-    bool dead;              /* the server went away (IO error): only closing is left */
-    uint64_t gen;           /* runtime generation the connection belongs to */
-    int screen;             /* default screen */
-    Window root;            /* its root window */
-    Visual *visual;         /* root visual */
-    int depth;              /* root depth */
-    int width, height;      /* root size */
-    bool have_shm;          /* MIT-SHM usable */
-    bool have_xfixes;       /* XFixes (cursor position) */
-    bool have_xtest;        /* XTEST (input) */
-    XShmSegmentInfo shm;    /* persistent segment, shmid -1 when none */
-    size_t shm_bytes;       /* its size (the root at 32 bpp) */
-    bool shm_attached;      /* attached on the server side */
-    int min_kc, max_kc;     /* keycode range */
+    Display *dpy;        /* NULL while disconnected */
+    bool dead;           /* the server went away (IO error): only closing is left */
+    uint64_t gen;        /* runtime generation the connection belongs to */
+    int screen;          /* default screen */
+    Window root;         /* its root window */
+    Visual *visual;      /* root visual */
+    int depth;           /* root depth */
+    int width, height;   /* root size */
+    bool have_shm;       /* MIT-SHM usable */
+    bool have_xfixes;    /* XFixes (cursor position) */
+    bool have_xtest;     /* XTEST (input) */
+    XShmSegmentInfo shm; /* persistent segment, shmid -1 when none */
+    size_t shm_bytes;    /* its size (the root at 32 bpp) */
+    bool shm_attached;   /* attached on the server side */
+    int min_kc, max_kc;  /* keycode range */
     struct desk_spare spares[DESK_SPARE_KEYCODES];
-    int n_spares;           /* spare keycodes found at connect */
-    uint64_t use_clock;     /* counts spare uses (LRU) */
-    bool spares_dirty;      /* some spare is bound: restore when idle */
-    unsigned char x_error;  /* last X error code seen on this thread (0: none) */
+    int n_spares;          /* spare keycodes found at connect */
+    uint64_t use_clock;    /* counts spare uses (LRU) */
+    bool spares_dirty;     /* some spare is bound: restore when idle */
+    unsigned char x_error; /* last X error code seen on this thread (0: none) */
 };
 
 /*
@@ -77,6 +77,8 @@ void desk_x_done(void);
 /* Jobs to bring a connection up or down (called from run()). */
 int desk_x_connect(struct desk_x *x, const char *display, uint64_t gen, char *errbuf, size_t cap);
 void desk_x_disconnect(struct desk_x *x);
+/* Waits up to timeout_ms for a window manager (EWMH check window). False on timeout. */
+bool desk_x_wait_wm(struct desk_x *x, int timeout_ms);
 /* True when the connection is usable; fills err with a 503 otherwise. */
 bool desk_x_usable(struct desk_x *x, struct problem *err);
 /* Sends the queued requests and waits for the server (XSync). False when the server is gone. */

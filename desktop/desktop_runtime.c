@@ -37,6 +37,7 @@
 #define DESK_MAX_RESTARTS      5
 #define DESK_RESTART_WINDOW_MS 60000
 #define DESK_WM_RESTART_MS     200
+#define DESK_WM_WAIT_MS        3000
 #define DESK_INSTALL_COMMAND                                                                       \
     "apt-get install -y --no-install-recommends xvfb openbox fonts-dejavu-core"
 
@@ -72,22 +73,22 @@ struct connect_job {
 static struct {
     uv_loop_t *loop;
     enum desk_state state;
-    bool restarting;             /* STARTING because a helper of an active desktop died */
-    struct desk_start_req cfg;   /* what start asked for */
-    int display;                 /* the display number, -1 until Xvfb reported it */
-    bool explicit_display;       /* Xvfb was given cfg.display_num */
-    bool tried_auto;             /* already fell back to the server's own choice */
-    int width, height;           /* actual root size */
-    char started_at[64];         /* RFC 3339 */
-    bool has_error;              /* last_code/last_message are set */
+    bool restarting;           /* STARTING because a helper of an active desktop died */
+    struct desk_start_req cfg; /* what start asked for */
+    int display;               /* the display number, -1 until Xvfb reported it */
+    bool explicit_display;     /* Xvfb was given cfg.display_num */
+    bool tried_auto;           /* already fell back to the server's own choice */
+    int width, height;         /* actual root size */
+    char started_at[64];       /* RFC 3339 */
+    bool has_error;            /* last_code/last_message are set */
     char last_code[64];
     char last_message[512];
     struct helper xvfb, openbox;
-    uint64_t gen;                /* bumped on every (re)start */
-    bool connected;              /* the X thread connected for gen */
+    uint64_t gen;   /* bumped on every (re)start */
+    bool connected; /* the X thread connected for gen */
     struct waiter *waiters;
-    uv_timer_t deadline;         /* start timeout */
-    uv_timer_t wm_timer;         /* delayed openbox restart */
+    uv_timer_t deadline; /* start timeout */
+    uv_timer_t wm_timer; /* delayed openbox restart */
     int64_t restart_times[DESK_MAX_RESTARTS];
     unsigned n_restarts;
     char *state_dir, *home_dir, *log_path;
@@ -169,8 +170,8 @@ static bool in_path(const char *cmd)
         const char *end = strchr(p, ':');
         size_t len = end ? (size_t)(end - p) : strlen(p);
         char full[4096];
-        if (len > 0 && snprintf(full, sizeof(full), "%.*s/%s", (int)len, p, cmd) <
-                           (int)sizeof(full) &&
+        if (len > 0 &&
+            snprintf(full, sizeof(full), "%.*s/%s", (int)len, p, cmd) < (int)sizeof(full) &&
             access(full, X_OK) == 0)
             return true;
         p += len + (end ? 1 : 0);
@@ -443,6 +444,10 @@ static void connect_run(struct desk_x *x, struct desk_xjob *j)
     struct connect_job *c = (struct connect_job *)j;
 
     c->r = desk_x_connect(x, c->display, c->gen, c->err, sizeof(c->err));
+    /* Active means managed: windows mapped after start get the WM's focus handling. */
+    if (c->r == 0 && !desk_x_wait_wm(x, DESK_WM_WAIT_MS))
+        log_warn(DESK_TAG, "no window manager on %s after %d ms; going on without", c->display,
+                 DESK_WM_WAIT_MS);
     c->width = x->width;
     c->height = x->height;
 }
@@ -464,8 +469,8 @@ static void connect_done(struct desk_xjob *j)
                 rfc3339_now(rt.started_at, sizeof(rt.started_at));
             rt.restarting = false;
             rt.has_error = false;
-            rt_log("desktop runtime active on :%d (%dx%d, dpi %d)", rt.display, rt.width,
-                   rt.height, rt.cfg.dpi);
+            rt_log("desktop runtime active on :%d (%dx%d, dpi %d)", rt.display, rt.width, rt.height,
+                   rt.cfg.dpi);
             answer_waiters(NULL);
         }
     }

@@ -80,7 +80,8 @@ static void encode_run(void *arg)
     if (s->q.show_cursor)
         desk_draw_crosshair(im, s->cursor_x - s->origin_x, s->cursor_y - s->origin_y);
     if (s->q.scale < 1.0) {
-        int w = desk_scaled_side(im->width, s->q.scale), h = desk_scaled_side(im->height, s->q.scale);
+        int w = desk_scaled_side(im->width, s->q.scale),
+            h = desk_scaled_side(im->height, s->q.scale);
         if (w != im->width || h != im->height) {
             desk_scale(im, w, h, &scaled);
             desk_image_free(im);

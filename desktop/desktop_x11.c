@@ -149,6 +149,29 @@ int desk_x_connect(struct desk_x *x, const char *display, uint64_t gen, char *er
     return 0;
 }
 
+bool desk_x_wait_wm(struct desk_x *x, int timeout_ms)
+{
+    Atom check = XInternAtom(x->dpy, "_NET_SUPPORTING_WM_CHECK", False);
+    struct timespec step = {0, 5 * 1000000L};
+
+    /* No event to wait for (the WM may not exist yet): poll the property, 5 ms apart. */
+    for (int waited = 0; waited <= timeout_ms && !x->dead; waited += 5) {
+        Atom type = None;
+        int format = 0;
+        unsigned long n = 0, left = 0;
+        unsigned char *data = NULL;
+        bool found = XGetWindowProperty(x->dpy, x->root, check, 0, 1, False, AnyPropertyType, &type,
+                                        &format, &n, &left, &data) == Success &&
+                     type != None && n == 1;
+        if (data)
+            XFree(data);
+        if (found)
+            return true;
+        nanosleep(&step, NULL);
+    }
+    return false;
+}
+
 static void finish(struct desk_xjob *j)
 {
     pthread_mutex_lock(&lock);
