@@ -22,6 +22,21 @@
 #include <string.h>
 #include <time.h>
 
+/*
+ * A binding stays at least this long after its last key event before the
+ * keycode is re-bound: a client looks the keysym up when it reads the
+ * event, which can be a little after the server sent it.
+ */
+#define DESK_SPARE_HOLD_MS 100
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* The keyboard map as fetched for one request. */
 struct keymap {
     KeySym *syms; /* XGetKeyboardMapping result (XFree) */
@@ -177,6 +192,14 @@ static KeyCode keymap_find(const struct desk_x *x, const struct keymap *km, KeyS
     return 0;
 }
 
+static void pause_ms(unsigned ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
 /* Binds ks to a spare keycode (least recently used first); 0 when there is none. */
 static KeyCode bind_spare(struct desk_x *x, struct keymap *km, KeySym ks)
 {
@@ -194,9 +217,16 @@ static KeyCode bind_spare(struct desk_x *x, struct keymap *km, KeySym ks)
     }
     if (!best)
         return 0;
+    if (best->bound != NoSymbol) {
+        /* Every spare is in use: wait out the hold of the least recently used one. */
+        int64_t wait = best->last_use + DESK_SPARE_HOLD_MS - mono_ms();
+        XSync(x->dpy, False);
+        if (wait > 0)
+            pause_ms((unsigned)wait);
+    }
     XChangeKeyboardMapping(x->dpy, best->code, 2, pair, 1);
     best->bound = ks;
-    best->last_use = ++x->use_clock;
+    best->last_use = mono_ms();
     x->spares_dirty = true;
     /* Keep the local copy in step so later lookups in this request find it. */
     if (km->per >= 1) {
@@ -216,7 +246,7 @@ static KeyCode resolve(struct desk_x *x, struct keymap *km, KeySym ks, bool *shi
     if (kc) {
         for (int i = 0; i < x->n_spares; i++)
             if (x->spares[i].code == kc)
-                x->spares[i].last_use = ++x->use_clock;
+                x->spares[i].last_use = mono_ms();
         return kc;
     }
     *shift = false;
@@ -230,14 +260,6 @@ static KeyCode resolve(struct desk_x *x, struct keymap *km, KeySym ks, bool *shi
 static void key(struct desk_x *x, KeyCode kc, bool down)
 {
     XTestFakeKeyEvent(x->dpy, kc, down ? True : False, CurrentTime);
-}
-
-static void pause_ms(unsigned ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-
-    while (nanosleep(&ts, &ts) != 0)
-        ;
 }
 
 static int type_text(struct desk_x *x, struct keymap *km, const struct desk_key_req *k,

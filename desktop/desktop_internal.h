@@ -30,9 +30,9 @@
 
 /* A keysym bound to a spare keycode while typing (restored when idle). */
 struct desk_spare {
-    KeyCode code;      /* a keycode with no keysyms in the server's original map */
-    KeySym bound;      /* NoSymbol when free */
-    uint64_t last_use; /* desk_x.use_clock value of the last use (LRU eviction) */
+    KeyCode code;     /* a keycode with no keysyms in the server's original map */
+    KeySym bound;     /* NoSymbol when free */
+    int64_t last_use; /* CLOCK_MONOTONIC ms of the last key event through it (LRU) */
 };
 
 /* State of the X connection; touched only on the X thread. */

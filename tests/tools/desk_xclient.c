@@ -113,7 +113,8 @@ int main(int argc, char **argv)
             break;
         case KeyPress:
             XLookupString(&ev.xkey, buf, sizeof(buf), &ks, NULL);
-            printf("key %s %u\n", ks != NoSymbol ? XKeysymToString(ks) ? XKeysymToString(ks) : "?" : "NoSymbol",
+            printf("key %s %u\n",
+                   ks != NoSymbol ? XKeysymToString(ks) ? XKeysymToString(ks) : "?" : "NoSymbol",
                    ev.xkey.state);
             cp = codepoint(ks);
             if (cp >= 0)
@@ -121,7 +122,8 @@ int main(int argc, char **argv)
             break;
         case KeyRelease:
             XLookupString(&ev.xkey, buf, sizeof(buf), &ks, NULL);
-            printf("keyup %s\n", ks != NoSymbol && XKeysymToString(ks) ? XKeysymToString(ks) : "NoSymbol");
+            printf("keyup %s\n",
+                   ks != NoSymbol && XKeysymToString(ks) ? XKeysymToString(ks) : "NoSymbol");
             break;
         default:
             break;
