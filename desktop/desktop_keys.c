@@ -166,6 +166,11 @@ int desk_keys_parse(const char *name, uint32_t *keys, int max, int *n, struct pr
     const char *p = name, *end = name + len;
     int count = *n;
 
+    if (len == 0)
+        return problem_set(err, 400, PROBLEM_DESKTOP_INVALID_ACTION, "key must not be empty");
+    if (len > 1 && name[len - 1] == '+' && name[len - 2] != '+')
+        return problem_set(err, 400, PROBLEM_DESKTOP_INVALID_ACTION,
+                           "key chord `%.200s` ends with '+' (name the plus key as `plus`)", name);
     /* One character ("+" included) names itself. */
     if (len == 1) {
         uint32_t ks;
