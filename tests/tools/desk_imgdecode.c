@@ -37,6 +37,15 @@ static int emit(const unsigned char *rgb, unsigned w, unsigned h)
     return fwrite(rgb, 3, (size_t)w * h, stdout) == (size_t)w * h ? 0 : 1;
 }
 
+/* Emits and frees a malloc'd picture. */
+static int emit_free(unsigned char *rgb, unsigned w, unsigned h)
+{
+    int r = emit(rgb, w, h);
+
+    free(rgb);
+    return r;
+}
+
 static int png(const unsigned char *b, size_t n)
 {
     png_image pi;
@@ -50,7 +59,7 @@ static int png(const unsigned char *b, size_t n)
     rgb = malloc(PNG_IMAGE_SIZE(pi));
     if (!rgb || !png_image_finish_read(&pi, NULL, rgb, 0, NULL))
         return fprintf(stderr, "png: %s\n", pi.message), 1;
-    return emit(rgb, pi.width, pi.height);
+    return emit_free(rgb, pi.width, pi.height);
 }
 
 static int jpeg(const unsigned char *b, size_t n)
@@ -71,31 +80,40 @@ static int jpeg(const unsigned char *b, size_t n)
         jpeg_read_scanlines(&c, &row, 1);
     }
     jpeg_finish_decompress(&c);
-    return emit(rgb, c.output_width, c.output_height);
+    jpeg_destroy_decompress(&c);
+    return emit_free(rgb, c.output_width, c.output_height);
 }
 
 static int webp(const unsigned char *b, size_t n)
 {
-    int w, h;
+    int w, h, r;
     unsigned char *rgb = WebPDecodeRGB(b, n, &w, &h);
 
     if (!rgb)
         return fprintf(stderr, "webp: cannot decode\n"), 1;
-    return emit(rgb, (unsigned)w, (unsigned)h);
+    r = emit(rgb, (unsigned)w, (unsigned)h);
+    WebPFree(rgb);
+    return r;
 }
 
 int main(void)
 {
     size_t n = 0;
     unsigned char *b = slurp(&n);
+    int r;
 
-    if (!b || n < 12)
+    if (!b || n < 12) {
+        free(b);
         return fprintf(stderr, "no image on stdin\n"), 1;
+    }
     if (memcmp(b, "\x89PNG", 4) == 0)
-        return png(b, n);
-    if (b[0] == 0xff && b[1] == 0xd8)
-        return jpeg(b, n);
-    if (memcmp(b, "RIFF", 4) == 0 && memcmp(b + 8, "WEBP", 4) == 0)
-        return webp(b, n);
-    return fprintf(stderr, "unknown image format\n"), 1;
+        r = png(b, n);
+    else if (b[0] == 0xff && b[1] == 0xd8)
+        r = jpeg(b, n);
+    else if (memcmp(b, "RIFF", 4) == 0 && memcmp(b + 8, "WEBP", 4) == 0)
+        r = webp(b, n);
+    else
+        r = fprintf(stderr, "unknown image format\n") > 0;
+    free(b);
+    return r;
 }

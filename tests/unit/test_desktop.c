@@ -96,9 +96,9 @@ static void test_decoders(void **state)
     assert_int_equal(s.display_num, 99);
     assert_int_equal(desk_start_decode(J("{\"width\":0}"), &s, &err), -1);
     assert_int_equal(err.kind, PROBLEM_DESKTOP_INVALID_ACTION);
-    assert_int_equal(desk_mouse_decode(DESK_MOUSE_CLICK, J("{\"x\":1,\"y\":2,\"button\":\"middle\"}"),
-                                       &m, &err),
-                     0);
+    assert_int_equal(
+        desk_mouse_decode(DESK_MOUSE_CLICK, J("{\"x\":1,\"y\":2,\"button\":\"middle\"}"), &m, &err),
+        0);
     assert_int_equal(m.button, 2);
     assert_int_equal(m.clicks, 1);
     assert_true(m.has_xy);
@@ -198,9 +198,12 @@ static void test_encoders(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_keys),           cmocka_unit_test(test_utf8),
-        cmocka_unit_test(test_decoders),       cmocka_unit_test(test_scale),
-        cmocka_unit_test(test_crosshair_and_hash), cmocka_unit_test(test_encoders),
+        cmocka_unit_test(test_keys),
+        cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_decoders),
+        cmocka_unit_test(test_scale),
+        cmocka_unit_test(test_crosshair_and_hash),
+        cmocka_unit_test(test_encoders),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
