@@ -765,7 +765,8 @@ int desk_init(uv_loop_t *loop)
     rt.state_dir = xasprintf("%s/.local/state/agentd/desktop", home && *home ? home : "/tmp");
     rt.home_dir = xasprintf("%s/home", rt.state_dir);
     rt.log_path = xasprintf("%s/desktop-runtime.log", rt.state_dir);
-    mkdirs(rt.state_dir);
+    /* The state directory is made by the first start: a daemon that never starts the desktop
+     * leaves HOME alone. */
     uv_timer_init(loop, &rt.deadline);
     uv_timer_init(loop, &rt.wm_timer);
     uv_unref((uv_handle_t *)&rt.deadline);
