@@ -32,7 +32,7 @@ void desk_image_free(struct desk_image *im)
     im->px = NULL;
 }
 
-static void shm_drop(struct desk_x *x)
+void desk_capture_release(struct desk_x *x)
 {
     if (x->shm_attached && !x->dead)
         XShmDetach(x->dpy, &x->shm);
@@ -49,7 +49,7 @@ static bool shm_ensure(struct desk_x *x, size_t bytes)
 {
     if (x->shm_attached && x->shm_bytes >= bytes)
         return true;
-    shm_drop(x);
+    desk_capture_release(x);
     x->shm.shmid = shmget(IPC_PRIVATE, bytes, IPC_CREAT | 0600);
     if (x->shm.shmid < 0)
         goto fail;
@@ -72,7 +72,7 @@ static bool shm_ensure(struct desk_x *x, size_t bytes)
     x->shm_bytes = bytes;
     return true;
 fail:
-    shm_drop(x);
+    desk_capture_release(x);
     log_info(DESK_TAG, "MIT-SHM unavailable; capturing with XGetImage");
     x->have_shm = false;
     return false;

@@ -91,8 +91,6 @@ bool desk_x_sync(struct desk_x *x);
  * desktop_runtime_inactive (or 503 while the X server restarts) and returns false.
  */
 bool desk_require_active(struct http_req *req);
-/* The generation of the running X server (changes on every restart). */
-uint64_t desk_generation(void);
 /* The runtime's processes as DesktopProcessInfo[] (for problem extensions). */
 cJSON *desk_processes_json(void);
 
@@ -114,6 +112,8 @@ void desk_image_free(struct desk_image *im);
  */
 int desk_capture(struct desk_x *x, const struct desk_shot_req *q, struct desk_image *out,
                  int *ret_cursor_x, int *ret_cursor_y, struct problem *err);
+/* Detaches and frees the shared-memory segment (before the connection closes). */
+void desk_capture_release(struct desk_x *x);
 /* Draws the reference's crosshair (red, +-10 px) at (cx, cy) in image coordinates. */
 void desk_draw_crosshair(struct desk_image *im, int cx, int cy);
 /*

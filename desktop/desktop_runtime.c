@@ -657,11 +657,6 @@ bool desk_require_active(struct http_req *req)
     return false;
 }
 
-uint64_t desk_generation(void)
-{
-    return rt.gen;
-}
-
 void desk_handle_status(struct http_req *req)
 {
     reply_status(req);

@@ -25,8 +25,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ipc.h>
-#include <sys/shm.h>
 #include <time.h>
 
 /* Restore spare keycodes after this long without keyboard work. */
@@ -85,25 +83,13 @@ bool desk_x_sync(struct desk_x *x)
     return !x->dead;
 }
 
-static void shm_release(struct desk_x *x)
-{
-    if (x->shm_attached && x->dpy && !x->dead)
-        XShmDetach(x->dpy, &x->shm);
-    x->shm_attached = false;
-    if (x->shm.shmaddr && x->shm.shmaddr != (char *)-1)
-        shmdt(x->shm.shmaddr);
-    x->shm.shmaddr = NULL;
-    x->shm.shmid = -1;
-    x->shm_bytes = 0;
-}
-
 void desk_x_disconnect(struct desk_x *x)
 {
     if (!x->dpy)
         return;
     if (!x->dead)
         desk_keys_restore(x);
-    shm_release(x);
+    desk_capture_release(x);
     XCloseDisplay(x->dpy);
     x->dpy = NULL;
     x->dead = false;
