@@ -10,6 +10,8 @@
 
 CC       ?= cc
 PKGS     := libwebsockets libuv libcjson libarchive
+# The desktop: Xlib and its extensions (capture, input, cursor, damage), the image encoders.
+PKGS     += x11 xext xtst xfixes xdamage libpng libjpeg libwebp
 SANITIZER ?=
 WERROR   ?=
 FUZZ_SECONDS ?= 20
@@ -43,7 +45,7 @@ LDFLAGS := $(SANFLAGS) -Wl,-z,relro,-z,now $(EXTRA_LDFLAGS)
 
 STREAM_SRC := $(wildcard stream/*.c)
 FS_SRC     := $(wildcard fs/*.c) $(wildcard process/*.c) $(wildcard pty/*.c) \
-              $(wildcard adapters/*.c)
+              $(wildcard adapters/*.c) $(wildcard desktop/*.c)
 AGENTD_SRC := $(filter-out agentd/main.c,$(wildcard agentd/*.c))
 LIB_SRC    := $(STREAM_SRC) $(FS_SRC) $(AGENTD_SRC)
 LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
@@ -83,6 +85,18 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB_OBJ) $(LDFLAGS) $(PKG_LIBS) -lcmocka
 
+# The desktop tests' helpers: an X client that maps a known window and prints the input it
+# receives, and an image decoder (PNG/JPEG/WebP to PPM) to check the pixels agentd sends.
+XCLIENT := $(BUILD)/tests/desk_xclient
+IMGDECODE := $(BUILD)/tests/desk_imgdecode
+$(XCLIENT): tests/tools/desk_xclient.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LDFLAGS) $(shell pkg-config --libs x11 2>/dev/null)
+$(IMGDECODE): tests/tools/desk_imgdecode.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LDFLAGS) \
+	  $(shell pkg-config --libs libpng libjpeg libwebp 2>/dev/null)
+
 unit: $(UNIT_BIN)
 	@fail=0; for t in $(UNIT_BIN); do echo "== $$t"; ./$$t || fail=1; done; \
 	  if [ $$fail != 0 ]; then echo "unit tests FAILED"; exit 1; fi
@@ -91,8 +105,9 @@ tests/node_modules/.stamp: tests/package.json tests/package-lock.json | $(DEPS_S
 	cd tests && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-integration: $(BIN) tests/node_modules/.stamp
-	cd tests && AGENTD_BIN=../$(BIN) node --test --test-concurrency=1 integration/
+integration: $(BIN) $(XCLIENT) $(IMGDECODE) tests/node_modules/.stamp
+	cd tests && AGENTD_BIN=../$(BIN) AGENTD_XCLIENT=../$(XCLIENT) AGENTD_IMGDECODE=../$(IMGDECODE) \
+	  node --test --test-concurrency=1 integration/
 
 test: all unit integration
 

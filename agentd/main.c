@@ -11,6 +11,7 @@
 #include "../adapters/acp.h"
 #include "../adapters/config_routes.h"
 #include "../adapters/mock_agent.h"
+#include "../desktop/desktop.h"
 #include "../fs/fs.h"
 #include "../process/proc.h"
 #include "../stream/http.h"
@@ -69,6 +70,8 @@ static void on_signal(uv_signal_t *s, int signum)
         return;
     stopping = true;
     log_info("agentd", "%s received, shutting down", strsignal(signum));
+    /* The desktop first: its helpers must not be restarted while the registry kills them. */
+    desk_shutdown();
     /* Unfinished uploads are discarded: their targets keep the old content. */
     fs_shutdown();
     proc_shutdown();
@@ -138,6 +141,12 @@ int main(int argc, char **argv)
     router_add(agent_routes, agent_routes_count);
     router_add(acp_routes, acp_routes_count);
     router_add(config_routes, config_routes_count);
+    r = desk_init(loop);
+    if (r < 0) {
+        fprintf(stderr, "agentd: cannot start the desktop's X thread: %s\n", strerror(-r));
+        return 1;
+    }
+    router_add(desk_routes, desk_routes_count);
 
     r = server_start(loop, &cfg, &port);
     if (r < 0)
@@ -154,6 +163,7 @@ int main(int argc, char **argv)
     uv_run(loop, UV_RUN_DEFAULT);
     server_finish();
     uv_run(loop, UV_RUN_DEFAULT);
+    desk_done();
     /* Anything a module left open is closed before the loop goes. */
     uv_walk(loop, on_close_walk, NULL);
     uv_run(loop, UV_RUN_DEFAULT);

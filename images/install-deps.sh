@@ -4,18 +4,23 @@
 # This is the single list of dependencies; images/Dockerfile and `make deps` both call it.
 #
 #   images/install-deps.sh            build + runtime + test packages
-#   images/install-deps.sh --runtime  only what a running agentd needs (for slim images)
+#   images/install-deps.sh --runtime  only what a running agentd needs (for slim images),
+#                                     desktop packages included
 set -eu
 
 BUILD="gcc make pkg-config libwebsockets-dev libwebsockets-evlib-uv libuv1-dev libcjson-dev
 libarchive-dev libx11-dev libxtst-dev libxext-dev libxfixes-dev libxdamage-dev libpng-dev
 libjpeg62-turbo-dev libwebp-dev libcmocka-dev clang libclang-rt-dev clang-format"
-RUNTIME="libwebsockets17 libwebsockets-evlib-uv libuv1 libcjson1 libarchive13 ca-certificates"
+RUNTIME="libwebsockets17 libwebsockets-evlib-uv libuv1 libcjson1 libarchive13 ca-certificates
+libx11-6 libxext6 libxtst6 libxfixes3 libxdamage1 libpng16-16 libjpeg62-turbo libwebp7"
+# The desktop (/v1/desktop/*): the X server and window manager agentd starts, ffmpeg for
+# recordings, a font.  x11-utils (xwininfo) and xclip are independent X clients the tests use.
+DESKTOP="xvfb openbox ffmpeg fonts-dejavu-core x11-utils xclip"
 TEST="wrk curl ca-certificates tmux"
 
-want="$BUILD $RUNTIME $TEST"
+want="$BUILD $RUNTIME $DESKTOP $TEST"
 if [ "${1:-}" = "--runtime" ]; then
-    want="$RUNTIME"
+    want="$RUNTIME $DESKTOP"
 fi
 # A fresh Debian 12 has no node: take Debian's (the tests run on node 18 and newer).
 if [ "${1:-}" != "--runtime" ] && ! command -v node >/dev/null 2>&1; then

@@ -505,6 +505,37 @@ int proc_signal(struct proc *p, int sig)
     return 0;
 }
 
+const char *proc_id(const struct proc *p)
+{
+    return p->id;
+}
+
+int proc_pid(const struct proc *p)
+{
+    return p->running ? (int)p->pid : 0;
+}
+
+bool proc_is_running(const struct proc *p)
+{
+    return p->running;
+}
+
+size_t proc_stdout_head(const struct proc *p, char *dst, size_t cap)
+{
+    size_t n = 0;
+
+    for (const struct log_entry *e = proc_log_next(&p->log, 0); e && n < cap;
+         e = proc_log_next(&p->log, e->seq)) {
+        size_t k;
+        if (e->stream != PROC_STDOUT)
+            continue;
+        k = e->len < cap - n ? e->len : cap - n;
+        memcpy(dst + n, e->data, k);
+        n += k;
+    }
+    return n;
+}
+
 struct write_req {
     uv_write_t w; /* first member */
     char data[];

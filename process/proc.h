@@ -63,6 +63,40 @@ struct proc_child {
 };
 int proc_spawn_child(uv_loop_t *loop, uv_process_t *h, const struct proc_child *c);
 
+/*
+ * For modules that start helpers of their own (desktop/, adapters/): follow
+ * a process's life without reaching into the registry.
+ */
+enum proc_event {
+    PROC_EV_OUTPUT,   /* a log entry was appended */
+    PROC_EV_EXIT,     /* the process exited (output may still be draining) */
+    PROC_EV_FINISHED, /* exited and every output stream reached EOF */
+};
+
+/* Something interested in a process's events (a log follower, a stop waiter, a supervisor). */
+struct proc_watcher {
+    void (*notify)(struct proc_watcher *w, struct proc *p, enum proc_event ev);
+    struct proc_watcher *next; /* the process's watcher list */
+};
+
+void proc_ref(struct proc *p);
+void proc_unref(struct proc *p);
+/* Adds or removes w; a watcher may remove itself from its notify callback. */
+void proc_watch(struct proc *p, struct proc_watcher *w);
+void proc_unwatch(struct proc *p, struct proc_watcher *w);
+/* Sends sig to the process group. Returns 0 or -errno (-ESRCH once it exited). */
+int proc_signal(struct proc *p, int sig);
+/* "proc_<n>" */
+const char *proc_id(const struct proc *p);
+/* The pid while running, 0 after the exit. */
+int proc_pid(const struct proc *p);
+bool proc_is_running(const struct proc *p);
+/*
+ * Copies up to cap bytes of what the process wrote to stdout, from the
+ * oldest entry the log still holds; returns the count.
+ */
+size_t proc_stdout_head(const struct proc *p, char *dst, size_t cap);
+
 struct lws;
 struct ws_session;
 /* The terminal WebSocket of the process named in req (after a checked upgrade), or NULL. */

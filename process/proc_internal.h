@@ -24,18 +24,6 @@ struct proc_config {
 
 extern struct proc_config proc_cfg;
 
-enum proc_event {
-    PROC_EV_OUTPUT,   /* a log entry was appended */
-    PROC_EV_EXIT,     /* the process exited (output may still be draining) */
-    PROC_EV_FINISHED, /* exited and every output stream reached EOF */
-};
-
-/* Something interested in a process's events (a log follower, a stop waiter). */
-struct proc_watcher {
-    void (*notify)(struct proc_watcher *w, struct proc *p, enum proc_event ev);
-    struct proc_watcher *next;
-};
-
 struct proc {
     int refs;     /* registry + watchers + requests */
     int handles;  /* uv handles still open (freed after all close) */
@@ -69,18 +57,12 @@ struct proc {
     struct proc *next; /* registry order: by num */
 };
 
-void proc_ref(struct proc *p);
-void proc_unref(struct proc *p);
 struct proc *proc_find(const char *id);
 /* Iterates the registry in numeric id order. */
 struct proc *proc_first(void);
 unsigned proc_running_count(void);
 /* Removes an exited process from the registry. */
 void proc_remove(struct proc *p);
-void proc_watch(struct proc *p, struct proc_watcher *w);
-void proc_unwatch(struct proc *p, struct proc_watcher *w);
-/* Sends sig to the process group. Returns 0 or -errno. */
-int proc_signal(struct proc *p, int sig);
 /* Stops or restarts reading the PTY (terminal backpressure). */
 void proc_pty_pause(struct proc *p, bool pause);
 /* Resizes the PTY of a tty process. Returns 0 or -errno. */

@@ -228,6 +228,29 @@ int json_get_u64(const cJSON *obj, const char *field, bool required, uint64_t ma
     return 1;
 }
 
+int json_get_i64(const cJSON *obj, const char *field, bool required, int64_t min, int64_t max,
+                 int64_t *ret, struct problem *err)
+{
+    const cJSON *v = NULL;
+    int r = json_field(obj, field, required, "an integer", &v, err);
+    double d;
+
+    if (r <= 0)
+        return r;
+    if (!cJSON_IsNumber(v))
+        return problem_set(err, 422, PROBLEM_INVALID_REQUEST,
+                           "field `%s` must be an integer, got %s", field, json_type_name(v));
+    d = v->valuedouble;
+    /* Range-check the double before converting: the cast is undefined out of range. */
+    if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0) || d != (double)(int64_t)d ||
+        (int64_t)d < min || (int64_t)d > max)
+        return problem_set(err, 422, PROBLEM_INVALID_REQUEST,
+                           "field `%s` must be an integer between %lld and %lld", field,
+                           (long long)min, (long long)max);
+    *ret = (int64_t)d;
+    return 1;
+}
+
 int json_get_string_array(const cJSON *obj, const char *field, size_t max, const char ***ret,
                           size_t *ret_n, struct problem *err)
 {

@@ -36,6 +36,9 @@ int json_get_bool(const cJSON *obj, const char *field, bool required, bool *ret,
                   struct problem *err);
 int json_get_u64(const cJSON *obj, const char *field, bool required, uint64_t max, uint64_t *ret,
                  struct problem *err);
+/* A signed integer within [min, max]. */
+int json_get_i64(const cJSON *obj, const char *field, bool required, int64_t min, int64_t max,
+                 int64_t *ret, struct problem *err);
 
 /*
  * An array of strings: 1 with *ret (a malloc'd array of pointers into obj,

@@ -60,6 +60,19 @@
 /* A per-directory config file (mcp.json, skills.json) read back before an update. */
 #define LIM_CONFIG_FILE_BYTES (16u * 1024u * 1024u)
 
+/* Desktop: largest screen side a client may ask for (Xvfb's own limit is higher). */
+#define LIM_DESKTOP_MAX_SIDE 8192
+/* Desktop: most DPI. */
+#define LIM_DESKTOP_MAX_DPI 1000
+/* Desktop: clicks in one click request, wheel steps in one scroll request (each axis). */
+#define LIM_DESKTOP_CLICKS       100
+#define LIM_DESKTOP_SCROLL_STEPS 1000
+/* Desktop: characters in one type request, and the per-character delay. */
+#define LIM_DESKTOP_TYPE_CHARS    65536
+#define LIM_DESKTOP_TYPE_DELAY_MS 1000
+/* Desktop: keys in one chord ("ctrl+shift+alt+t"). */
+#define LIM_DESKTOP_CHORD_KEYS 8
+
 /* Most simultaneous HTTP connections. */
 #define LIM_CONNECTIONS 1024
 

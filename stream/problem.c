@@ -18,6 +18,7 @@ struct kind_info {
     const char *title;  /* NULL: derived from the status */
     const char *prefix; /* prefix of `detail` */
     int with_message;   /* adds details.message */
+    int with_code;      /* adds a top-level `code` (desktop kinds) */
 };
 
 static const struct kind_info kinds[PROBLEM_KIND_COUNT] = {
@@ -37,6 +38,19 @@ static const struct kind_info kinds[PROBLEM_KIND_COUNT] = {
     [PROBLEM_UNSUPPORTED_AGENT] = {"unsupported_agent", "Unsupported Agent",
                                    "unsupported agent: ", 0},
     [PROBLEM_INSTALL_FAILED] = {"install_failed", "Install Failed", "install failed: ", 0},
+    [PROBLEM_DESKTOP_RUNTIME_INACTIVE] = {"desktop_runtime_inactive", "Desktop Runtime Inactive",
+                                          "", 0, 1},
+    [PROBLEM_DESKTOP_INVALID_ACTION] = {"desktop_invalid_action", "Desktop Invalid Action", "", 0,
+                                        1},
+    [PROBLEM_WINDOW_NOT_FOUND] = {"window_not_found", "Window Not Found", "", 0, 1},
+    [PROBLEM_APP_NOT_FOUND] = {"app_not_found", "App Not Found", "", 0, 1},
+    [PROBLEM_DESKTOP_RUNTIME_FAILED] = {"desktop_runtime_failed", "Desktop Runtime Failed", "", 0,
+                                        1},
+    [PROBLEM_DESKTOP_DEPENDENCIES_MISSING] = {"desktop_dependencies_missing",
+                                              "Desktop Dependencies Missing", "", 0, 1},
+    [PROBLEM_DESKTOP_SCREENSHOT_FAILED] = {"desktop_screenshot_failed", "Desktop Screenshot Failed",
+                                           "", 0, 1},
+    [PROBLEM_CLIPBOARD_FAILED] = {"clipboard_failed", "Clipboard Failed", "", 0, 1},
 };
 
 int problem_vset(struct problem *p, int status, enum problem_kind kind, const char *fmt, va_list ap)
@@ -46,6 +60,7 @@ int problem_vset(struct problem *p, int status, enum problem_kind kind, const ch
     p->resource = NULL;
     p->id[0] = '\0';
     p->extra[0] = '\0';
+    p->ext[0] = '\0';
     if (vsnprintf(p->message, sizeof(p->message), fmt, ap) >= (int)sizeof(p->message)) {
         /* Mark the cut so nobody mistakes a truncated path for the real one. */
         memcpy(p->message + sizeof(p->message) - 4, "...", 4);
@@ -86,6 +101,16 @@ int problem_with_id(struct problem *p, int status, enum problem_kind kind, const
 int problem_session_not_found(struct problem *p, const char *session_id)
 {
     return problem_with_id(p, 404, PROBLEM_SESSION_NOT_FOUND, session_id, "%s", session_id);
+}
+
+void problem_set_ext(struct problem *p, const cJSON *members)
+{
+    char *text = members ? cJSON_PrintUnformatted(members) : NULL;
+
+    p->ext[0] = '\0';
+    if (text && cJSON_IsObject(members) && strlen(text) < sizeof(p->ext))
+        memcpy(p->ext, text, strlen(text) + 1);
+    cJSON_free(text);
 }
 
 const char *problem_kind_name(enum problem_kind kind)
@@ -193,6 +218,19 @@ int problem_render(const struct problem *p, struct buf *out)
     } else if (k->with_message) {
         details = cJSON_AddObjectToObject(root, "details");
         json_add_string(details, "message", p->message);
+    }
+    if (k->with_code)
+        json_add_string(root, "code", k->name);
+    if (p->ext[0]) {
+        cJSON *ext = cJSON_Parse(p->ext), *m;
+        while (ext && (m = ext->child) != NULL) {
+            cJSON_DetachItemViaPointer(ext, m);
+            if (cJSON_GetObjectItemCaseSensitive(root, m->string))
+                cJSON_Delete(m); /* never overrides the standard members */
+            else
+                cJSON_AddItemToObject(root, m->string, m);
+        }
+        cJSON_Delete(ext);
     }
     text = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);

@@ -189,3 +189,55 @@ bad:
                        "query parameter `%s` must be an integer between 0 and %llu", key,
                        (unsigned long long)max);
 }
+
+int query_i64(const struct query *q, const char *key, int64_t min, int64_t max, int64_t *ret,
+              struct problem *err)
+{
+    const struct query_param *p = NULL;
+    int r = query_find(q, key, &p, err);
+    long long v;
+    char *end;
+
+    if (r <= 0)
+        return r;
+    if (p->value_len == 0 || !((p->value[0] >= '0' && p->value[0] <= '9') || p->value[0] == '-'))
+        goto bad;
+    errno = 0;
+    v = strtoll(p->value, &end, 10);
+    if (errno || end != p->value + p->value_len || v < min || v > max)
+        goto bad;
+    *ret = v;
+    return 1;
+bad:
+    return problem_set(err, 400, PROBLEM_INVALID_REQUEST,
+                       "query parameter `%s` must be an integer between %lld and %lld", key,
+                       (long long)min, (long long)max);
+}
+
+int query_double(const struct query *q, const char *key, double *ret, struct problem *err)
+{
+    const struct query_param *p = NULL;
+    int r = query_find(q, key, &p, err);
+    double v;
+    char *end;
+
+    if (r <= 0)
+        return r;
+    /* Plain decimal numbers only: no hex floats, inf or nan, no leading blanks. */
+    for (size_t i = 0; i < p->value_len; i++) {
+        char c = p->value[i];
+        if (!((c >= '0' && c <= '9') || c == '.' || c == '-' || c == '+' || c == 'e' || c == 'E'))
+            goto bad;
+    }
+    if (p->value_len == 0)
+        goto bad;
+    errno = 0;
+    v = strtod(p->value, &end);
+    if (errno || end != p->value + p->value_len)
+        goto bad;
+    *ret = v;
+    return 1;
+bad:
+    return problem_set(err, 400, PROBLEM_INVALID_REQUEST, "query parameter `%s` must be a number",
+                       key);
+}

@@ -48,5 +48,9 @@ int query_str(const struct query *q, const char *key, const char **ret, struct p
 int query_bool(const struct query *q, const char *key, bool *ret, struct problem *err);
 int query_u64(const struct query *q, const char *key, uint64_t max, uint64_t *ret,
               struct problem *err);
+int query_i64(const struct query *q, const char *key, int64_t min, int64_t max, int64_t *ret,
+              struct problem *err);
+/* A finite decimal number ("0.5", "1", "1e-1"). */
+int query_double(const struct query *q, const char *key, double *ret, struct problem *err);
 
 #endif

@@ -1,0 +1,156 @@
+/*
+ * Shared between the files of the desktop module; not used outside desktop/.
+ *
+ * Threads: the loop thread owns the runtime state (desktop_runtime.c) and
+ * every HTTP request.  One dedicated X thread (desktop_x11.c) owns the one
+ * Display * of the daemon: every Xlib call is made there, from a FIFO of
+ * jobs, so actions run in request order and the loop never waits on X.
+ * Encoding a captured frame runs on the libuv worker pool.
+ */
+#ifndef DESKTOP_DESKTOP_INTERNAL_H
+#define DESKTOP_DESKTOP_INTERNAL_H
+
+#include "desktop.h"
+#include "desktop_decode.h"
+
+#include "../stream/http.h"
+#include "../stream/problem.h"
+
+#include <X11/Xlib.h>
+#include <X11/extensions/XShm.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DESK_TAG "desktop"
+
+/* ---- the X thread ------------------------------------------------------------------------- */
+
+#define DESK_SPARE_KEYCODES 256
+
+/* A keysym bound to a spare keycode while typing (restored when idle). */
+struct desk_spare {
+    KeyCode code;     /* a keycode with no keysyms in the server's original map */
+    KeySym bound;     /* NoSymbol when free */
+    int64_t last_use; /* CLOCK_MONOTONIC ms of the last key event through it (LRU) */
+};
+
+/* State of the X connection; touched only on the X thread. */
+struct desk_x {
+    Display *dpy;        /* NULL while disconnected */
+    bool dead;           /* the server went away (IO error): only closing is left */
+    uint64_t gen;        /* runtime generation the connection belongs to */
+    int screen;          /* default screen */
+    Window root;         /* its root window */
+    Visual *visual;      /* root visual */
+    int depth;           /* root depth */
+    int width, height;   /* root size */
+    bool have_shm;       /* MIT-SHM usable */
+    bool have_xfixes;    /* XFixes (cursor position) */
+    bool have_xtest;     /* XTEST (input) */
+    XShmSegmentInfo shm; /* persistent segment, shmid -1 when none */
+    size_t shm_bytes;    /* its size (the root at 32 bpp) */
+    bool shm_attached;   /* attached on the server side */
+    int min_kc, max_kc;  /* keycode range */
+    struct desk_spare spares[DESK_SPARE_KEYCODES];
+    int n_spares;          /* spare keycodes found at connect */
+    uint64_t use_clock;    /* counts spare uses (LRU) */
+    bool spares_dirty;     /* some spare is bound: restore when idle */
+    unsigned char x_error; /* last X error code seen on this thread (0: none) */
+};
+
+/*
+ * One unit of work for the X thread.  run() is called there with the
+ * connection (x->dpy may be NULL: the job reports the failure itself);
+ * done() is then called on the loop thread.  The submitter owns the job.
+ */
+struct desk_xjob {
+    void (*run)(struct desk_x *x, struct desk_xjob *j);
+    void (*done)(struct desk_xjob *j);
+    struct desk_xjob *next; /* queue link (owned by desktop_x11.c) */
+};
+
+int desk_x_init(uv_loop_t *loop);
+void desk_x_submit(struct desk_xjob *j);
+/* Stops the thread after the queued jobs ran; done() callbacks still run on the loop. */
+void desk_x_done(void);
+/* Jobs to bring a connection up or down (called from run()). */
+int desk_x_connect(struct desk_x *x, const char *display, uint64_t gen, char *errbuf, size_t cap);
+void desk_x_disconnect(struct desk_x *x);
+/* Waits up to timeout_ms for a window manager (EWMH check window). False on timeout. */
+bool desk_x_wait_wm(struct desk_x *x, int timeout_ms);
+/* True when the connection is usable; fills err with a 503 otherwise. */
+bool desk_x_usable(struct desk_x *x, struct problem *err);
+/* Sends the queued requests and waits for the server (XSync). False when the server is gone. */
+bool desk_x_sync(struct desk_x *x);
+
+/* ---- runtime (loop thread) ---------------------------------------------------------------- */
+
+/*
+ * True when the desktop is active.  Otherwise replies 409
+ * desktop_runtime_inactive (or 503 while the X server restarts) and returns false.
+ */
+bool desk_require_active(struct http_req *req);
+/* The runtime's processes as DesktopProcessInfo[] (for problem extensions). */
+cJSON *desk_processes_json(void);
+
+/* ---- capture (X thread) and encoding (worker pool) ---------------------------------------- */
+
+/* A frame in BGRX byte order (4 bytes per pixel, the X padding byte ignored). */
+struct desk_image {
+    uint8_t *px;       /* malloc'd */
+    int width, height; /* pixels */
+    size_t stride;     /* bytes per row */
+};
+
+void desk_image_free(struct desk_image *im);
+
+/*
+ * Captures the part of the screen inside (x, y, w, h) clipped to the
+ * screen, the reference's way: a region wholly outside gives a 1x1 frame.
+ * Also reports the pointer.  Returns 0, or -1 with err.
+ */
+int desk_capture(struct desk_x *x, const struct desk_shot_req *q, struct desk_image *out,
+                 int *ret_cursor_x, int *ret_cursor_y, struct problem *err);
+/* Detaches and frees the shared-memory segment (before the connection closes). */
+void desk_capture_release(struct desk_x *x);
+/* Draws the reference's crosshair (red, +-10 px) at (cx, cy) in image coordinates. */
+void desk_draw_crosshair(struct desk_image *im, int cx, int cy);
+/*
+ * Area-averaging downscale to (w, h), both at most the source size.
+ * Returns the new image; src is left as is.
+ */
+int desk_scale(const struct desk_image *src, int w, int h, struct desk_image *out);
+/* The output size for a scale factor: round(side * scale), at least 1. */
+int desk_scaled_side(int side, double scale);
+/*
+ * Encodes im in the requested format (quality 1-100, or 0 for the default).
+ * Returns 0 with *ret (malloc'd) and *ret_len, or -1 with err.
+ */
+int desk_encode(const struct desk_image *im, enum desk_format fmt, int quality, uint8_t **ret,
+                size_t *ret_len, struct problem *err);
+/* A 64-bit fingerprint of the pixels (the ETag). */
+uint64_t desk_image_hash(const struct desk_image *im);
+
+/* ---- input (X thread) --------------------------------------------------------------------- */
+
+int desk_mouse_act(struct desk_x *x, const struct desk_mouse_req *m, struct problem *err);
+/* The pointer: position, screen and the window under it. */
+int desk_mouse_where(struct desk_x *x, int *ret_x, int *ret_y, unsigned long *ret_window,
+                     struct problem *err);
+int desk_key_act(struct desk_x *x, const struct desk_key_req *k, struct problem *err);
+/* Puts spare keycodes back to NoSymbol (when idle, and before disconnecting). */
+void desk_keys_restore(struct desk_x *x);
+/* Finds the keycodes the server's map leaves empty (at connect). */
+void desk_keys_scan(struct desk_x *x);
+
+/* ---- routes --------------------------------------------------------------------------------- */
+
+void desk_handle_status(struct http_req *req);
+void desk_handle_start(struct http_req *req);
+void desk_handle_stop(struct http_req *req);
+void desk_handle_display_info(struct http_req *req);
+void desk_handle_screenshot(struct http_req *req);
+void desk_handle_screenshot_region(struct http_req *req);
+
+#endif

@@ -1,0 +1,163 @@
+/*
+ * desktop_shot: GET /v1/desktop/screenshot and /screenshot/region (spec
+ * 5.3).  Three hops, none on the loop: the X thread captures (one XShm
+ * round trip plus the pointer), the worker pool draws the crosshair,
+ * scales and encodes, and the loop writes the reply.  Beyond the
+ * reference, the reply says how the image maps to the screen
+ * (X-Desktop-Width/Height: the screen, X-Desktop-Scale, X-Desktop-Cursor-X/Y:
+ * the pointer in screen pixels) and carries an ETag of the pixels.
+ */
+#include "desktop_internal.h"
+
+#include "../stream/work.h"
+#include "../stream/xmalloc.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+struct shot_job {
+    struct desk_xjob job;    /* first member */
+    struct http_req *req;    /* referenced until replied */
+    struct desk_shot_req q;  /* what was asked */
+    struct desk_image frame; /* captured, then the final picture */
+    int origin_x, origin_y;  /* the frame's top-left on the screen */
+    int screen_w, screen_h;  /* the screen */
+    int cursor_x, cursor_y;  /* the pointer, screen pixels */
+    uint8_t *out;            /* encoded */
+    size_t out_len;
+    uint64_t etag;
+    int r;              /* 0 or -1 */
+    struct problem err; /* when r < 0 */
+};
+
+static const char *content_type(enum desk_format f)
+{
+    return f == DESK_FMT_JPEG ? "image/jpeg" : f == DESK_FMT_WEBP ? "image/webp" : "image/png";
+}
+
+static void shot_free(struct shot_job *s)
+{
+    http_req_unref(s->req);
+    desk_image_free(&s->frame);
+    free(s->out);
+    free(s);
+}
+
+static void reply(struct shot_job *s)
+{
+    char v[64];
+
+    if (!http_req_alive(s->req))
+        return;
+    if (s->r < 0) {
+        http_reply_problem(s->req, &s->err);
+        return;
+    }
+    snprintf(v, sizeof(v), "%g", s->q.scale);
+    http_add_header(s->req, "x-desktop-scale", v);
+    snprintf(v, sizeof(v), "%d", s->cursor_x);
+    http_add_header(s->req, "x-desktop-cursor-x", v);
+    snprintf(v, sizeof(v), "%d", s->cursor_y);
+    http_add_header(s->req, "x-desktop-cursor-y", v);
+    snprintf(v, sizeof(v), "%d", s->screen_w);
+    http_add_header(s->req, "x-desktop-width", v);
+    snprintf(v, sizeof(v), "%d", s->screen_h);
+    http_add_header(s->req, "x-desktop-height", v);
+    snprintf(v, sizeof(v), "\"%016" PRIx64 "\"", s->etag);
+    http_add_header(s->req, "etag", v);
+    http_add_header(s->req, "cache-control", "no-store");
+    http_reply(s->req, 200, content_type(s->q.format), (char *)s->out, s->out_len);
+    s->out = NULL; /* the reply owns it */
+}
+
+/* Worker pool: crosshair, scale, encode. */
+static void encode_run(void *arg)
+{
+    struct shot_job *s = arg;
+    struct desk_image *im = &s->frame, scaled = {0};
+
+    if (s->q.show_cursor)
+        desk_draw_crosshair(im, s->cursor_x - s->origin_x, s->cursor_y - s->origin_y);
+    if (s->q.scale < 1.0) {
+        int w = desk_scaled_side(im->width, s->q.scale),
+            h = desk_scaled_side(im->height, s->q.scale);
+        if (w != im->width || h != im->height) {
+            desk_scale(im, w, h, &scaled);
+            desk_image_free(im);
+            *im = scaled;
+        }
+    }
+    s->etag = desk_image_hash(im) ^ ((uint64_t)s->q.format << 56) ^ ((uint64_t)s->q.quality << 48);
+    s->r = desk_encode(im, s->q.format, s->q.quality, &s->out, &s->out_len, &s->err);
+}
+
+static void encode_done(void *arg)
+{
+    struct shot_job *s = arg;
+
+    reply(s);
+    shot_free(s);
+}
+
+/* X thread: capture. */
+static void capture_run(struct desk_x *x, struct desk_xjob *j)
+{
+    struct shot_job *s = (struct shot_job *)j;
+
+    s->r = -1;
+    if (!desk_x_usable(x, &s->err))
+        return;
+    s->screen_w = x->width;
+    s->screen_h = x->height;
+    if (desk_capture(x, &s->q, &s->frame, &s->cursor_x, &s->cursor_y, &s->err) < 0)
+        return;
+    if (s->q.region) {
+        s->origin_x = s->q.x;
+        s->origin_y = s->q.y;
+    }
+    s->r = 0;
+}
+
+static void capture_done(struct desk_xjob *j)
+{
+    struct shot_job *s = (struct shot_job *)j;
+
+    if (s->r < 0 || !http_req_alive(s->req)) {
+        reply(s);
+        shot_free(s);
+        return;
+    }
+    work_submit(encode_run, encode_done, s);
+}
+
+static void handle(struct http_req *req, bool region)
+{
+    struct desk_shot_req q;
+    struct problem err;
+    struct shot_job *s;
+
+    if (desk_shot_decode(http_query(req), region, &q, &err) < 0) {
+        http_reply_problem(req, &err);
+        return;
+    }
+    if (!desk_require_active(req))
+        return;
+    s = xcalloc(1, sizeof(*s));
+    s->q = q;
+    s->job.run = capture_run;
+    s->job.done = capture_done;
+    http_req_ref(req);
+    s->req = req;
+    desk_x_submit(&s->job);
+}
+
+void desk_handle_screenshot(struct http_req *req)
+{
+    handle(req, false);
+}
+
+void desk_handle_screenshot_region(struct http_req *req)
+{
+    handle(req, true);
+}
