@@ -144,6 +144,20 @@ void desk_keys_restore(struct desk_x *x);
 /* Finds the keycodes the server's map leaves empty (at connect). */
 void desk_keys_scan(struct desk_x *x);
 
+/* ---- windows (X thread jobs; desktop_windows.c) ------------------------------------------ */
+
+/* Replies 200 with status (taking it), plus `windows` when at least one window is listed. */
+void desk_windows_reply_status(struct http_req *req, cJSON *status);
+
+/* ---- clipboard (its own connection and thread; desktop_clipboard.c) ----------------------- */
+
+/* The desktop is active on display (":N"): start the selection owner's thread. */
+void desk_clip_start(const char *display);
+/* The desktop stops or its X server went away: the thread disconnects and ends (not waited for). */
+void desk_clip_stop(void);
+/* Joins every clipboard thread and frees everything (after the loop stopped). */
+void desk_clip_done(void);
+
 /* ---- routes --------------------------------------------------------------------------------- */
 
 void desk_handle_status(struct http_req *req);
@@ -152,5 +166,12 @@ void desk_handle_stop(struct http_req *req);
 void desk_handle_display_info(struct http_req *req);
 void desk_handle_screenshot(struct http_req *req);
 void desk_handle_screenshot_region(struct http_req *req);
+void desk_handle_windows(struct http_req *req);
+void desk_handle_window_focused(struct http_req *req);
+void desk_handle_window_focus(struct http_req *req);
+void desk_handle_window_move(struct http_req *req);
+void desk_handle_window_resize(struct http_req *req);
+void desk_handle_clipboard_get(struct http_req *req);
+void desk_handle_clipboard_set(struct http_req *req);
 
 #endif

@@ -388,6 +388,7 @@ static void submit_disconnect(void)
     j->done = disconnect_done;
     rt.connected = false;
     desk_x_submit(j);
+    desk_clip_stop();
 }
 
 static void stop_everything(void)
@@ -471,6 +472,7 @@ static void connect_done(struct desk_xjob *j)
             rt.has_error = false;
             rt_log("desktop runtime active on :%d (%dx%d, dpi %d)", rt.display, rt.width, rt.height,
                    rt.cfg.dpi);
+            desk_clip_start(c->display);
             answer_waiters(NULL);
         }
     }
@@ -659,7 +661,11 @@ bool desk_require_active(struct http_req *req)
 
 void desk_handle_status(struct http_req *req)
 {
-    reply_status(req);
+    /* Active: the X thread adds the windows (spec 5.1). */
+    if (rt.state == DESK_ACTIVE && rt.connected)
+        desk_windows_reply_status(req, status_json());
+    else
+        reply_status(req);
 }
 
 void desk_handle_start(struct http_req *req)
@@ -785,6 +791,7 @@ void desk_shutdown(void)
 
 void desk_done(void)
 {
+    desk_clip_done();
     desk_x_done();
     free(rt.state_dir);
     free(rt.home_dir);

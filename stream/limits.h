@@ -72,6 +72,12 @@
 #define LIM_DESKTOP_TYPE_DELAY_MS 1000
 /* Desktop: keys in one chord ("ctrl+shift+alt+t"). */
 #define LIM_DESKTOP_CHORD_KEYS 8
+/* Desktop: clipboard text agentd holds or reads from another owner (set is also bounded by
+ * LIM_JSON_BODY_BYTES). */
+#define LIM_DESKTOP_CLIPBOARD_BYTES (16u * 1024u * 1024u)
+/* Desktop: windows in one list, and bytes of one window title. */
+#define LIM_DESKTOP_WINDOWS     1024
+#define LIM_DESKTOP_TITLE_BYTES 4096
 
 /* Most simultaneous HTTP connections. */
 #define LIM_CONNECTIONS 1024

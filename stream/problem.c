@@ -51,6 +51,7 @@ static const struct kind_info kinds[PROBLEM_KIND_COUNT] = {
     [PROBLEM_DESKTOP_SCREENSHOT_FAILED] = {"desktop_screenshot_failed", "Desktop Screenshot Failed",
                                            "", 0, 1},
     [PROBLEM_CLIPBOARD_FAILED] = {"clipboard_failed", "Clipboard Failed", "", 0, 1},
+    [PROBLEM_NO_FOCUSED_WINDOW] = {"no_focused_window", "No Focused Window", "", 0, 1},
 };
 
 int problem_vset(struct problem *p, int status, enum problem_kind kind, const char *fmt, va_list ap)

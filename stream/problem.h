@@ -38,6 +38,7 @@ enum problem_kind {
     PROBLEM_DESKTOP_DEPENDENCIES_MISSING, /* 503; ext: installCommand, missingDependencies */
     PROBLEM_DESKTOP_SCREENSHOT_FAILED,    /* 502 */
     PROBLEM_CLIPBOARD_FAILED,             /* 500 */
+    PROBLEM_NO_FOCUSED_WINDOW,            /* 404 */
     PROBLEM_KIND_COUNT,
 };
 
