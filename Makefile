@@ -92,6 +92,10 @@ IMGDECODE := $(BUILD)/tests/desk_imgdecode
 $(XCLIENT): tests/tools/desk_xclient.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LDFLAGS) $(shell pkg-config --libs x11 2>/dev/null)
+XWIN := $(BUILD)/tests/desk_xwin
+$(XWIN): tests/tools/desk_xwin.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LDFLAGS) $(shell pkg-config --libs x11 2>/dev/null)
 $(IMGDECODE): tests/tools/desk_imgdecode.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LDFLAGS) \
@@ -105,8 +109,9 @@ tests/node_modules/.stamp: tests/package.json tests/package-lock.json | $(DEPS_S
 	cd tests && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-integration: $(BIN) $(XCLIENT) $(IMGDECODE) tests/node_modules/.stamp
+integration: $(BIN) $(XCLIENT) $(XWIN) $(IMGDECODE) tests/node_modules/.stamp
 	cd tests && AGENTD_BIN=../$(BIN) AGENTD_XCLIENT=../$(XCLIENT) AGENTD_IMGDECODE=../$(IMGDECODE) \
+	  AGENTD_XWIN=../$(XWIN) \
 	  node --test --test-concurrency=1 integration/
 
 test: all unit integration

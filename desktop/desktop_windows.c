@@ -44,10 +44,11 @@
 #define DESK_WIN_POLL_MS           2
 #define DESK_WIN_MAX_DEPTH         64 /* parent walks */
 
-enum { A_CLIENT_LIST, A_ACTIVE, A_NAME, A_UTF8, A_EXTENTS, A_COUNT };
+enum { A_CLIENT_LIST, A_ACTIVE, A_NAME, A_UTF8, A_EXTENTS, A_CHECK, A_COUNT };
 
 static const char *const atom_names[A_COUNT] = {
-    "_NET_CLIENT_LIST", "_NET_ACTIVE_WINDOW", "_NET_WM_NAME", "UTF8_STRING", "_NET_FRAME_EXTENTS",
+    "_NET_CLIENT_LIST", "_NET_ACTIVE_WINDOW", "_NET_WM_NAME",
+    "UTF8_STRING",      "_NET_FRAME_EXTENTS", "_NET_SUPPORTING_WM_CHECK",
 };
 
 /* Atoms of the current connection (X thread only). */
@@ -287,13 +288,38 @@ static Window active_of(struct desk_x *x, const struct wset *known)
     return None;
 }
 
-/* Fills v: the manager's clients and the unmanaged viewable top-level windows, and the active. */
+/*
+ * The client-id part of the window manager's resource ids (its EWMH check
+ * window's), or 0 when no manager announced itself.  Every window a client
+ * creates shares those bits; the mask is the server's, from the connection
+ * setup (Xlib keeps it in the display's public-ABI struct as private4,
+ * "resource_mask" in Xlibint.h).
+ */
+static XID wm_client_bits(struct desk_x *x, XID *ret_mask)
+{
+    unsigned char *d = NULL;
+    XID check = None;
+
+    *ret_mask = ((_XPrivDisplay)x->dpy)->private4;
+    if (prop_get(x, x->root, atom(x, A_CHECK), XA_WINDOW, 32, 1, &d, NULL) == 1)
+        check = (XID)((const long *)d)[0];
+    if (d)
+        XFree(d);
+    return check != None ? check & ~*ret_mask : 0;
+}
+
+/*
+ * Fills v: the manager's clients and the unmanaged viewable top-level
+ * windows (not the manager's own: its frames, its check window, its menus
+ * and popups), and the active one.
+ */
 static void view_collect(struct desk_x *x, struct wview *v)
 {
     unsigned char *d = NULL;
     Window root = None, parent = None, *children = NULL;
     struct wset frames = {0};
     unsigned nchildren = 0;
+    XID mask = 0, wm = wm_client_bits(x, &mask);
     long n;
 
     memset(v, 0, sizeof(*v));
@@ -316,7 +342,7 @@ static void view_collect(struct desk_x *x, struct wview *v)
         for (unsigned i = 0; i < nchildren && v->known.n < LIM_DESKTOP_WINDOWS; i++) {
             XWindowAttributes a;
             Window c = children[i];
-            if (wset_has(&v->clients, c) || wset_has(&frames, c))
+            if (wset_has(&v->clients, c) || wset_has(&frames, c) || (wm && (c & ~mask) == wm))
                 continue;
             if (XGetWindowAttributes(x->dpy, c, &a) && a.map_state == IsViewable &&
                 a.class == InputOutput)

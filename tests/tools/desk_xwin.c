@@ -12,6 +12,12 @@
  * prints "ready <window id>" once mapped and exposed, then one line per
  * change: "configure <x> <y> <width> <height>" (root coordinates of the
  * window itself), "focus in" / "focus out".
+ *
+ *   desk_xwin --silent-owner SELECTION
+ *
+ * takes the selection (CLIPBOARD, PRIMARY...) for an unmapped window, prints
+ * "ready <window id>" and then never answers a request for it: an owner that
+ * hangs, for the clipboard's timeout.
  */
 #include <X11/Xatom.h>
 #include <X11/Xlib.h>
@@ -19,6 +25,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+static int silent_owner(const char *selection)
+{
+    Display *d = XOpenDisplay(NULL);
+    Window w;
+    XEvent ev;
+
+    if (!d) {
+        fprintf(stderr, "desk_xwin: cannot open display\n");
+        return 1;
+    }
+    w = XCreateSimpleWindow(d, DefaultRootWindow(d), 0, 0, 1, 1, 0, 0, 0);
+    XSetSelectionOwner(d, XInternAtom(d, selection, False), w, CurrentTime);
+    XSync(d, False);
+    printf("ready %lu\n", (unsigned long)w);
+    for (;;)
+        XNextEvent(d, &ev); /* SelectionRequest: ignored on purpose */
+}
 
 int main(int argc, char **argv)
 {
@@ -29,6 +53,9 @@ int main(int argc, char **argv)
     int arg = 1, legacy = 0, ready = 0, x, y, width, height;
     const char *title;
 
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc == 3 && strcmp(argv[1], "--silent-owner") == 0)
+        return silent_owner(argv[2]);
     if (argc > 1 && strcmp(argv[1], "--legacy-name") == 0) {
         legacy = 1;
         arg++;
@@ -42,7 +69,6 @@ int main(int argc, char **argv)
     y = (int)strtol(argv[arg + 2], NULL, 10);
     width = (int)strtol(argv[arg + 3], NULL, 10);
     height = (int)strtol(argv[arg + 4], NULL, 10);
-    setvbuf(stdout, NULL, _IOLBF, 0);
     d = XOpenDisplay(NULL);
     if (!d) {
         fprintf(stderr, "desk_xwin: cannot open display\n");
