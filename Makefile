@@ -10,8 +10,9 @@
 
 CC       ?= cc
 PKGS     := libwebsockets libuv libcjson libarchive
-# The desktop: Xlib and its extensions (capture, input, cursor, damage), the image encoders.
-PKGS     += x11 xext xtst xfixes xdamage libpng libjpeg libwebp
+# The desktop: Xlib and its extensions (capture, input, cursor, damage), XCB (the clipboard
+# owner's connection), the image encoders.
+PKGS     += x11 xcb xext xtst xfixes xdamage libpng libjpeg libwebp
 SANITIZER ?=
 WERROR   ?=
 FUZZ_SECONDS ?= 20

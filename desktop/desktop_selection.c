@@ -2,17 +2,24 @@
  * desktop_selection: the X selection protocol for the clipboard, on the
  * clipboard thread's own connection (desktop_clipboard.c drives it).
  *
+ * The connection is XCB, not Xlib: Xlib reports a broken connection
+ * through a process-wide handler and then calls exit() unless a per-display
+ * handler was installed, which XOpenDisplay's own round trips happen
+ * before.  An X server killed while this thread connects (the desktop
+ * restarts Xvfb when that happens) must not take the daemon with it; XCB
+ * just marks the connection as failed.
+ *
  * Owning: a write stores the text here and takes the selection(s) for a
  * hidden window with a real server timestamp (ICCCM: not CurrentTime).
  * Requests are served for TARGETS, TIMESTAMP, UTF8_STRING, TEXT,
  * text/plain;charset=utf-8 and STRING (Latin-1, '?' for what it cannot
  * hold); a value larger than one request (the server's maximum request
- * size, 256 KiB on Xvfb) goes by INCR, one piece per PropertyDelete of the
- * requestor, and a requestor that stalls is dropped after a while.
- * SelectionClear (someone else took it) drops the text.
+ * length without BIG-REQUESTS, 256 KiB) goes by INCR, one piece per
+ * PropertyDelete of the requestor, and a requestor that stalls is dropped
+ * after a while.  SelectionClear (someone else took it) drops the text.
  *
  * Reading: when the hidden window owns the selection the text comes from
- * memory; when nobody does it is empty; otherwise XConvertSelection to
+ * memory; when nobody does it is empty; otherwise ConvertSelection to
  * UTF8_STRING (then STRING, converted from Latin-1) into a property of the
  * hidden window, SelectionNotify awaited, an INCR answer received piece by
  * piece, each step within CLIP_TIMEOUT_MS and all of it within
@@ -20,21 +27,21 @@
  */
 #include "desktop_selection.h"
 
-#include "desktop_internal.h"
 #include "desktop_winclip_decode.h"
 
 #include "../stream/log.h"
 #include "../stream/xmalloc.h"
 
-#include <X11/Xatom.h>
-#include <X11/Xlib.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <xcb/xcb.h>
+#include <xcb/xproto.h>
 
+#define SEL_TAG              "desktop"
 #define CLIP_TIMEOUT_MS      2000  /* another owner's answer, and each step of its INCR transfer */
 #define CLIP_SEND_TIMEOUT_MS 10000 /* a requestor that stops fetching our INCR transfer */
 #define CLIP_TIME_TIMEOUT_MS 1000  /* the server's timestamp for taking ownership */
@@ -70,26 +77,32 @@ struct sel_value {
 
 /* An INCR transfer to a requestor. */
 struct sel_out {
-    Window requestor;
-    Atom property, type;
+    xcb_window_t requestor;
+    xcb_atom_t property, type;
     struct sel_value *v;
     size_t off;       /* bytes sent */
     int64_t deadline; /* dropped when the requestor stalls */
     struct sel_out *next;
 };
 
+/* An event taken off the connection early (while waiting for a timestamp). */
+struct sel_event {
+    xcb_generic_event_t *ev;
+    struct sel_event *next;
+};
+
 struct desk_sel {
-    Display *dpy;
-    bool dead; /* the connection broke */
-    Window win;
-    Atom atoms[A_COUNT];
-    Atom sel_atoms[CLIP_NSEL];
+    xcb_connection_t *c;
+    xcb_window_t win; /* hidden: the owner, and where answers land */
+    xcb_atom_t atoms[A_COUNT];
+    xcb_atom_t sel_atoms[CLIP_NSEL];
     size_t chunk; /* largest property written in one request */
     struct sel_value *owned[CLIP_NSEL];
-    Time owned_time[CLIP_NSEL];
+    xcb_timestamp_t owned_time[CLIP_NSEL];
     struct sel_out *outs;
+    struct sel_event *early_head, *early_tail;
     struct desk_clip_cmd *cur; /* the read in flight */
-    Atom cur_target;           /* what it asked for */
+    xcb_atom_t cur_target;     /* what it asked for */
     bool cur_incr;             /* receiving INCR pieces */
     int64_t cur_deadline;
     size_t cur_cap; /* cur->text's allocation */
@@ -101,6 +114,11 @@ static int64_t mono_ms(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static bool dead(const struct desk_sel *s)
+{
+    return xcb_connection_has_error(s->c) != 0;
 }
 
 static int fail(struct desk_clip_cmd *cmd, int status, const char *fmt, ...)
@@ -177,49 +195,58 @@ static struct sel_value *value_latin1(const struct sel_value *v)
 
 /* ---- connection --------------------------------------------------------------------------- */
 
-static void on_io_exit(Display *dpy, void *data)
-{
-    struct desk_sel *s = data;
-
-    (void)dpy;
-    s->dead = true;
-    log_warn(DESK_TAG, "clipboard: lost the connection to the X server");
-}
-
 struct desk_sel *desk_sel_new(const char *display, char *errbuf, size_t cap)
 {
     struct desk_sel *s = xcalloc(1, sizeof(*s));
-    XSetWindowAttributes a;
-    long max;
+    xcb_intern_atom_cookie_t cookies[A_COUNT];
+    const xcb_setup_t *setup;
+    xcb_screen_t *screen;
+    uint32_t values[2] = {1, XCB_EVENT_MASK_PROPERTY_CHANGE};
+    int nscreen = 0;
 
-    s->dpy = XOpenDisplay(display);
-    if (!s->dpy) {
+    s->c = xcb_connect(display, &nscreen);
+    if (dead(s)) {
         snprintf(errbuf, cap, "cannot open X display %s", display);
-        free(s);
-        return NULL;
+        goto fail;
     }
-    XSetIOErrorExitHandler(s->dpy, on_io_exit, s);
+    setup = xcb_get_setup(s->c);
+    xcb_screen_iterator_t it = xcb_setup_roots_iterator(setup);
+    for (int i = 0; i < nscreen && it.rem; i++)
+        xcb_screen_next(&it);
+    screen = it.data;
     for (int i = 0; i < A_COUNT; i++)
-        s->atoms[i] = XInternAtom(s->dpy, atom_names[i], False);
-    s->sel_atoms[0] = s->atoms[A_CLIPBOARD];
-    s->sel_atoms[1] = XA_PRIMARY;
-    s->sel_atoms[2] = XA_SECONDARY;
-    /* A hidden (never mapped) window: the owner, and where answers land. */
-    a.event_mask = PropertyChangeMask;
-    a.override_redirect = True;
-    s->win = XCreateWindow(s->dpy, DefaultRootWindow(s->dpy), -10, -10, 1, 1, 0, 0, InputOnly,
-                           CopyFromParent, CWEventMask | CWOverrideRedirect, &a);
-    XStoreName(s->dpy, s->win, "agentd clipboard");
-    /* Property data beyond one request goes by INCR (room kept for the request header). */
-    max = XMaxRequestSize(s->dpy) * 4 - 1024;
-    s->chunk = max > 4096 ? (size_t)max : 4096;
-    XSync(s->dpy, False);
-    if (s->dead) {
+        cookies[i] = xcb_intern_atom(s->c, 0, (uint16_t)strlen(atom_names[i]), atom_names[i]);
+    for (int i = 0; i < A_COUNT; i++) {
+        xcb_intern_atom_reply_t *r = xcb_intern_atom_reply(s->c, cookies[i], NULL);
+        s->atoms[i] = r ? r->atom : XCB_ATOM_NONE;
+        free(r);
+    }
+    if (!screen || dead(s)) {
         snprintf(errbuf, cap, "the X server on %s went away", display);
-        desk_sel_free(s);
-        return NULL;
+        goto fail;
+    }
+    s->sel_atoms[0] = s->atoms[A_CLIPBOARD];
+    s->sel_atoms[1] = XCB_ATOM_PRIMARY;
+    s->sel_atoms[2] = XCB_ATOM_SECONDARY;
+    /* Never mapped; override-redirect so no window manager ever takes an interest. */
+    s->win = xcb_generate_id(s->c);
+    xcb_create_window(s->c, XCB_COPY_FROM_PARENT, s->win, screen->root, -10, -10, 1, 1, 0,
+                      XCB_WINDOW_CLASS_INPUT_ONLY, XCB_COPY_FROM_PARENT,
+                      XCB_CW_OVERRIDE_REDIRECT | XCB_CW_EVENT_MASK, values);
+    xcb_change_property(s->c, XCB_PROP_MODE_REPLACE, s->win, XCB_ATOM_WM_NAME, XCB_ATOM_STRING, 8,
+                        16, "agentd clipboard");
+    /* Property data beyond one plain request goes by INCR (room kept for the header). */
+    s->chunk = (size_t)setup->maximum_request_length * 4 - 1024;
+    free(xcb_get_input_focus_reply(s->c, xcb_get_input_focus(s->c), NULL)); /* a sync */
+    if (dead(s)) {
+        snprintf(errbuf, cap, "the X server on %s went away", display);
+        goto fail;
     }
     return s;
+fail:
+    xcb_disconnect(s->c);
+    free(s);
+    return NULL;
 }
 
 static void out_free(struct desk_sel *s, struct sel_out *o);
@@ -230,16 +257,25 @@ void desk_sel_free(struct desk_sel *s)
         return;
     while (s->outs)
         out_free(s, s->outs);
+    while (s->early_head) {
+        struct sel_event *e = s->early_head;
+        s->early_head = e->next;
+        free(e->ev);
+        free(e);
+    }
     for (int i = 0; i < CLIP_NSEL; i++)
         value_unref(s->owned[i]);
-    /* Closing releases the selections: their readers see no owner, not a dead one. */
-    XCloseDisplay(s->dpy);
+    /* Disconnecting releases the selections: their readers see no owner, not a dead one. */
+    xcb_disconnect(s->c);
     free(s);
 }
 
 int desk_sel_fd(const struct desk_sel *s)
 {
-    return s->dead ? -1 : ConnectionNumber(s->dpy);
+    if (dead(s))
+        return -1;
+    xcb_flush(s->c);
+    return xcb_get_file_descriptor(s->c);
 }
 
 bool desk_sel_busy(const struct desk_sel *s)
@@ -247,7 +283,7 @@ bool desk_sel_busy(const struct desk_sel *s)
     return s->cur != NULL;
 }
 
-static int sel_index(const struct desk_sel *s, Atom sel)
+static int sel_index(const struct desk_sel *s, xcb_atom_t sel)
 {
     for (int i = 0; i < CLIP_NSEL; i++)
         if (s->sel_atoms[i] == sel)
@@ -264,34 +300,75 @@ static int sel_bit_index(unsigned sels)
     return 0;
 }
 
+static xcb_window_t owner_of(struct desk_sel *s, xcb_atom_t sel)
+{
+    xcb_get_selection_owner_reply_t *r =
+        xcb_get_selection_owner_reply(s->c, xcb_get_selection_owner(s->c, sel), NULL);
+    xcb_window_t w = r ? r->owner : XCB_WINDOW_NONE;
+
+    free(r);
+    return w;
+}
+
 /* ---- owning ------------------------------------------------------------------------------- */
 
-static Bool is_time_event(Display *dpy, XEvent *ev, XPointer arg)
+/* The next event: one kept aside first, then the connection's (NULL when none is ready). */
+static xcb_generic_event_t *next_event(struct desk_sel *s)
 {
-    const struct desk_sel *s = (const struct desk_sel *)arg;
+    struct sel_event *e = s->early_head;
+    xcb_generic_event_t *ev;
 
-    (void)dpy;
-    return ev->type == PropertyNotify && ev->xproperty.window == s->win &&
-           ev->xproperty.atom == s->atoms[A_TIME];
+    if (!e)
+        return xcb_poll_for_event(s->c);
+    s->early_head = e->next;
+    if (!s->early_head)
+        s->early_tail = NULL;
+    ev = e->ev;
+    free(e);
+    return ev;
+}
+
+static void keep_early(struct desk_sel *s, xcb_generic_event_t *ev)
+{
+    struct sel_event *e = xmalloc(sizeof(*e));
+
+    e->ev = ev;
+    e->next = NULL;
+    if (s->early_tail)
+        s->early_tail->next = e;
+    else
+        s->early_head = e;
+    s->early_tail = e;
 }
 
 /* A timestamp from the server (a zero-length append's PropertyNotify); 0 on failure. */
-static Time server_time(struct desk_sel *s)
+static xcb_timestamp_t server_time(struct desk_sel *s)
 {
     int64_t end = mono_ms() + CLIP_TIME_TIMEOUT_MS;
-    XEvent ev;
 
-    XChangeProperty(s->dpy, s->win, s->atoms[A_TIME], XA_STRING, 8, PropModeAppend,
-                    (const unsigned char *)"", 0);
+    xcb_change_property(s->c, XCB_PROP_MODE_APPEND, s->win, s->atoms[A_TIME], XCB_ATOM_STRING, 8, 0,
+                        "");
+    xcb_flush(s->c);
     for (;;) {
-        struct pollfd p = {.fd = ConnectionNumber(s->dpy), .events = POLLIN};
+        xcb_generic_event_t *ev = xcb_poll_for_event(s->c);
+        struct pollfd p;
         int64_t left;
-        /* Other events stay queued for desk_sel_dispatch(). */
-        if (XCheckIfEvent(s->dpy, &ev, is_time_event, (XPointer)s))
-            return ev.xproperty.time;
+        if (ev) {
+            const xcb_property_notify_event_t *pn = (const xcb_property_notify_event_t *)ev;
+            if ((ev->response_type & 0x7f) == XCB_PROPERTY_NOTIFY && pn->window == s->win &&
+                pn->atom == s->atoms[A_TIME]) {
+                xcb_timestamp_t t = pn->time;
+                free(ev);
+                return t;
+            }
+            keep_early(s, ev); /* for desk_sel_dispatch(), in order */
+            continue;
+        }
         left = end - mono_ms();
-        if (s->dead || left <= 0)
+        if (dead(s) || left <= 0)
             return 0;
+        p.fd = xcb_get_file_descriptor(s->c);
+        p.events = POLLIN;
         poll(&p, 1, (int)left);
     }
 }
@@ -299,16 +376,16 @@ static Time server_time(struct desk_sel *s)
 void desk_sel_set(struct desk_sel *s, struct desk_clip_cmd *cmd)
 {
     struct sel_value *v;
-    Time t;
+    xcb_timestamp_t t;
 
     cmd->r = 0;
-    if (s->dead) {
+    if (dead(s)) {
         fail(cmd, 503, "the X server went away; the clipboard is not available");
         return;
     }
     t = server_time(s);
     if (!t) {
-        fail(cmd, 500, "the X server gave no timestamp to take the selection with");
+        fail(cmd, dead(s) ? 503 : 500, "the X server gave no timestamp to take the selection with");
         return;
     }
     v = value_new(cmd->text, cmd->len);
@@ -318,23 +395,24 @@ void desk_sel_set(struct desk_sel *s, struct desk_clip_cmd *cmd)
         value_unref(s->owned[i]);
         s->owned[i] = value_ref(v);
         s->owned_time[i] = t;
-        XSetSelectionOwner(s->dpy, s->sel_atoms[i], s->win, t);
+        xcb_set_selection_owner(s->c, s->win, s->sel_atoms[i], t);
     }
     value_unref(v);
     for (int i = 0; i < CLIP_NSEL; i++) {
-        if ((cmd->sels & (1u << i)) && XGetSelectionOwner(s->dpy, s->sel_atoms[i]) != s->win) {
+        if ((cmd->sels & (1u << i)) && owner_of(s, s->sel_atoms[i]) != s->win) {
             value_unref(s->owned[i]);
             s->owned[i] = NULL;
-            if (!s->dead)
+            if (!dead(s))
                 fail(cmd, 500, "another X client took the selection at the same moment");
         }
     }
-    if (s->dead)
+    if (dead(s))
         fail(cmd, 503, "the X server went away while setting the clipboard");
 }
 
 static void out_free(struct desk_sel *s, struct sel_out *o)
 {
+    uint32_t none = XCB_EVENT_MASK_NO_EVENT;
     bool other = false;
 
     for (struct sel_out **pp = &s->outs; *pp; pp = &(*pp)->next) {
@@ -345,28 +423,28 @@ static void out_free(struct desk_sel *s, struct sel_out *o)
     }
     for (struct sel_out *p = s->outs; p; p = p->next)
         other |= p->requestor == o->requestor;
-    if (!other && !s->dead)
-        XSelectInput(s->dpy, o->requestor, NoEventMask);
+    if (!other && !dead(s))
+        xcb_change_window_attributes(s->c, o->requestor, XCB_CW_EVENT_MASK, &none);
     value_unref(o->v);
     free(o);
 }
 
 /* Writes v (of type) to the requestor's property: directly, or announces an INCR transfer. */
-static void send_value(struct desk_sel *s, Window requestor, Atom property, Atom type,
-                       struct sel_value *v)
+static void send_value(struct desk_sel *s, xcb_window_t requestor, xcb_atom_t property,
+                       xcb_atom_t type, struct sel_value *v)
 {
+    uint32_t mask = XCB_EVENT_MASK_PROPERTY_CHANGE, total = (uint32_t)v->len;
     struct sel_out *o;
-    long total = (long)v->len;
 
     if (v->len <= s->chunk) {
-        XChangeProperty(s->dpy, requestor, property, type, 8, PropModeReplace,
-                        (const unsigned char *)v->data, (int)v->len);
+        xcb_change_property(s->c, XCB_PROP_MODE_REPLACE, requestor, property, type, 8,
+                            (uint32_t)v->len, v->data);
         return;
     }
     /* The requestor deletes the INCR property to ask for the first piece. */
-    XSelectInput(s->dpy, requestor, PropertyChangeMask);
-    XChangeProperty(s->dpy, requestor, property, s->atoms[A_INCR], 32, PropModeReplace,
-                    (const unsigned char *)&total, 1);
+    xcb_change_window_attributes(s->c, requestor, XCB_CW_EVENT_MASK, &mask);
+    xcb_change_property(s->c, XCB_PROP_MODE_REPLACE, requestor, property, s->atoms[A_INCR], 32, 1,
+                        &total);
     o = xcalloc(1, sizeof(*o));
     o->requestor = requestor;
     o->property = property;
@@ -385,9 +463,8 @@ static void incr_next(struct desk_sel *s, struct sel_out *o)
     if (n > s->chunk)
         n = s->chunk;
     /* A zero-length piece after the last one ends the transfer. */
-    XChangeProperty(s->dpy, o->requestor, o->property, o->type, 8, PropModeReplace,
-                    (const unsigned char *)o->v->data + o->off, (int)n);
-    XFlush(s->dpy);
+    xcb_change_property(s->c, XCB_PROP_MODE_REPLACE, o->requestor, o->property, o->type, 8,
+                        (uint32_t)n, o->v->data + o->off);
     if (n == 0) {
         out_free(s, o);
         return;
@@ -396,55 +473,54 @@ static void incr_next(struct desk_sel *s, struct sel_out *o)
     o->deadline = mono_ms() + CLIP_SEND_TIMEOUT_MS;
 }
 
-static void serve_request(struct desk_sel *s, const XSelectionRequestEvent *r)
+static void serve_request(struct desk_sel *s, const xcb_selection_request_event_t *r)
 {
-    XSelectionEvent n = {.type = SelectionNotify,
-                         .display = s->dpy,
-                         .requestor = r->requestor,
-                         .selection = r->selection,
-                         .target = r->target,
-                         .property = None,
-                         .time = r->time};
+    union {
+        xcb_selection_notify_event_t ev;
+        char bytes[32]; /* SendEvent carries 32 bytes */
+    } n;
     /* Obsolete clients leave the property out: the target names it then. */
-    Atom property = r->property != None ? r->property : r->target;
+    xcb_atom_t property = r->property != XCB_ATOM_NONE ? r->property : r->target;
     int i = sel_index(s, r->selection);
     struct sel_value *v = i >= 0 && r->owner == s->win ? s->owned[i] : NULL;
-    const Atom *a = s->atoms;
+    const xcb_atom_t *a = s->atoms;
+    bool ok = v != NULL;
 
     if (v && r->target == a[A_TARGETS]) {
-        long targets[] = {(long)a[A_TARGETS],   (long)a[A_TIMESTAMP], (long)a[A_UTF8],
-                          (long)a[A_MIME_UTF8], (long)a[A_TEXT],      (long)XA_STRING};
-        XChangeProperty(s->dpy, r->requestor, property, XA_ATOM, 32, PropModeReplace,
-                        (const unsigned char *)targets,
-                        (int)(sizeof(targets) / sizeof(targets[0])));
-        n.property = property;
+        uint32_t targets[] = {a[A_TARGETS],   a[A_TIMESTAMP], a[A_UTF8],
+                              a[A_MIME_UTF8], a[A_TEXT],      XCB_ATOM_STRING};
+        xcb_change_property(s->c, XCB_PROP_MODE_REPLACE, r->requestor, property, XCB_ATOM_ATOM, 32,
+                            sizeof(targets) / sizeof(targets[0]), targets);
     } else if (v && r->target == a[A_TIMESTAMP]) {
-        long t = (long)s->owned_time[i];
-        XChangeProperty(s->dpy, r->requestor, property, XA_INTEGER, 32, PropModeReplace,
-                        (const unsigned char *)&t, 1);
-        n.property = property;
+        xcb_change_property(s->c, XCB_PROP_MODE_REPLACE, r->requestor, property, XCB_ATOM_INTEGER,
+                            32, 1, &s->owned_time[i]);
     } else if (v &&
                (r->target == a[A_UTF8] || r->target == a[A_TEXT] || r->target == a[A_MIME_UTF8])) {
         send_value(s, r->requestor, property, r->target == a[A_MIME_UTF8] ? r->target : a[A_UTF8],
                    v);
-        n.property = property;
-    } else if (v && r->target == XA_STRING) {
+    } else if (v && r->target == XCB_ATOM_STRING) {
         struct sel_value *l = value_latin1(v);
-        send_value(s, r->requestor, property, XA_STRING, l);
+        send_value(s, r->requestor, property, XCB_ATOM_STRING, l);
         value_unref(l);
-        n.property = property;
+    } else {
+        ok = false; /* anything else (MULTIPLE included) is refused with property None */
     }
-    /* Anything else (MULTIPLE included) is refused with property None. */
-    XSendEvent(s->dpy, r->requestor, False, NoEventMask, (XEvent *)&n);
-    XFlush(s->dpy);
+    memset(&n, 0, sizeof(n));
+    n.ev.response_type = XCB_SELECTION_NOTIFY;
+    n.ev.time = r->time;
+    n.ev.requestor = r->requestor;
+    n.ev.selection = r->selection;
+    n.ev.target = r->target;
+    n.ev.property = ok ? property : XCB_ATOM_NONE;
+    xcb_send_event(s->c, 0, r->requestor, XCB_EVENT_MASK_NO_EVENT, n.bytes);
 }
 
-static void on_selection_clear(struct desk_sel *s, const XSelectionClearEvent *e)
+static void on_selection_clear(struct desk_sel *s, const xcb_selection_clear_event_t *e)
 {
     int i = sel_index(s, e->selection);
 
     /* A clear queued before we took the selection again is stale: ask the server. */
-    if (i >= 0 && s->owned[i] && XGetSelectionOwner(s->dpy, e->selection) != s->win) {
+    if (i >= 0 && s->owned[i] && owner_of(s, e->selection) != s->win) {
         value_unref(s->owned[i]);
         s->owned[i] = NULL;
     }
@@ -494,33 +570,31 @@ static int answer_append(struct desk_sel *s, const unsigned char *p, size_t n, b
     return 0;
 }
 
-static void get_convert(struct desk_sel *s, Atom target)
+static void get_convert(struct desk_sel *s, xcb_atom_t target)
 {
     s->cur_target = target;
-    XDeleteProperty(s->dpy, s->win, s->atoms[A_PROP]);
-    XConvertSelection(s->dpy, s->sel_atoms[sel_bit_index(s->cur->sels)], target, s->atoms[A_PROP],
-                      s->win, CurrentTime);
-    XFlush(s->dpy);
+    xcb_delete_property(s->c, s->win, s->atoms[A_PROP]);
+    xcb_convert_selection(s->c, s->win, s->sel_atoms[sel_bit_index(s->cur->sels)], target,
+                          s->atoms[A_PROP], XCB_CURRENT_TIME);
+    xcb_flush(s->c);
     s->cur_deadline = mono_ms() + CLIP_TIMEOUT_MS;
 }
 
 bool desk_sel_get(struct desk_sel *s, struct desk_clip_cmd *cmd)
 {
     int i = sel_bit_index(cmd->sels);
-    Window owner;
+    xcb_window_t owner;
 
     s->cur = cmd;
     s->cur_cap = 0;
     cmd->r = 0;
-    if (s->dead) {
+    owner = dead(s) ? XCB_WINDOW_NONE : owner_of(s, s->sel_atoms[i]);
+    if (dead(s)) {
         fail(cmd, 503, "the X server went away; the clipboard is not available");
         get_finish(s);
         return true;
     }
-    owner = XGetSelectionOwner(s->dpy, s->sel_atoms[i]);
-    if (owner == None || s->dead) {
-        if (s->dead)
-            fail(cmd, 503, "the X server went away; the clipboard is not available");
+    if (owner == XCB_WINDOW_NONE) {
         get_finish(s); /* nobody holds it: empty, as the reference */
         return true;
     }
@@ -538,50 +612,48 @@ bool desk_sel_get(struct desk_sel *s, struct desk_clip_cmd *cmd)
  * Reads and deletes our property into the answer: 1 when a piece was
  * appended, 0 when it was empty (or announced INCR), -1 after failing the read.
  */
-static int get_read_property(struct desk_sel *s, Atom *ret_type)
+static int get_read_property(struct desk_sel *s, xcb_atom_t *ret_type)
 {
-    Atom type = None;
-    int format = 0, r;
-    unsigned long n = 0, left = 0;
-    unsigned char *data = NULL;
-    long room = (long)((LIM_DESKTOP_CLIPBOARD_BYTES - s->cur->len) / 4 + 1);
+    uint32_t room = (uint32_t)((LIM_DESKTOP_CLIPBOARD_BYTES - s->cur->len) / 4 + 1);
+    xcb_get_property_reply_t *r = xcb_get_property_reply(
+        s->c,
+        xcb_get_property(s->c, 1, s->win, s->atoms[A_PROP], XCB_GET_PROPERTY_TYPE_ANY, 0, room),
+        NULL);
+    int n, res;
 
-    if (XGetWindowProperty(s->dpy, s->win, s->atoms[A_PROP], 0, room, True, AnyPropertyType, &type,
-                           &format, &n, &left, &data) != Success) {
-        if (data)
-            XFree(data);
-        return fail(s->cur, 500, "the clipboard's answer could not be read");
-    }
-    *ret_type = type;
-    if (type == s->atoms[A_INCR]) {
-        XFree(data);
+    if (!r)
+        return fail(s->cur, dead(s) ? 503 : 500, "the clipboard's answer could not be read");
+    *ret_type = r->type;
+    n = xcb_get_property_value_length(r);
+    if (r->type == s->atoms[A_INCR]) {
+        free(r);
         return 0;
     }
-    if (left > 0 || (n > 0 && format != 8) || answer_append(s, data, n, type == XA_STRING) < 0) {
-        if (data)
-            XFree(data);
-        XDeleteProperty(s->dpy, s->win, s->atoms[A_PROP]);
+    if (r->bytes_after > 0 || (n > 0 && r->format != 8) ||
+        answer_append(s, xcb_get_property_value(r), (size_t)n, r->type == XCB_ATOM_STRING) < 0) {
+        free(r);
+        xcb_delete_property(s->c, s->win, s->atoms[A_PROP]);
         return fail(s->cur, 500, "the clipboard holds more than %u bytes of text, or not text",
                     LIM_DESKTOP_CLIPBOARD_BYTES);
     }
-    r = n > 0;
-    if (data)
-        XFree(data);
-    return r;
+    res = n > 0;
+    free(r);
+    return res;
 }
 
-static struct desk_clip_cmd *on_selection_notify(struct desk_sel *s, const XSelectionEvent *e)
+static struct desk_clip_cmd *on_selection_notify(struct desk_sel *s,
+                                                 const xcb_selection_notify_event_t *e)
 {
-    Atom type = None;
+    xcb_atom_t type = XCB_ATOM_NONE;
     int r;
 
     if (!s->cur || s->cur_incr || e->requestor != s->win ||
         e->selection != s->sel_atoms[sel_bit_index(s->cur->sels)] || e->target != s->cur_target)
         return NULL; /* stale: a read that timed out */
-    if (e->property == None) {
+    if (e->property == XCB_ATOM_NONE) {
         /* Refused: an older owner may still give STRING; otherwise there is no text. */
         if (s->cur_target == s->atoms[A_UTF8]) {
-            get_convert(s, XA_STRING);
+            get_convert(s, XCB_ATOM_STRING);
             return NULL;
         }
         return get_finish(s);
@@ -596,12 +668,13 @@ static struct desk_clip_cmd *on_selection_notify(struct desk_sel *s, const XSele
     return get_finish(s);
 }
 
-static struct desk_clip_cmd *on_property(struct desk_sel *s, const XPropertyEvent *e)
+static struct desk_clip_cmd *on_property(struct desk_sel *s, const xcb_property_notify_event_t *e)
 {
-    Atom type = None;
+    xcb_atom_t type = XCB_ATOM_NONE;
 
     if (e->window == s->win) {
-        if (s->cur && s->cur_incr && e->atom == s->atoms[A_PROP] && e->state == PropertyNewValue) {
+        if (s->cur && s->cur_incr && e->atom == s->atoms[A_PROP] &&
+            e->state == XCB_PROPERTY_NEW_VALUE) {
             if (get_read_property(s, &type) == 1) {
                 s->cur_deadline = mono_ms() + CLIP_TIMEOUT_MS;
                 return NULL;
@@ -610,7 +683,7 @@ static struct desk_clip_cmd *on_property(struct desk_sel *s, const XPropertyEven
         }
         return NULL;
     }
-    if (e->state != PropertyDelete)
+    if (e->state != XCB_PROPERTY_DELETE)
         return NULL;
     for (struct sel_out *o = s->outs; o; o = o->next) {
         if (o->requestor == e->window && o->property == e->atom) {
@@ -624,31 +697,33 @@ static struct desk_clip_cmd *on_property(struct desk_sel *s, const XPropertyEven
 struct desk_clip_cmd *desk_sel_dispatch(struct desk_sel *s)
 {
     struct desk_clip_cmd *done = NULL;
+    xcb_generic_event_t *ev;
 
-    while (!done && !s->dead && XPending(s->dpy)) {
-        XEvent ev;
-        XNextEvent(s->dpy, &ev);
-        switch (ev.type) {
-        case SelectionRequest:
-            serve_request(s, &ev.xselectionrequest);
+    /* Errors of requests to vanished requestors come here too (type 0): nothing to do. */
+    while (!done && (ev = next_event(s))) {
+        switch (ev->response_type & 0x7f) {
+        case XCB_SELECTION_REQUEST:
+            serve_request(s, (const xcb_selection_request_event_t *)ev);
             break;
-        case SelectionClear:
-            on_selection_clear(s, &ev.xselectionclear);
+        case XCB_SELECTION_CLEAR:
+            on_selection_clear(s, (const xcb_selection_clear_event_t *)ev);
             break;
-        case SelectionNotify:
-            done = on_selection_notify(s, &ev.xselection);
+        case XCB_SELECTION_NOTIFY:
+            done = on_selection_notify(s, (const xcb_selection_notify_event_t *)ev);
             break;
-        case PropertyNotify:
-            done = on_property(s, &ev.xproperty);
+        case XCB_PROPERTY_NOTIFY:
+            done = on_property(s, (const xcb_property_notify_event_t *)ev);
             break;
         default:
             break;
         }
+        free(ev);
     }
-    if (!done && s->dead && s->cur) {
+    if (!done && dead(s) && s->cur) {
         fail(s->cur, 503, "the X server went away during the clipboard read");
         done = get_finish(s);
     }
+    xcb_flush(s->c);
     return done;
 }
 
@@ -665,7 +740,7 @@ struct desk_clip_cmd *desk_sel_expire(struct desk_sel *s, int64_t *ret_next)
     for (struct sel_out *o = s->outs, *nx; o; o = nx) {
         nx = o->next;
         if (now >= o->deadline) {
-            log_debug(DESK_TAG, "clipboard: requestor 0x%lx stalled; transfer dropped",
+            log_debug(SEL_TAG, "clipboard: requestor 0x%lx stalled; transfer dropped",
                       (unsigned long)o->requestor);
             out_free(s, o);
         } else if (next < 0 || o->deadline < next) {

@@ -9,7 +9,7 @@ import { spawn, spawnSync } from "node:child_process";
 import path from "node:path";
 import { SandboxAgent } from "sandbox-agent";
 import { api, assertJson, assertProblem, postJson, q, sdkError, startServer, waitFor } from "./harness.mjs";
-import { startDesktop } from "./desktop_helpers.mjs";
+import { displayNum, startDesktop } from "./desktop_helpers.mjs";
 
 const XWIN = path.resolve(
   process.env.AGENTD_XWIN || new URL("../../build/tests/desk_xwin", import.meta.url).pathname,
@@ -263,10 +263,40 @@ describe("life cycle", () => {
     await setClip("before stop");
     assertJson(await api(d, "POST", "/v1/desktop/stop"));
     assertProblem(await api(d, "GET", "/v1/desktop/clipboard"), 409, "desktop_runtime_inactive");
-    const s = assertJson(await postJson(d, "/v1/desktop/start", { width: 800, height: 600, displayNum: 200 + Math.floor(Math.random() * 500) }));
+    const s = assertJson(await postJson(d, "/v1/desktop/start", { width: 800, height: 600, displayNum: displayNum() }));
     display = s.display;
     assert.deepEqual(await getClip(), { text: "", selection: "clipboard" });
     await setClip("after restart");
     assert.equal(xclipOut("clipboard").toString(), "after restart");
+  });
+});
+
+describe("the X server dies while the clipboard connects", () => {
+  test("the daemon survives (XCB, not Xlib's exit on I/O errors) and the clipboard comes back", async () => {
+    // The clipboard thread connects right after start returns: killing Xvfb at once hits its
+    // connection setup (or its first requests) most of the time.
+    const { d: e, status } = await startDesktop();
+    try {
+      let s = status;
+      // Three rounds: the runtime allows five restarts a minute, and openbox may use some too.
+      for (let round = 0; round < 3; round++) {
+        const old = s.processes.find((p) => p.name === "Xvfb").pid;
+        process.kill(old, "SIGKILL");
+        s = await waitFor(
+          async () => {
+            const st = assertJson(await api(e, "GET", "/v1/desktop/status"));
+            return st.state === "active" && st.processes.find((p) => p.name === "Xvfb").pid !== old ? st : null;
+          },
+          { timeout: 5000, interval: 5, what: `the desktop back (round ${round})` },
+        );
+      }
+      // Its clipboard works once the new connection is up (it may answer 503 for a moment).
+      await waitFor(async () => (await postJson(e, "/v1/desktop/clipboard", { text: "survived" })).status === 200, {
+        what: "a clipboard write after the restarts",
+      });
+      assert.deepEqual(assertJson(await api(e, "GET", "/v1/desktop/clipboard")), { text: "survived", selection: "clipboard" });
+    } finally {
+      await e.stop();
+    }
   });
 });
