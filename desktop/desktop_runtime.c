@@ -399,6 +399,7 @@ static void stop_everything(void)
     submit_disconnect();
     rt.gen++;
     rt.restarting = false;
+    desk_change_stop_all(); /* screenshots waiting for a change: 409 */
 }
 
 /* The start (or restart) failed: everything stops, state `failed`. */
