@@ -52,8 +52,8 @@ struct frame_rec {
 
 /* Published by the X thread, read by the loop (under lock). */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static uint64_t cur_frame;                       /* the current frame */
-static bool no_damage;                           /* connected without XDamage */
+static uint64_t cur_frame;                      /* the current frame */
+static bool no_damage;                          /* connected without XDamage */
 static struct frame_rec ring[DESK_DAMAGE_RING]; /* indexed by frame % DESK_DAMAGE_RING */
 
 /* A request parked until the screen changes (loop thread). */
@@ -75,6 +75,7 @@ static struct {
     bool async_open;
     uint32_t instance; /* random per daemon: an ETag from another run never matches */
     struct waiter *waiters;
+    unsigned n_waiters; /* parked */
 } dmg;
 
 /* ---- X thread ---------------------------------------------------------------------------- */
@@ -103,7 +104,8 @@ void desk_damage_attach(struct desk_x *x)
 
     x->damage = 0;
     x->damage_pending = false;
-    x->have_damage = XDamageQueryExtension(x->dpy, &ev, &er) && XDamageQueryVersion(x->dpy, &maj, &min);
+    x->have_damage =
+        XDamageQueryExtension(x->dpy, &ev, &er) && XDamageQueryVersion(x->dpy, &maj, &min);
     if (x->have_damage) {
         x->damage_event = ev;
         x->damage = XDamageCreate(x->dpy, x->root, XDamageReportBoundingBox);
@@ -126,26 +128,25 @@ void desk_damage_detach(struct desk_x *x)
 bool desk_damage_event(struct desk_x *x, const XEvent *ev)
 {
     const XDamageNotifyEvent *d = (const XDamageNotifyEvent *)ev;
-    int x0, y0, x1, y1;
 
     if (!x->have_damage || ev->type != x->damage_event + XDamageNotify)
         return false;
-    x0 = d->area.x;
-    y0 = d->area.y;
-    x1 = x0 + d->area.width;
-    y1 = y0 + d->area.height;
     if (!x->damage_pending) {
-        x->dmg_x0 = x0;
-        x->dmg_y0 = y0;
-        x->dmg_x1 = x1;
-        x->dmg_y1 = y1;
         x->damage_pending = true;
-        return true;
+        x->dmg_x0 = x->dmg_y0 = INT_MAX;
+        x->dmg_x1 = x->dmg_y1 = INT_MIN;
     }
-    x->dmg_x0 = x0 < x->dmg_x0 ? x0 : x->dmg_x0;
-    x->dmg_y0 = y0 < x->dmg_y0 ? y0 : x->dmg_y0;
-    x->dmg_x1 = x1 > x->dmg_x1 ? x1 : x->dmg_x1;
-    x->dmg_y1 = y1 > x->dmg_y1 ? y1 : x->dmg_y1;
+    /* An empty area changes no pixel (the server reports some, around focus changes). */
+    if (d->area.width == 0 || d->area.height == 0)
+        return true;
+    if (d->area.x < x->dmg_x0)
+        x->dmg_x0 = d->area.x;
+    if (d->area.y < x->dmg_y0)
+        x->dmg_y0 = d->area.y;
+    if (d->area.x + d->area.width > x->dmg_x1)
+        x->dmg_x1 = d->area.x + d->area.width;
+    if (d->area.y + d->area.height > x->dmg_y1)
+        x->dmg_y1 = d->area.y + d->area.height;
     return true;
 }
 
@@ -158,7 +159,8 @@ void desk_damage_flush(struct desk_x *x)
      * the thread may sleep in poll() next. */
     XDamageSubtract(x->dpy, x->damage, None, None);
     XFlush(x->dpy);
-    publish(x->dmg_x0, x->dmg_y0, x->dmg_x1, x->dmg_y1, true);
+    if (x->dmg_x1 > x->dmg_x0 && x->dmg_y1 > x->dmg_y0)
+        publish(x->dmg_x0, x->dmg_y0, x->dmg_x1, x->dmg_y1, true);
 }
 
 uint64_t desk_damage_frame(struct desk_x *x)
@@ -228,6 +230,7 @@ static void on_timer_closed(uv_handle_t *h)
 
 static void unlink_waiter(struct waiter *w)
 {
+    dmg.n_waiters--;
     if (w->prev)
         w->prev->next = w->next;
     else
@@ -324,7 +327,11 @@ void desk_change_wait(struct http_req *req, const struct desk_shot_req *q, uint6
     if (w->next)
         w->next->prev = w;
     dmg.waiters = w;
+    dmg.n_waiters++;
     http_set_ctx(req, w, &waiter_ctx_ops);
+    log_debug(DESK_TAG,
+              "screenshot parked until a change after frame %" PRIu64 " (%u ms, %u parked)", since,
+              wait_ms, dmg.n_waiters);
 }
 
 void desk_change_stop_all(void)
@@ -341,8 +348,8 @@ void desk_change_stop_all(void)
 /* FNV-1a over the parameters that shape the picture. */
 static uint32_t params_hash(const struct desk_shot_req *q)
 {
-    int64_t v[9] = {q->region, q->x, q->y, q->width, q->height, q->format, q->quality,
-                    q->show_cursor, 0};
+    int64_t v[9] = {q->region, q->x,       q->y,           q->width, q->height,
+                    q->format, q->quality, q->show_cursor, 0};
     uint32_t h = 2166136261u;
     const unsigned char *p = (const unsigned char *)v;
 
