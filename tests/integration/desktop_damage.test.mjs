@@ -80,6 +80,15 @@ describe("waitForChangeMs and since", () => {
     assert.equal(res3.headers.etag, etag);
   });
 
+  test("a wait longer than lws's 5 s pending timeout still gets its 304", async () => {
+    const etag = (await shot()).headers.etag;
+    const res = await api(d, "GET", `/v1/desktop/screenshot?waitForChangeMs=5600&since=${since(etag)}`, {
+      timeout: 20000,
+    });
+    assert.equal(res.status, 304);
+    assert.equal(res.headers.etag, etag);
+  });
+
   test("a change wakes the waiter with the new picture", async () => {
     const etag = (await shot()).headers.etag;
     const before = parkedCount();
