@@ -64,7 +64,7 @@ all: $(DEPS_STAMP) $(BIN)
 
 deps: $(DEPS_STAMP)
 
-$(DEPS_STAMP): images/install-deps.sh
+$(DEPS_STAMP): images/install-deps.sh images/desktop_packages.h
 	./images/install-deps.sh
 	@mkdir -p $(dir $@) && touch $@
 

@@ -38,8 +38,7 @@
 #define DESK_RESTART_WINDOW_MS 60000
 #define DESK_WM_RESTART_MS     200
 #define DESK_WM_WAIT_MS        3000
-#define DESK_INSTALL_COMMAND                                                                       \
-    "apt-get install -y --no-install-recommends xvfb openbox fonts-dejavu-core"
+#define DESK_INSTALL_COMMAND   "agentd install desktop --yes"
 
 enum desk_state {
     DESK_INACTIVE,
