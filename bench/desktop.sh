@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench/desktop.sh - desktop latency: median of 50 calls for PNG, JPEG q70, WebP and scale 0.5
-# JPEG screenshots, mouse move, click, typing 100 characters, and a 100-action agent loop,
+# JPEG screenshots, mouse move, click, typing 100 characters, a 100-action agent loop and the
+# latency from an X change to the answer of a waiting ?waitForChangeMs screenshot,
 # on a 1440x900 desktop with one window (the tests' X client).  agentd always; the reference
 # sandbox-agent 0.4.2 side by side when its binary and its helpers (xdotool, ImageMagick's
 # import, xrandr) are installed.  Prints figures, never asserts.
@@ -54,4 +55,4 @@ if [[ -x $REF_BIN ]] && command -v xdotool >/dev/null && command -v import >/dev
 else
     echo "bench: reference column skipped (needs $REF_BIN, xdotool and ImageMagick's import)" >&2
 fi
-node bench/desktop.mjs "${servers[@]}"
+XCLIENT=$XCLIENT node bench/desktop.mjs "${servers[@]}"
