@@ -145,7 +145,9 @@ static int package_list(enum pm pm, bool fonts, char *dst, size_t cap)
         const char *name = NULL;
         for (size_t i = 0; i < sizeof(pkg_map) / sizeof(pkg_map[0]); i++)
             if (strcmp(pkg_map[i].apt, w) == 0)
-                name = pm == PM_APT ? pkg_map[i].apt : pm == PM_DNF ? pkg_map[i].dnf : pkg_map[i].apk;
+                name = pm == PM_APT   ? pkg_map[i].apt
+                       : pm == PM_DNF ? pkg_map[i].dnf
+                                      : pkg_map[i].apk;
         if (!name) {
             fprintf(stderr, "agentd: no %s name for the package '%s'\n", pm_names[pm], w);
             return -1;
@@ -162,8 +164,7 @@ static int package_list(enum pm pm, bool fonts, char *dst, size_t cap)
  * Builds the commands for pm into cmds (1 or 2 of them); sudo is put in
  * front when not root.  words holds the package names (modified).
  */
-static int build_commands(enum pm pm, const char *sudo, char *words, struct cmd *cmds,
-                          int *ret_n)
+static int build_commands(enum pm pm, const char *sudo, char *words, struct cmd *cmds, int *ret_n)
 {
     int n = 0;
 

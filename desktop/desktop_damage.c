@@ -168,12 +168,7 @@ uint64_t desk_damage_frame(struct desk_x *x)
     uint64_t f;
 
     if (x->dpy && !x->dead) {
-        while (XEventsQueued(x->dpy, QueuedAlready) > 0) {
-            XEvent ev;
-            XNextEvent(x->dpy, &ev);
-            desk_damage_event(x, &ev);
-        }
-        desk_damage_flush(x);
+        desk_x_events(x);
         /* Without XDamage nothing tells us about changes: every capture is a new frame. */
         if (!x->have_damage)
             publish(0, 0, INT_MAX, INT_MAX, false);

@@ -89,6 +89,8 @@ bool desk_x_wait_wm(struct desk_x *x, int timeout_ms);
 bool desk_x_usable(struct desk_x *x, struct problem *err);
 /* Sends the queued requests and waits for the server (XSync). False when the server is gone. */
 bool desk_x_sync(struct desk_x *x);
+/* Handles the events Xlib has already read (no round trip): XDamage, so far. */
+void desk_x_events(struct desk_x *x);
 
 /* ---- damage: the frame counter and waiting for a change (desktop_damage.c) --------------- */
 

@@ -186,8 +186,7 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Handles the events Xlib has already read (no round trip). */
-static void x_events(struct desk_x *x)
+void desk_x_events(struct desk_x *x)
 {
     if (!x->dpy || x->dead)
         return;
@@ -224,10 +223,10 @@ static void x_wait(struct desk_x *x, int64_t idle_deadline)
         return; /* EINTR */
     if (p[0].revents && read(wake_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
         log_warn(DESK_TAG, "eventfd read: %s", strerror(errno));
-    /* Reading may hit a dead connection: the I/O exit handler marks it, x_events() stops. */
+    /* Reading may hit a dead connection: the I/O exit handler marks it, desk_x_events() stops. */
     if (p[1].revents && x->dpy && !x->dead)
         XEventsQueued(x->dpy, QueuedAfterReading);
-    x_events(x);
+    desk_x_events(x);
 }
 
 static void *x_thread(void *arg)
@@ -253,7 +252,7 @@ static void *x_thread(void *arg)
             j->run(&xstate, j);
             finish(j);
             /* Events a job's round trips read (damage its input caused, for one). */
-            x_events(&xstate);
+            desk_x_events(&xstate);
             idle_deadline = mono_ms() + DESK_KEYS_IDLE_MS;
             continue;
         }

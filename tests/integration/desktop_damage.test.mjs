@@ -282,6 +282,35 @@ describe("life cycle", () => {
     }
   });
 
+  test("an X server restart is a change: a parked waiter gets the new server's screen", async () => {
+    const { d: d4, status: st } = await startDesktop({ env: { AGENTD_LOG: "debug" } });
+    try {
+      const etag = await settle(d4);
+      const base = (d4.logs().match(PARKED) || []).length;
+      const pending = api(d4, "GET", `/v1/desktop/screenshot?waitForChangeMs=20000&since=${since(etag)}`, {
+        timeout: 25000,
+      });
+      await waitFor(() => (d4.logs().match(PARKED) || []).length > base, {
+        timeout: 5000,
+        interval: 5,
+        what: "the request parked",
+      });
+      process.kill(st.processes.find((p) => p.name === "Xvfb").pid, "SIGKILL");
+      const res = await pending;
+      // The new server's first frame, or 503 when the capture raced the restart.
+      if (res.status === 200) {
+        assert.notEqual(res.headers.etag, etag);
+        assert.equal(res.headers.etag.split("-")[1], etag.split("-")[1], "same instance");
+      } else assertProblem(res, 503, "desktop_runtime_failed");
+      await waitFor(async () => (await api(d4, "GET", "/v1/desktop/screenshot")).status === 200, {
+        timeout: 5000,
+        what: "screenshots after the restart",
+      });
+    } finally {
+      await d4.stop();
+    }
+  });
+
   test("stopping the desktop answers parked waiters 409; SIGTERM with waiters parked exits 0", async () => {
     const { d: d3 } = await startDesktop({ env: { AGENTD_LOG: "debug" } });
     try {
