@@ -136,7 +136,7 @@ bool desk_damage_event(struct desk_x *x, const XEvent *ev)
         x->dmg_x0 = x->dmg_y0 = INT_MAX;
         x->dmg_x1 = x->dmg_y1 = INT_MIN;
     }
-    /* An empty area changes no pixel (the server reports some, around focus changes). */
+    /* An empty area changes no pixel (Xvfb reports some, e.g. when a window maps). */
     if (d->area.width == 0 || d->area.height == 0)
         return true;
     if (d->area.x < x->dmg_x0)
