@@ -168,14 +168,15 @@ static void launch_wait_closed(uv_handle_t *h)
     free(lw);
 }
 
-static void launch_reply(struct http_req *req, struct proc *p, unsigned long window)
+/* {processId, pid, windowId?}: pid as spawned (the reference reports it after an exit too). */
+static void launch_reply(struct http_req *req, struct proc *p, int pid, unsigned long window)
 {
     cJSON *o = cJSON_CreateObject();
     char id[32];
 
     json_add_string(o, "processId", proc_id(p));
-    if (proc_pid(p) > 0)
-        cJSON_AddNumberToObject(o, "pid", proc_pid(p));
+    if (pid > 0)
+        cJSON_AddNumberToObject(o, "pid", pid);
     if (window) {
         snprintf(id, sizeof(id), "%lu", window);
         json_add_string(o, "windowId", id);
@@ -196,7 +197,7 @@ static void launch_finish(struct launch_wait *lw, unsigned long window)
             }
         }
         if (http_req_alive(lw->req))
-            launch_reply(lw->req, lw->p, window);
+            launch_reply(lw->req, lw->p, lw->pid, window);
         http_req_unref(lw->req);
         lw->req = NULL;
         uv_timer_stop(&lw->timer);
@@ -340,7 +341,7 @@ void desk_handle_launch(struct http_req *req)
     if (r.wait)
         wait_for_window(req, p);
     else
-        launch_reply(req, p, 0);
+        launch_reply(req, p, proc_pid(p), 0);
 out:
     desk_launch_req_done(&r);
 }
@@ -375,7 +376,7 @@ void desk_handle_open(struct http_req *req)
         http_reply_problem(req, &err);
         goto out;
     }
-    launch_reply(req, p, 0);
+    launch_reply(req, p, proc_pid(p), 0);
 out:
     desk_open_req_done(&r);
 }
