@@ -14,7 +14,8 @@
  * and it must be viewable.  Each poll is a few round trips: the X thread is
  * never held, other desktop jobs run between polls, and the loop never
  * sleeps.  The wait ends without `windowId` after LAUNCH_WAIT_MS (the
- * reference's bound) or as soon as the app's whole process group is gone.
+ * reference's bound), as soon as the app's whole process group is gone, or
+ * when the desktop stops.
  */
 #include "desktop_app.h"
 #include "desktop_internal.h"
@@ -236,12 +237,14 @@ static void win_done(struct desk_xjob *j)
     struct win_job *wj = (struct win_job *)j;
     struct launch_wait *lw = wj->lw;
     unsigned long window = wj->window;
+    int display, width, height;
 
     free(wj);
     lw->polling = false;
     if (lw->answered)
         launch_finish(lw, 0); /* only the release is left */
-    else if (window || now_ms() >= lw->deadline || !http_req_alive(lw->req) || !group_alive(lw))
+    else if (window || now_ms() >= lw->deadline || !http_req_alive(lw->req) || !group_alive(lw) ||
+             !desk_active_display(&display, &width, &height))
         launch_finish(lw, window);
     else
         uv_timer_start(&lw->timer, on_poll_timer, LAUNCH_POLL_MS, 0);
