@@ -520,6 +520,11 @@ bool proc_is_running(const struct proc *p)
     return p->running;
 }
 
+int proc_exit_code(const struct proc *p)
+{
+    return p->running || p->signaled ? -1 : p->exit_code;
+}
+
 size_t proc_stdout_head(const struct proc *p, char *dst, size_t cap)
 {
     size_t n = 0;

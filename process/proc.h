@@ -91,6 +91,10 @@ const char *proc_id(const struct proc *p);
 /* The pid while running, 0 after the exit. */
 int proc_pid(const struct proc *p);
 bool proc_is_running(const struct proc *p);
+/* The exit code after a normal exit; -1 while running or after a death by signal. */
+int proc_exit_code(const struct proc *p);
+/* Writes input (copied) to stdin or the PTY. Returns 0 or -errno (-EPIPE once it is closed). */
+int proc_write(struct proc *p, const void *data, size_t n);
 /*
  * Copies up to cap bytes of what the process wrote to stdout, from the
  * oldest entry the log still holds; returns the count.
