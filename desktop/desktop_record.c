@@ -41,9 +41,11 @@
 #include <unistd.h>
 
 /* After `q`: SIGINT when ffmpeg still runs this long, then SIGKILL after as long again. */
-#define REC_SIGINT_MS 3000
-#define REC_KILL_MS   3000
-#define REC_INSTALL   "apt-get install -y --no-install-recommends ffmpeg"
+/* Daemon shutdown: how long ffmpeg gets to finalise an active recording's MP4. */
+#define REC_SHUTDOWN_GRACE_MS 5000
+#define REC_SIGINT_MS         3000
+#define REC_KILL_MS           3000
+#define REC_INSTALL           "apt-get install -y --no-install-recommends ffmpeg"
 
 enum rec_status {
     REC_RECORDING,
@@ -718,7 +720,13 @@ void desk_rec_shutdown(void)
     uv_timer_stop(&rs.timer);
     uv_close((uv_handle_t *)&rs.timer, NULL);
     if (rs.ffmpeg) {
-        /* The registry kills it next: the file stays unfinished. */
+        /*
+         * Ask ffmpeg to finish the file as a stop does; the registry gives it
+         * REC_SHUTDOWN_GRACE_MS before SIGKILL and the loop runs until then.
+         * Nobody can ask for the record any more: it is only the file that counts.
+         */
+        if (proc_write(rs.ffmpeg, "q", 1) == 0)
+            proc_set_shutdown_grace(rs.ffmpeg, REC_SHUTDOWN_GRACE_MS);
         proc_unwatch(rs.ffmpeg, &rs.w);
         proc_unref(rs.ffmpeg);
         rs.ffmpeg = NULL;

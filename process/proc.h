@@ -64,6 +64,13 @@ struct proc_child {
 int proc_spawn_child(uv_loop_t *loop, uv_process_t *h, const struct proc_child *c);
 
 /*
+ * At daemon shutdown p is not SIGKILLed at once but given ms to end by
+ * itself (its owner has asked it to, e.g. ffmpeg finalising a recording),
+ * then SIGKILLed.  The loop keeps running meanwhile.
+ */
+void proc_set_shutdown_grace(struct proc *p, unsigned ms);
+
+/*
  * For modules that start helpers of their own (desktop/, adapters/): follow
  * a process's life without reaching into the registry.
  */

@@ -41,7 +41,8 @@ struct proc {
     pid_t pid;     /* leader of its own process group */
     bool signaled; /* killed by a signal: no exitCode */
     int exit_code;
-    int term_signal; /* the signal when signaled */
+    int term_signal;            /* the signal when signaled */
+    unsigned shutdown_grace_ms; /* at daemon shutdown: time to finish before SIGKILL */
     int64_t created_ms, exited_ms;
     uv_process_t uvp;          /* pipe mode */
     uv_pipe_t in, out, err;    /* pipe mode stdio */

@@ -302,12 +302,14 @@ describe("the desktop stopping", () => {
     assert.equal(res.body.length, done.bytes);
   });
 
-  test("agentd's SIGTERM with a recording active: a clean exit", async () => {
+  test("agentd's SIGTERM with a recording active: ffmpeg finishes the MP4, then a clean exit", async () => {
     const { d } = await desktop();
     const rec = await startRec(d);
     await waitFrames(d, rec.processId, 1);
     const r = await d.stop("SIGTERM");
     assert.equal(r.code, 0);
+    const { duration } = ffprobe(path.join(recDir(d), rec.fileName));
+    assert.ok(duration > 0, `duration ${duration}`);
   });
 });
 
