@@ -136,6 +136,7 @@ fuzz: $(FUZZ_BIN)
 bench: all
 	./bench/run.sh
 	node bench/terminal.mjs
+	./bench/desktop.sh
 
 # ---- housekeeping ------------------------------------------------------------------------------
 

@@ -150,6 +150,34 @@ void desk_etag_format(char *dst, size_t cap, uint64_t frame, const struct desk_s
 bool desk_require_active(struct http_req *req);
 /* The runtime's processes as DesktopProcessInfo[] (for problem extensions). */
 cJSON *desk_processes_json(void);
+/* The active desktop's display number and root size; false (nothing set) unless active. */
+bool desk_active_display(int *ret_display, int *ret_width, int *ret_height);
+/* The state directory (~/.local/state/agentd/desktop) and the HOME of desktop apps. */
+const char *desk_state_dir(void);
+const char *desk_home_dir(void);
+/* The current time as RFC 3339 with nanoseconds and +00:00 (64 bytes are enough). */
+void desk_rfc3339_now(char *dst, size_t cap);
+/*
+ * Resolves an application as `launch` does: a name with a '/' is a path,
+ * any other is searched on PATH.  True when it is an executable regular
+ * file, its path then written to dst.
+ */
+bool desk_which(const char *name, char *dst, size_t cap);
+
+/* ---- recording and launched apps (loop thread) -------------------------------------------- */
+
+void desk_rec_init(uv_loop_t *loop);
+/*
+ * Ends the active recording (as its stop route does) before the desktop
+ * stops.  Returns false when none is active; otherwise done(arg) runs on
+ * the loop once ffmpeg has exited and the record is final.
+ */
+bool desk_rec_end(void (*done)(void *arg), void *arg);
+/* Daemon shutdown: pending stops are answered (done callbacks run), ffmpeg is let go. */
+void desk_rec_shutdown(void);
+void desk_rec_done(void);
+/* Daemon shutdown: launch requests waiting for a window are answered. */
+void desk_launch_shutdown(void);
 
 /* ---- capture (X thread) and encoding (worker pool) ---------------------------------------- */
 
@@ -209,5 +237,13 @@ void desk_handle_stop(struct http_req *req);
 void desk_handle_display_info(struct http_req *req);
 void desk_handle_screenshot(struct http_req *req);
 void desk_handle_screenshot_region(struct http_req *req);
+void desk_handle_launch(struct http_req *req);
+void desk_handle_open(struct http_req *req);
+void desk_handle_rec_start(struct http_req *req);
+void desk_handle_rec_stop(struct http_req *req);
+void desk_handle_rec_list(struct http_req *req);
+void desk_handle_rec_get(struct http_req *req);
+void desk_handle_rec_download(struct http_req *req);
+void desk_handle_rec_delete(struct http_req *req);
 
 #endif

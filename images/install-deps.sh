@@ -32,7 +32,8 @@ libx11-6 libxext6 libxtst6 libxfixes3 libxdamage1 libpng16-16 libjpeg62-turbo li
 # The desktop (/v1/desktop/*): the X server and window manager agentd starts, ffmpeg for
 # recordings, a font.  x11-utils (xwininfo) and xclip are independent X clients the tests use.
 DESKTOP="$DESKTOP_RUNTIME x11-utils xclip"
-TEST="wrk curl ca-certificates tmux"
+# xterm and x11-apps (xmessage...): real X apps the launch tests start; tmux drives agentd exec.
+TEST="wrk curl ca-certificates xterm x11-apps tmux"
 
 want="$BUILD $RUNTIME $DESKTOP $TEST"
 if [ "${1:-}" = "--runtime" ]; then
