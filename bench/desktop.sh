@@ -19,9 +19,9 @@ REF_BIN=${BENCH_REF_BIN:-.cache/ref/package/bin/sandbox-agent}
 [[ -x $AGENTD_BIN && -x $XCLIENT ]] || make -s "$AGENTD_BIN" "$XCLIENT"
 
 work=$(mktemp -d)
-pids=()
+# start() runs in a command substitution (a subshell): its pids go through a file.
 cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in $(cat "$work/pids" 2>/dev/null); do kill "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true
     rm -rf "$work"
 }
@@ -36,14 +36,14 @@ start() {
     port=$(free_port)
     mkdir -p "$work/$name"
     HOME=$work/$name "$@" server --host 127.0.0.1 --port "$port" --no-token >"$work/$name.log" 2>&1 &
-    pids+=($!)
+    echo $! >>"$work/pids"
     for _ in $(seq 200); do curl -sf "http://127.0.0.1:$port/v1/health" >/dev/null && break; sleep 0.05; done
     status=$(curl -sf -XPOST -H 'content-type: application/json' \
         -d "{\"width\":1440,\"height\":900,\"displayNum\":$((300 + RANDOM % 300))}" \
         "http://127.0.0.1:$port/v1/desktop/start") || { echo "bench: $name: desktop start failed" >&2; return 1; }
     display=$(printf '%s' "$status" | node -e 'let s="";process.stdin.on("data",c=>s+=c).on("end",()=>console.log(JSON.parse(s).display))')
     DISPLAY=$display "$XCLIENT" 100 100 800 600 >/dev/null 2>&1 &
-    pids+=($!)
+    echo $! >>"$work/pids"
     sleep 0.3 # the window maps; only a figure depends on it
     echo "$name=http://127.0.0.1:$port"
 }
