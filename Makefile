@@ -65,7 +65,7 @@ all: $(DEPS_STAMP) $(BIN)
 
 deps: $(DEPS_STAMP)
 
-$(DEPS_STAMP): images/install-deps.sh
+$(DEPS_STAMP): images/install-deps.sh images/desktop_packages.h
 	./images/install-deps.sh
 	@mkdir -p $(dir $@) && touch $@
 
@@ -142,6 +142,7 @@ fuzz: $(FUZZ_BIN)
 bench: all
 	./bench/run.sh
 	node bench/terminal.mjs
+	./bench/desktop.sh
 
 # ---- housekeeping ------------------------------------------------------------------------------
 

@@ -22,6 +22,8 @@ static const char usage_text[] =
     "  agentd exec [-t] [--endpoint URL] [--token T] -- COMMAND [ARGS...]\n"
     "                                  (agentd attach --help for the client options)\n"
     "  agentd install-agent AGENT|--all [--reinstall] [--agent-version V]\n"
+    "  agentd install desktop [--yes] [--print-only] [--package-manager apt|dnf|apk]\n"
+    "                         [--no-fonts]\n"
     "  agentd mock-agent               the built-in mock ACP agent (JSON-RPC on stdin/stdout)\n"
     "  agentd --version\n"
     "  agentd --help\n"

@@ -5,6 +5,7 @@
 #include "attach.h"
 #include "cli.h"
 #include "install_agent.h"
+#include "install_desktop.h"
 #include "router.h"
 #include "server.h"
 
@@ -111,6 +112,13 @@ int main(int argc, char **argv)
     }
     if (argc >= 2 && strcmp(argv[1], "install-agent") == 0)
         return install_agent_main(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "install") == 0) {
+        if (argc >= 3 && strcmp(argv[2], "desktop") == 0)
+            return install_desktop_main(argc - 2, argv + 2);
+        fprintf(stderr, "agentd: install what? (agentd install desktop; agents: agentd "
+                        "install-agent)\n");
+        return 2;
+    }
     switch (cli_parse(argc, argv, &cfg)) {
     case CLI_EXIT_OK:
         return 0;

@@ -107,6 +107,10 @@ static void dispatch_route(struct conn *c, struct http_req *req, const struct ro
     /* The handler accepted the body: tell a client that waits for it (Expect: 100-continue). */
     if (reads_body && !http_replied(req))
         http_continue(req);
+    /* A reply that comes later (a process exit, a timer): lws still waits for the body of a
+     * bodiless POST and would close the connection after 5 s. */
+    if (!reads_body && !http_replied(req) && http_wsi(req))
+        lws_set_timeout(http_wsi(req), NO_PENDING_TIMEOUT, 0);
 }
 
 static void on_request(struct lws *wsi, struct conn *c)

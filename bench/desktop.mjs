@@ -7,6 +7,7 @@
 // that). Prints one table with a column per server.  Never asserts.
 
 import http from "node:http";
+import { spawn } from "node:child_process";
 
 const N = Number(process.env.BENCH_N || 50);
 const LOOP = Number(process.env.BENCH_LOOP || 100);
@@ -92,6 +93,67 @@ for (const [name, fn] of ops) {
       row.push(`${(Number(process.hrtime.bigint() - t0) / 1e9).toFixed(2)} s total`);
     } catch (e) {
       row.push(`n/a (${e.message})`);
+    }
+  }
+  rows.push(row);
+}
+
+// X change -> waitForChange answer: a second test window (XCLIENT) repaints on a stdin command
+// while a screenshot request waits with ?waitForChangeMs&since; the time is from writing the
+// command to the end of the answer (pipe, client drawing, XDamage, capture, encode, HTTP).
+function get(base, path) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: base.hostname, port: base.port, path, agent }, (res) => {
+      res.resume();
+      res.on("end", () => resolve({ status: res.statusCode, etag: res.headers.etag }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+const pause = (ms) => new Promise((r) => setTimeout(r, ms));
+for (const [label, query] of [
+  ["change -> waitForChange, JPEG q70", "format=jpeg&quality=70"],
+  ["change -> waitForChange, 100x100 PNG region", "x=1000&y=700&width=100&height=100"],
+]) {
+  const row = [label];
+  for (const s of servers) {
+    let xc;
+    try {
+      const route = query.startsWith("x=") ? "/v1/desktop/screenshot/region" : "/v1/desktop/screenshot";
+      const display = await new Promise((resolve, reject) => {
+        http.get({ host: s.base.hostname, port: s.base.port, path: "/v1/desktop/status", agent }, (res) => {
+          let b = "";
+          res.on("data", (c) => (b += c)).on("end", () => resolve(JSON.parse(b).display));
+        }).on("error", reject);
+      });
+      const probe = await get(s.base, `${route}?${query}&waitForChangeMs=1`);
+      // agentd's frame ETags ("<frame>-<instance>-<params>"); the reference has no waitForChangeMs.
+      if (!/^"[0-9a-f]+-[0-9a-f]{8}-[0-9a-f]{8}"$/.test(probe.etag || "")) throw new Error("no waitForChangeMs");
+      xc = spawn(process.env.XCLIENT || "build/tests/desk_xclient", ["1000", "700", "100", "100"], {
+        env: { ...process.env, DISPLAY: display },
+        stdio: ["pipe", "pipe", "ignore"],
+      });
+      let out = "";
+      xc.stdout.on("data", (c) => (out += c));
+      while (!out.includes("ready")) await pause(5);
+      const times = [];
+      for (let i = 0; i <= N; i++) {
+        const { etag } = await get(s.base, `${route}?${query}`);
+        const pending = get(s.base, `${route}?${query}&waitForChangeMs=5000&since=${encodeURIComponent(etag)}`);
+        await pause(20); // let the request park (a bench may sleep; a test may not)
+        const t0 = process.hrtime.bigint();
+        xc.stdin.write(`fill ${(0x102030 + i * 0x050301).toString(16).slice(-6)}\n`);
+        const r = await pending;
+        if (r.status !== 200) throw new Error(`answer ${r.status}`);
+        if (i > 0) times.push(Number(process.hrtime.bigint() - t0) / 1e6); // the first warms up
+      }
+      times.sort((a, b) => a - b);
+      row.push(`${times[Math.floor(N / 2)].toFixed(2)} ms (p90 ${times[Math.floor(N * 0.9)].toFixed(2)})`);
+    } catch (e) {
+      row.push(`n/a (${e.message})`);
+    } finally {
+      if (xc) xc.kill("SIGKILL");
     }
   }
   rows.push(row);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench/desktop.sh - desktop latency: median of 50 calls for PNG, JPEG q70, WebP and scale 0.5
-# JPEG screenshots, mouse move, click, typing 100 characters, and a 100-action agent loop,
+# JPEG screenshots, mouse move, click, typing 100 characters, a 100-action agent loop and the
+# latency from an X change to the answer of a waiting ?waitForChangeMs screenshot,
 # on a 1440x900 desktop with one window (the tests' X client).  agentd always; the reference
 # sandbox-agent 0.4.2 side by side when its binary and its helpers (xdotool, ImageMagick's
 # import, xrandr) are installed.  Prints figures, never asserts.
@@ -18,9 +19,9 @@ REF_BIN=${BENCH_REF_BIN:-.cache/ref/package/bin/sandbox-agent}
 [[ -x $AGENTD_BIN && -x $XCLIENT ]] || make -s "$AGENTD_BIN" "$XCLIENT"
 
 work=$(mktemp -d)
-pids=()
+# start() runs in a command substitution (a subshell): its pids go through a file.
 cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in $(cat "$work/pids" 2>/dev/null); do kill "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true
     rm -rf "$work"
 }
@@ -35,14 +36,14 @@ start() {
     port=$(free_port)
     mkdir -p "$work/$name"
     HOME=$work/$name "$@" server --host 127.0.0.1 --port "$port" --no-token >"$work/$name.log" 2>&1 &
-    pids+=($!)
+    echo $! >>"$work/pids"
     for _ in $(seq 200); do curl -sf "http://127.0.0.1:$port/v1/health" >/dev/null && break; sleep 0.05; done
     status=$(curl -sf -XPOST -H 'content-type: application/json' \
         -d "{\"width\":1440,\"height\":900,\"displayNum\":$((300 + RANDOM % 300))}" \
         "http://127.0.0.1:$port/v1/desktop/start") || { echo "bench: $name: desktop start failed" >&2; return 1; }
     display=$(printf '%s' "$status" | node -e 'let s="";process.stdin.on("data",c=>s+=c).on("end",()=>console.log(JSON.parse(s).display))')
     DISPLAY=$display "$XCLIENT" 100 100 800 600 >/dev/null 2>&1 &
-    pids+=($!)
+    echo $! >>"$work/pids"
     sleep 0.3 # the window maps; only a figure depends on it
     echo "$name=http://127.0.0.1:$port"
 }
@@ -54,4 +55,4 @@ if [[ -x $REF_BIN ]] && command -v xdotool >/dev/null && command -v import >/dev
 else
     echo "bench: reference column skipped (needs $REF_BIN, xdotool and ImageMagick's import)" >&2
 fi
-node bench/desktop.mjs "${servers[@]}"
+XCLIENT=$XCLIENT node bench/desktop.mjs "${servers[@]}"

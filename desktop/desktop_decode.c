@@ -99,6 +99,82 @@ static int query_i32(const struct query *q, const char *key, bool required, int 
     return r;
 }
 
+/* Parses exactly n lower- or upper-case hex digits (1-16) from s. */
+static int parse_hex(const char *s, size_t n, uint64_t *ret)
+{
+    uint64_t v = 0;
+
+    if (n == 0 || n > 16)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        unsigned d;
+        if (c >= '0' && c <= '9')
+            d = (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            d = (unsigned)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            d = (unsigned)(c - 'A' + 10);
+        else
+            return -1;
+        v = v << 4 | d;
+    }
+    *ret = v;
+    return 0;
+}
+
+int desk_etag_parse(const char *s, size_t len, uint64_t *ret_frame, uint32_t *ret_instance)
+{
+    const char *d1, *d2;
+    uint64_t frame, inst, params;
+
+    if (len >= 2 && s[0] == 'W' && s[1] == '/') {
+        s += 2;
+        len -= 2;
+    }
+    if (len >= 2 && s[0] == '"' && s[len - 1] == '"') {
+        s++;
+        len -= 2;
+    }
+    d1 = memchr(s, '-', len);
+    if (!d1)
+        return -1;
+    d2 = memchr(d1 + 1, '-', len - (size_t)(d1 + 1 - s));
+    if (!d2 || parse_hex(s, (size_t)(d1 - s), &frame) < 0 || d2 - (d1 + 1) != 8 ||
+        parse_hex(d1 + 1, 8, &inst) < 0 || len - (size_t)(d2 + 1 - s) != 8 ||
+        parse_hex(d2 + 1, 8, &params) < 0)
+        return -1;
+    *ret_frame = frame;
+    *ret_instance = (uint32_t)inst;
+    return 0;
+}
+
+/* waitForChangeMs and since (agentd's own, beyond the reference). */
+static int decode_wait(const struct query *q, struct desk_shot_req *s, struct problem *err)
+{
+    uint64_t ms = 0;
+    const char *since = NULL;
+    int r = query_u64(q, "waitForChangeMs", UINT32_MAX, &ms, err);
+
+    if (r < 0)
+        return -1;
+    if (ms > LIM_DESKTOP_WAIT_CHANGE_MS)
+        return problem_set(err, 400, PROBLEM_DESKTOP_INVALID_ACTION,
+                           "waitForChangeMs must be at most %d", LIM_DESKTOP_WAIT_CHANGE_MS);
+    s->wait_ms = (unsigned)ms;
+    r = query_str(q, "since", &since, err);
+    if (r < 0)
+        return -1;
+    if (r == 1) {
+        if (desk_etag_parse(since, strlen(since), &s->since_frame, &s->since_instance) < 0)
+            return problem_set(err, 400, PROBLEM_INVALID_REQUEST,
+                               "query parameter `since` must be the ETag of an earlier "
+                               "screenshot (like \"1a-5f3e9c01-7d2a10b4\")");
+        s->has_since = true;
+    }
+    return 0;
+}
+
 int desk_shot_decode(const struct query *q, bool region, struct desk_shot_req *out,
                      struct problem *err)
 {
@@ -137,6 +213,8 @@ int desk_shot_decode(const struct query *q, bool region, struct desk_shot_req *o
     if (r == 1 && !(s.scale >= 0.1 && s.scale <= 1.0))
         return invalid(err, "scale must be between 0.1 and 1.0");
     if (query_bool(q, "showCursor", &s.show_cursor, err) < 0)
+        return -1;
+    if (decode_wait(q, &s, err) < 0)
         return -1;
     if (region) {
         if (s.x < 0 || s.y < 0)

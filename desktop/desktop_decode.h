@@ -37,9 +37,13 @@ struct desk_shot_req {
     int x, y;          /* region origin (screen pixels) */
     int width, height; /* region size before clipping */
     enum desk_format format;
-    int quality;      /* 1-100, 0 when not given */
-    double scale;     /* 0.1-1.0 */
-    bool show_cursor; /* draw the crosshair */
+    int quality;             /* 1-100, 0 when not given */
+    double scale;            /* 0.1-1.0 */
+    bool show_cursor;        /* draw the crosshair */
+    unsigned wait_ms;        /* waitForChangeMs: wait up to this for a change (0: do not wait) */
+    bool has_since;          /* since: the ETag of an earlier screenshot was given */
+    uint64_t since_frame;    /* its frame counter */
+    uint32_t since_instance; /* the daemon instance that made it */
 };
 
 enum desk_mouse_op {
@@ -85,6 +89,11 @@ int desk_start_decode(const char *body, size_t len, struct desk_start_req *out,
                       struct problem *err);
 int desk_shot_decode(const struct query *q, bool region, struct desk_shot_req *out,
                      struct problem *err);
+/*
+ * Parses a screenshot ETag ("<frame hex>-<instance hex8>-<params hex8>",
+ * with or without its quotes and a W/ prefix).  Returns 0, or -1.
+ */
+int desk_etag_parse(const char *s, size_t len, uint64_t *ret_frame, uint32_t *ret_instance);
 int desk_mouse_decode(enum desk_mouse_op op, const char *body, size_t len,
                       struct desk_mouse_req *out, struct problem *err);
 /* On success the caller frees with desk_key_req_done(). */

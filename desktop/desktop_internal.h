@@ -57,6 +57,12 @@ struct desk_x {
     uint64_t use_clock;    /* counts spare uses (LRU) */
     bool spares_dirty;     /* some spare is bound: restore when idle */
     unsigned char x_error; /* last X error code seen on this thread (0: none) */
+    bool have_damage;      /* XDamage: a damage object watches the root */
+    int damage_event;      /* XDamage's first event code */
+    XID damage;            /* the Damage on the root (0 when none) */
+    bool damage_pending;   /* damage seen since the last XDamageSubtract */
+    int dmg_x0, dmg_y0;    /* bounding box of that damage (screen pixels) */
+    int dmg_x1, dmg_y1;    /* exclusive */
 };
 
 /*
@@ -83,6 +89,57 @@ bool desk_x_wait_wm(struct desk_x *x, int timeout_ms);
 bool desk_x_usable(struct desk_x *x, struct problem *err);
 /* Sends the queued requests and waits for the server (XSync). False when the server is gone. */
 bool desk_x_sync(struct desk_x *x);
+/* Handles the events Xlib has already read (no round trip): XDamage, so far. */
+void desk_x_events(struct desk_x *x);
+
+/* ---- damage: the frame counter and waiting for a change (desktop_damage.c) --------------- */
+
+/*
+ * A frame is the screen between two batches of XDamage events: the frame
+ * counter goes up by one for each batch (and for each new X connection).
+ * The ETag of a screenshot names its frame, this daemon's instance and the
+ * screenshot's parameters; `since` compares only the frame (and instance).
+ */
+int desk_damage_init(uv_loop_t *loop);
+void desk_damage_done(void);
+/* X thread: create / drop the damage object (at connect / before disconnecting). */
+void desk_damage_attach(struct desk_x *x);
+void desk_damage_detach(struct desk_x *x);
+/* X thread: takes an XDamageNotify event (true) or leaves the event alone (false). */
+bool desk_damage_event(struct desk_x *x, const XEvent *ev);
+/* X thread: after a batch of events: XDamageSubtract, publish the new frame, wake waiters. */
+void desk_damage_flush(struct desk_x *x);
+/*
+ * X thread, right before a capture: handles the events already read and
+ * returns the current frame, which the capture then shows (or a later one).
+ */
+uint64_t desk_damage_frame(struct desk_x *x);
+
+/* How a wait for a change ended (loop thread). */
+enum desk_wait_end {
+    DESK_WAIT_CHANGED, /* the screen (the region) changed after `since`: capture it */
+    DESK_WAIT_TIMEOUT, /* nothing changed in time: 304 */
+    DESK_WAIT_STOPPED, /* the desktop was stopped: 409 */
+    DESK_WAIT_GONE,    /* the client went away: just free */
+};
+typedef void (*desk_wait_fn)(void *arg, enum desk_wait_end end);
+
+/* This daemon's instance (part of every ETag) and the current frame (loop thread). */
+uint32_t desk_frame_instance(void);
+uint64_t desk_frame_now(void);
+/*
+ * Calls fn(arg, ...) exactly once on the loop thread: at once when the
+ * screen (q's region, for a region request) changed after frame `since` or
+ * when wait_ms is 0, otherwise when it changes or after wait_ms.  The
+ * request must stay referenced by the caller until fn ran.  Waiters are
+ * parked on the loop, never on the X thread's queue.
+ */
+void desk_change_wait(struct http_req *req, const struct desk_shot_req *q, uint64_t since,
+                      unsigned wait_ms, desk_wait_fn fn, void *arg);
+/* The runtime stopped: every waiter ends with DESK_WAIT_STOPPED. */
+void desk_change_stop_all(void);
+/* The ETag of frame `frame` taken with q's parameters (quoted: "<frame>-<instance>-<params>"). */
+void desk_etag_format(char *dst, size_t cap, uint64_t frame, const struct desk_shot_req *q);
 
 /* ---- runtime (loop thread) ---------------------------------------------------------------- */
 
@@ -93,6 +150,34 @@ bool desk_x_sync(struct desk_x *x);
 bool desk_require_active(struct http_req *req);
 /* The runtime's processes as DesktopProcessInfo[] (for problem extensions). */
 cJSON *desk_processes_json(void);
+/* The active desktop's display number and root size; false (nothing set) unless active. */
+bool desk_active_display(int *ret_display, int *ret_width, int *ret_height);
+/* The state directory (~/.local/state/agentd/desktop) and the HOME of desktop apps. */
+const char *desk_state_dir(void);
+const char *desk_home_dir(void);
+/* The current time as RFC 3339 with nanoseconds and +00:00 (64 bytes are enough). */
+void desk_rfc3339_now(char *dst, size_t cap);
+/*
+ * Resolves an application as `launch` does: a name with a '/' is a path,
+ * any other is searched on PATH.  True when it is an executable regular
+ * file, its path then written to dst.
+ */
+bool desk_which(const char *name, char *dst, size_t cap);
+
+/* ---- recording and launched apps (loop thread) -------------------------------------------- */
+
+void desk_rec_init(uv_loop_t *loop);
+/*
+ * Ends the active recording (as its stop route does) before the desktop
+ * stops.  Returns false when none is active; otherwise done(arg) runs on
+ * the loop once ffmpeg has exited and the record is final.
+ */
+bool desk_rec_end(void (*done)(void *arg), void *arg);
+/* Daemon shutdown: pending stops are answered (done callbacks run), ffmpeg is let go. */
+void desk_rec_shutdown(void);
+void desk_rec_done(void);
+/* Daemon shutdown: launch requests waiting for a window are answered. */
+void desk_launch_shutdown(void);
 
 /* ---- capture (X thread) and encoding (worker pool) ---------------------------------------- */
 
@@ -173,5 +258,13 @@ void desk_handle_window_move(struct http_req *req);
 void desk_handle_window_resize(struct http_req *req);
 void desk_handle_clipboard_get(struct http_req *req);
 void desk_handle_clipboard_set(struct http_req *req);
+void desk_handle_launch(struct http_req *req);
+void desk_handle_open(struct http_req *req);
+void desk_handle_rec_start(struct http_req *req);
+void desk_handle_rec_stop(struct http_req *req);
+void desk_handle_rec_list(struct http_req *req);
+void desk_handle_rec_get(struct http_req *req);
+void desk_handle_rec_download(struct http_req *req);
+void desk_handle_rec_delete(struct http_req *req);
 
 #endif

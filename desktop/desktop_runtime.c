@@ -38,8 +38,7 @@
 #define DESK_RESTART_WINDOW_MS 60000
 #define DESK_WM_RESTART_MS     200
 #define DESK_WM_WAIT_MS        3000
-#define DESK_INSTALL_COMMAND                                                                       \
-    "apt-get install -y --no-install-recommends xvfb openbox fonts-dejavu-core"
+#define DESK_INSTALL_COMMAND   "agentd install desktop --yes"
 
 enum desk_state {
     DESK_INACTIVE,
@@ -117,6 +116,11 @@ static void rfc3339_now(char *dst, size_t cap)
     gmtime_r(&ts.tv_sec, &tm);
     n = strftime(dst, cap, "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(dst + n, cap - n, ".%09ld+00:00", ts.tv_nsec);
+}
+
+void desk_rfc3339_now(char *dst, size_t cap)
+{
+    rfc3339_now(dst, cap);
 }
 
 /* One line in the runtime log (a few small appends per start: not worth a thread). */
@@ -400,6 +404,7 @@ static void stop_everything(void)
     submit_disconnect();
     rt.gen++;
     rt.restarting = false;
+    desk_change_stop_all(); /* screenshots waiting for a change: 409 */
 }
 
 /* The start (or restart) failed: everything stops, state `failed`. */
@@ -720,7 +725,7 @@ void desk_handle_start(struct http_req *req)
     start_xvfb();
 }
 
-void desk_handle_stop(struct http_req *req)
+static void stop_now(struct http_req *req)
 {
     struct problem err;
 
@@ -734,7 +739,26 @@ void desk_handle_stop(struct http_req *req)
         problem_set(&err, 409, PROBLEM_CONFLICT, "the desktop was stopped while it was starting");
         answer_waiters(&err);
     }
-    reply_status(req);
+    if (http_req_alive(req))
+        reply_status(req);
+}
+
+static void stop_after_recording(void *arg)
+{
+    struct http_req *req = arg;
+
+    stop_now(req);
+    http_req_unref(req);
+}
+
+void desk_handle_stop(struct http_req *req)
+{
+    /* An active recording is finalised first, while its X server still runs. */
+    http_req_ref(req);
+    if (desk_rec_end(stop_after_recording, req))
+        return;
+    http_req_unref(req);
+    stop_now(req);
 }
 
 void desk_handle_display_info(struct http_req *req)
@@ -750,6 +774,26 @@ void desk_handle_display_info(struct http_req *req)
     cJSON_AddItemToObject(o, "resolution", resolution_json());
     http_reply_json(req, 200, o);
     cJSON_Delete(o);
+}
+
+bool desk_active_display(int *ret_display, int *ret_width, int *ret_height)
+{
+    if (rt.state != DESK_ACTIVE || !rt.connected)
+        return false;
+    *ret_display = rt.display;
+    *ret_width = rt.width;
+    *ret_height = rt.height;
+    return true;
+}
+
+const char *desk_state_dir(void)
+{
+    return rt.state_dir;
+}
+
+const char *desk_home_dir(void)
+{
+    return rt.home_dir;
 }
 
 /* ---- life cycle --------------------------------------------------------------------------- */
@@ -772,6 +816,7 @@ int desk_init(uv_loop_t *loop)
     uv_timer_init(loop, &rt.wm_timer);
     uv_unref((uv_handle_t *)&rt.deadline);
     uv_unref((uv_handle_t *)&rt.wm_timer);
+    desk_rec_init(loop);
     return desk_x_init(loop);
 }
 
@@ -779,6 +824,9 @@ void desk_shutdown(void)
 {
     struct problem err;
 
+    /* Answers what waits on a recording or a launched app (a pending stop runs now). */
+    desk_rec_shutdown();
+    desk_launch_shutdown();
     if (rt.state != DESK_INACTIVE) {
         stop_everything();
         rt.state = DESK_INACTIVE;
@@ -793,6 +841,7 @@ void desk_done(void)
 {
     desk_clip_done();
     desk_x_done();
+    desk_rec_done();
     free(rt.state_dir);
     free(rt.home_dir);
     free(rt.log_path);

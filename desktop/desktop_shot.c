@@ -5,14 +5,16 @@
  * scales and encodes, and the loop writes the reply.  Beyond the
  * reference, the reply says how the image maps to the screen
  * (X-Desktop-Width/Height: the screen, X-Desktop-Scale, X-Desktop-Cursor-X/Y:
- * the pointer in screen pixels) and carries an ETag of the pixels.
+ * the pointer in screen pixels) and carries an ETag naming the frame (see
+ * desktop_damage.c).  With ?waitForChangeMs=N and/or ?since=<ETag>, the
+ * request first waits, parked outside the X thread's queue, until the
+ * screen differs from that frame (304 Not Modified after N ms).
  */
 #include "desktop_internal.h"
 
 #include "../stream/work.h"
 #include "../stream/xmalloc.h"
 
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -26,7 +28,7 @@ struct shot_job {
     int cursor_x, cursor_y;  /* the pointer, screen pixels */
     uint8_t *out;            /* encoded */
     size_t out_len;
-    uint64_t etag;
+    uint64_t frame_no;  /* the frame captured, or the one the client has (ETag) */
     int r;              /* 0 or -1 */
     struct problem err; /* when r < 0 */
 };
@@ -64,7 +66,7 @@ static void reply(struct shot_job *s)
     http_add_header(s->req, "x-desktop-width", v);
     snprintf(v, sizeof(v), "%d", s->screen_h);
     http_add_header(s->req, "x-desktop-height", v);
-    snprintf(v, sizeof(v), "\"%016" PRIx64 "\"", s->etag);
+    desk_etag_format(v, sizeof(v), s->frame_no, &s->q);
     http_add_header(s->req, "etag", v);
     http_add_header(s->req, "cache-control", "no-store");
     http_reply(s->req, 200, content_type(s->q.format), (char *)s->out, s->out_len);
@@ -88,7 +90,6 @@ static void encode_run(void *arg)
             *im = scaled;
         }
     }
-    s->etag = desk_image_hash(im) ^ ((uint64_t)s->q.format << 56) ^ ((uint64_t)s->q.quality << 48);
     s->r = desk_encode(im, s->q.format, s->q.quality, &s->out, &s->out_len, &s->err);
 }
 
@@ -110,6 +111,7 @@ static void capture_run(struct desk_x *x, struct desk_xjob *j)
         return;
     s->screen_w = x->width;
     s->screen_h = x->height;
+    s->frame_no = desk_damage_frame(x);
     if (desk_capture(x, &s->q, &s->frame, &s->cursor_x, &s->cursor_y, &s->err) < 0)
         return;
     if (s->q.region) {
@@ -131,6 +133,32 @@ static void capture_done(struct desk_xjob *j)
     work_submit(encode_run, encode_done, s);
 }
 
+/* The wait for a change ended: capture, or 304 with the ETag the client has. */
+static void on_wait(void *arg, enum desk_wait_end end)
+{
+    struct shot_job *s = arg;
+    struct problem err;
+    char v[64];
+
+    /* No runtime check: a stop ends waits with STOPPED, and after an X server restart the
+     * capture queues behind the reconnection that published the change. */
+    if (end == DESK_WAIT_CHANGED && http_req_alive(s->req)) {
+        desk_x_submit(&s->job);
+        return;
+    }
+    if (end == DESK_WAIT_TIMEOUT && http_req_alive(s->req)) {
+        desk_etag_format(v, sizeof(v), s->frame_no, &s->q);
+        http_add_header(s->req, "etag", v);
+        http_add_header(s->req, "cache-control", "no-store");
+        http_reply_empty(s->req, 304);
+    } else if (end == DESK_WAIT_STOPPED && http_req_alive(s->req)) {
+        problem_set(&err, 409, PROBLEM_DESKTOP_RUNTIME_INACTIVE,
+                    "Desktop runtime was stopped while waiting for a change");
+        http_reply_problem(s->req, &err);
+    }
+    shot_free(s);
+}
+
 static void handle(struct http_req *req, bool region)
 {
     struct desk_shot_req q;
@@ -149,7 +177,18 @@ static void handle(struct http_req *req, bool region)
     s->job.done = capture_done;
     http_req_ref(req);
     s->req = req;
-    desk_x_submit(&s->job);
+    if (!q.has_since && q.wait_ms == 0) {
+        desk_x_submit(&s->job);
+        return;
+    }
+    /* An ETag of another agentd run names no frame of ours: the screen "changed". */
+    if (q.has_since && q.since_instance != desk_frame_instance()) {
+        desk_x_submit(&s->job);
+        return;
+    }
+    /* Without since: the next change after this request. */
+    s->frame_no = q.has_since ? q.since_frame : desk_frame_now();
+    desk_change_wait(req, &q, s->frame_no, q.wait_ms, on_wait, s);
 }
 
 void desk_handle_screenshot(struct http_req *req)

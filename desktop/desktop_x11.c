@@ -5,9 +5,11 @@
  * two threads at once, so one dedicated thread owns the connection and runs
  * desk_xjob's from a FIFO: actions happen in request order (a click, then
  * the screenshot that should show its effect) and the loop thread only
- * queues jobs and receives them back through a uv_async_t.  While the
- * queue is empty and a keysym is still bound to a spare keycode, the thread
- * wakes after an idle delay to restore the keyboard map.
+ * queues jobs and receives them back through a uv_async_t.  Between jobs
+ * the thread sleeps in poll() on an eventfd (a job was queued) and the X
+ * connection (events: XDamage, see desktop_damage.c), and, while a keysym
+ * is still bound to a spare keycode, until an idle delay has passed to
+ * restore the keyboard map.
  *
  * Xlib's default error handlers exit the process; ours record the error
  * (protocol errors) or mark the connection dead (I/O errors: the server
@@ -21,11 +23,14 @@
 #include <X11/extensions/XTest.h>
 #include <X11/extensions/Xfixes.h>
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Restore spare keycodes after this long without keyboard work. */
 #define DESK_KEYS_IDLE_MS 2000
@@ -33,7 +38,7 @@
 static pthread_t thread;
 static bool thread_started;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t wake;
+static int wake_fd = -1;                          /* eventfd: a job was queued, or quitting */
 static struct desk_xjob *queue_head, *queue_tail; /* to run (locked) */
 static struct desk_xjob *done_head, *done_tail;   /* ran, for the loop (locked) */
 static bool quitting;                             /* locked */
@@ -89,6 +94,7 @@ void desk_x_disconnect(struct desk_x *x)
         return;
     if (!x->dead)
         desk_keys_restore(x);
+    desk_damage_detach(x);
     desk_capture_release(x);
     XCloseDisplay(x->dpy);
     x->dpy = NULL;
@@ -125,6 +131,7 @@ int desk_x_connect(struct desk_x *x, const char *display, uint64_t gen, char *er
     if (x->have_xtest)
         XTestGrabControl(x->dpy, True); /* our input goes through even during a grab */
     desk_keys_scan(x);
+    desk_damage_attach(x);
     if (!desk_x_sync(x)) {
         snprintf(errbuf, cap, "the X server on %s went away", display);
         desk_x_disconnect(x);
@@ -171,47 +178,98 @@ static void finish(struct desk_xjob *j)
     uv_async_send(&done_async);
 }
 
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void desk_x_events(struct desk_x *x)
+{
+    if (!x->dpy || x->dead)
+        return;
+    while (XEventsQueued(x->dpy, QueuedAlready) > 0) {
+        XEvent ev;
+        XNextEvent(x->dpy, &ev);
+        desk_damage_event(x, &ev);
+    }
+    desk_damage_flush(x);
+}
+
+/*
+ * Sleeps until a job is queued, the X server sends events, or (when spare
+ * keycodes are bound) idle_deadline passes; handles what woke it.
+ */
+static void x_wait(struct desk_x *x, int64_t idle_deadline)
+{
+    struct pollfd p[2] = {{.fd = wake_fd, .events = POLLIN}, {.fd = -1, .events = POLLIN}};
+    int timeout = -1, n;
+    uint64_t count;
+
+    if (x->dpy && !x->dead)
+        p[1].fd = ConnectionNumber(x->dpy);
+    if (x->spares_dirty) {
+        int64_t left = idle_deadline - mono_ms();
+        timeout = left < 0 ? 0 : left > DESK_KEYS_IDLE_MS ? DESK_KEYS_IDLE_MS : (int)left;
+    }
+    n = poll(p, 2, timeout);
+    if (n == 0 && x->spares_dirty && x->dpy && !x->dead) {
+        desk_keys_restore(x);
+        return;
+    }
+    if (n < 0)
+        return; /* EINTR */
+    if (p[0].revents && read(wake_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+        log_warn(DESK_TAG, "eventfd read: %s", strerror(errno));
+    /* Reading may hit a dead connection: the I/O exit handler marks it, desk_x_events() stops. */
+    if (p[1].revents && x->dpy && !x->dead)
+        XEventsQueued(x->dpy, QueuedAfterReading);
+    desk_x_events(x);
+}
+
 static void *x_thread(void *arg)
 {
+    int64_t idle_deadline = 0;
+
     (void)arg;
     current_x = &xstate;
-    pthread_mutex_lock(&lock);
     for (;;) {
-        struct desk_xjob *j = queue_head;
-        if (!j) {
-            if (quitting)
-                break;
-            if (xstate.spares_dirty) {
-                struct timespec ts;
-                clock_gettime(CLOCK_MONOTONIC, &ts);
-                ts.tv_sec += DESK_KEYS_IDLE_MS / 1000;
-                ts.tv_nsec += (DESK_KEYS_IDLE_MS % 1000) * 1000000L;
-                if (ts.tv_nsec >= 1000000000L) {
-                    ts.tv_sec++;
-                    ts.tv_nsec -= 1000000000L;
-                }
-                if (pthread_cond_timedwait(&wake, &lock, &ts) == ETIMEDOUT && !queue_head) {
-                    pthread_mutex_unlock(&lock);
-                    if (xstate.dpy && !xstate.dead)
-                        desk_keys_restore(&xstate);
-                    pthread_mutex_lock(&lock);
-                }
-            } else {
-                pthread_cond_wait(&wake, &lock);
-            }
+        struct desk_xjob *j;
+        bool quit;
+
+        pthread_mutex_lock(&lock);
+        j = queue_head;
+        if (j) {
+            queue_head = j->next;
+            if (!queue_head)
+                queue_tail = NULL;
+        }
+        quit = quitting;
+        pthread_mutex_unlock(&lock);
+        if (j) {
+            j->run(&xstate, j);
+            finish(j);
+            /* Events a job's round trips read (damage its input caused, for one). */
+            desk_x_events(&xstate);
+            idle_deadline = mono_ms() + DESK_KEYS_IDLE_MS;
             continue;
         }
-        queue_head = j->next;
-        if (!queue_head)
-            queue_tail = NULL;
-        pthread_mutex_unlock(&lock);
-        j->run(&xstate, j);
-        finish(j);
-        pthread_mutex_lock(&lock);
+        if (quit)
+            break;
+        x_wait(&xstate, idle_deadline);
     }
-    pthread_mutex_unlock(&lock);
     desk_x_disconnect(&xstate);
     return NULL;
+}
+
+static void wake_thread(void)
+{
+    uint64_t one = 1;
+
+    if (write(wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+        log_warn(DESK_TAG, "eventfd write: %s", strerror(errno));
 }
 
 static void on_done(uv_async_t *a)
@@ -239,13 +297,12 @@ void desk_x_submit(struct desk_xjob *j)
     else
         queue_head = j;
     queue_tail = j;
-    pthread_cond_signal(&wake);
     pthread_mutex_unlock(&lock);
+    wake_thread();
 }
 
 int desk_x_init(uv_loop_t *loop)
 {
-    pthread_condattr_t ca;
     int e;
 
     XInitThreads();
@@ -253,10 +310,12 @@ int desk_x_init(uv_loop_t *loop)
     XSetIOErrorHandler(on_x_io_error);
     memset(&xstate, 0, sizeof(xstate));
     xstate.shm.shmid = -1;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&wake, &ca);
-    pthread_condattr_destroy(&ca);
+    wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (wake_fd < 0)
+        return -errno;
+    e = desk_damage_init(loop);
+    if (e < 0)
+        return e;
     e = uv_async_init(loop, &done_async, on_done);
     if (e < 0)
         return e;
@@ -277,13 +336,15 @@ void desk_x_done(void)
         return;
     pthread_mutex_lock(&lock);
     quitting = true;
-    pthread_cond_signal(&wake);
     pthread_mutex_unlock(&lock);
+    wake_thread();
     pthread_join(thread, NULL);
     thread_started = false;
     /* Jobs that finished after the loop stopped: their done() frees them. */
     on_done(NULL);
     if (!uv_is_closing((uv_handle_t *)&done_async))
         uv_close((uv_handle_t *)&done_async, NULL);
-    pthread_cond_destroy(&wake);
+    desk_damage_done();
+    close(wake_fd);
+    wake_fd = -1;
 }

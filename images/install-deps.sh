@@ -6,7 +6,23 @@
 #   images/install-deps.sh            build + runtime + test packages
 #   images/install-deps.sh --runtime  only what a running agentd needs (for slim images),
 #                                     desktop packages included
+#   images/install-deps.sh --print-desktop  print the desktop runtime packages and exit
 set -eu
+
+# The desktop runtime packages are listed once, in desktop_packages.h beside this script, which
+# `agentd install desktop` is compiled from.
+desktop_list() {
+    sed -n "s/^#define $1 \"\(.*\)\"\$/\1/p" "$(dirname "$0")/desktop_packages.h"
+}
+DESKTOP_RUNTIME="$(desktop_list DESKTOP_PACKAGES) $(desktop_list DESKTOP_FONT_PACKAGES)"
+if [ "$DESKTOP_RUNTIME" = " " ]; then
+    echo "install-deps: cannot read $(dirname "$0")/desktop_packages.h" >&2
+    exit 1
+fi
+if [ "${1:-}" = "--print-desktop" ]; then
+    echo $DESKTOP_RUNTIME
+    exit 0
+fi
 
 BUILD="gcc make pkg-config libwebsockets-dev libwebsockets-evlib-uv libuv1-dev libcjson-dev
 libarchive-dev libx11-dev libxtst-dev libxext-dev libxfixes-dev libxdamage-dev libpng-dev
@@ -15,8 +31,9 @@ RUNTIME="libwebsockets17 libwebsockets-evlib-uv libuv1 libcjson1 libarchive13 ca
 libx11-6 libxext6 libxtst6 libxfixes3 libxdamage1 libpng16-16 libjpeg62-turbo libwebp7"
 # The desktop (/v1/desktop/*): the X server and window manager agentd starts, ffmpeg for
 # recordings, a font.  x11-utils (xwininfo) and xclip are independent X clients the tests use.
-DESKTOP="xvfb openbox ffmpeg fonts-dejavu-core x11-utils xclip"
-TEST="wrk curl ca-certificates tmux"
+DESKTOP="$DESKTOP_RUNTIME x11-utils xclip"
+# xterm and x11-apps (xmessage...): real X apps the launch tests start; tmux drives agentd exec.
+TEST="wrk curl ca-certificates xterm x11-apps tmux"
 
 want="$BUILD $RUNTIME $DESKTOP $TEST"
 if [ "${1:-}" = "--runtime" ]; then

@@ -48,6 +48,8 @@ static uv_loop_t *proc_loop;
 static struct proc *procs;    /* registry, sorted by num */
 static uint64_t next_num = 1; /* ids are never reused */
 static uv_signal_t sigchld;
+static uv_timer_t grace_timer; /* shutdown: SIGKILL for processes given time to finish */
+static bool grace_running;
 static char read_buf[65536]; /* one loop thread: one read buffer */
 
 int64_t proc_now_ms(void)
@@ -240,6 +242,15 @@ static void record_exit(struct proc *p, int64_t status, int term_signal)
         close_handle(p, (uv_handle_t *)&p->in);
     notify(p, PROC_EV_EXIT);
     maybe_finished(p);
+    if (grace_running) {
+        bool left = false;
+        for (struct proc *q = procs; q; q = q->next)
+            left = left || (q->running && q->shutdown_grace_ms);
+        if (!left) {
+            grace_running = false;
+            uv_close((uv_handle_t *)&grace_timer, NULL);
+        }
+    }
 }
 
 cJSON *proc_to_json(const struct proc *p)
@@ -520,6 +531,11 @@ bool proc_is_running(const struct proc *p)
     return p->running;
 }
 
+int proc_exit_code(const struct proc *p)
+{
+    return p->running || p->signaled ? -1 : p->exit_code;
+}
+
 size_t proc_stdout_head(const struct proc *p, char *dst, size_t cap)
 {
     size_t n = 0;
@@ -595,10 +611,35 @@ int proc_init(uv_loop_t *loop)
     return 0;
 }
 
+void proc_set_shutdown_grace(struct proc *p, unsigned ms)
+{
+    p->shutdown_grace_ms = ms;
+}
+
+static void grace_expired(uv_timer_t *t)
+{
+    for (struct proc *p = procs; p; p = p->next)
+        if (p->running && p->shutdown_grace_ms) {
+            log_warn("proc", "%s did not finish within %u ms of shutdown: SIGKILL", p->id,
+                     p->shutdown_grace_ms);
+            proc_signal(p, SIGKILL);
+        }
+    grace_running = false;
+    uv_close((uv_handle_t *)t, NULL);
+}
+
 void proc_shutdown(void)
 {
+    unsigned grace = 0;
+
     proc_run_shutdown();
     for (struct proc *p = procs; p; p = p->next) {
+        if (p->running && p->shutdown_grace_ms && !p->tty) {
+            /* Its handles close the usual way when it exits. */
+            if (p->shutdown_grace_ms > grace)
+                grace = p->shutdown_grace_ms;
+            continue;
+        }
         if (p->running)
             proc_signal(p, SIGKILL);
         /* Close our handles ourselves so that the records can be freed. */
@@ -613,6 +654,11 @@ void proc_shutdown(void)
     }
     uv_signal_stop(&sigchld);
     uv_close((uv_handle_t *)&sigchld, NULL);
+    if (grace) {
+        uv_timer_init(proc_loop, &grace_timer);
+        uv_timer_start(&grace_timer, grace_expired, grace, 0);
+        grace_running = true;
+    }
 }
 
 void proc_done(void)

@@ -64,6 +64,13 @@ struct proc_child {
 int proc_spawn_child(uv_loop_t *loop, uv_process_t *h, const struct proc_child *c);
 
 /*
+ * At daemon shutdown p is not SIGKILLed at once but given ms to end by
+ * itself (its owner has asked it to, e.g. ffmpeg finalising a recording),
+ * then SIGKILLed.  The loop keeps running meanwhile.
+ */
+void proc_set_shutdown_grace(struct proc *p, unsigned ms);
+
+/*
  * For modules that start helpers of their own (desktop/, adapters/): follow
  * a process's life without reaching into the registry.
  */
@@ -91,6 +98,10 @@ const char *proc_id(const struct proc *p);
 /* The pid while running, 0 after the exit. */
 int proc_pid(const struct proc *p);
 bool proc_is_running(const struct proc *p);
+/* The exit code after a normal exit; -1 while running or after a death by signal. */
+int proc_exit_code(const struct proc *p);
+/* Writes input (copied) to stdin or the PTY. Returns 0 or -errno (-EPIPE once it is closed). */
+int proc_write(struct proc *p, const void *data, size_t n);
 /*
  * Copies up to cap bytes of what the process wrote to stdout, from the
  * oldest entry the log still holds; returns the count.

@@ -41,7 +41,8 @@ struct proc {
     pid_t pid;     /* leader of its own process group */
     bool signaled; /* killed by a signal: no exitCode */
     int exit_code;
-    int term_signal; /* the signal when signaled */
+    int term_signal;            /* the signal when signaled */
+    unsigned shutdown_grace_ms; /* at daemon shutdown: time to finish before SIGKILL */
     int64_t created_ms, exited_ms;
     uv_process_t uvp;          /* pipe mode */
     uv_pipe_t in, out, err;    /* pipe mode stdio */
@@ -67,8 +68,6 @@ void proc_remove(struct proc *p);
 void proc_pty_pause(struct proc *p, bool pause);
 /* Resizes the PTY of a tty process. Returns 0 or -errno. */
 int pty_resize_master(struct proc *p, unsigned short cols, unsigned short rows);
-/* Writes input (copied) to stdin or the PTY. Returns 0 or -errno. */
-int proc_write(struct proc *p, const void *data, size_t n);
 cJSON *proc_to_json(const struct proc *p);
 int64_t proc_now_ms(void);
 const char *proc_owner_name(enum proc_owner o);

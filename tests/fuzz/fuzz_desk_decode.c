@@ -72,12 +72,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_err(&err);
     }
     free(name);
+    {
+        uint64_t frame;
+        uint32_t inst;
+        /* The longest ETag: W/, quotes, 16 + 1 + 8 + 1 + 8 hex and dashes. */
+        if (desk_etag_parse(p, size, &frame, &inst) == 0 && (size < 19 || size > 38))
+            abort();
+    }
     query_init(&qs);
     if (query_parse(&qs, p, size, &err) == 0) {
         for (int region = 0; region < 2; region++) {
             if (desk_shot_decode(&qs, region, &q, &err) == 0) {
                 if (!(q.scale >= 0.1 && q.scale <= 1.0) || q.quality < 0 || q.quality > 100 ||
-                    (region && (q.x < 0 || q.y < 0 || q.width < 1 || q.height < 1)))
+                    (region && (q.x < 0 || q.y < 0 || q.width < 1 || q.height < 1)) ||
+                    q.wait_ms > LIM_DESKTOP_WAIT_CHANGE_MS)
                     abort();
             } else {
                 check_err(&err);

@@ -31,12 +31,12 @@ export async function startDesktop(opts = {}, body = {}) {
 
 /**
  * Start the test X client on `display` with a window at (x, y, w, h). Resolves once it printed
- * "ready": { windowId, lines, next(pred, timeout), stop() }.
+ * "ready": { windowId, lines, next(pred, timeout), fill([r, g, b]), stop() }.
  */
 export async function startXClient(display, { x = 100, y = 100, w = 200, h = 100 } = {}) {
   const child = spawn(XCLIENT, [String(x), String(y), String(w), String(h)], {
     env: { ...process.env, DISPLAY: display },
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: ["pipe", "pipe", "pipe"],
   });
   const lines = [];
   let buf = "";
@@ -77,6 +77,13 @@ export async function startXClient(display, { x = 100, y = 100, w = 200, h = 100
       ).catch((e) => {
         throw new Error(`${e.message}; lines: ${JSON.stringify(lines.slice(-60))}`);
       });
+    },
+    /** Paint the whole window in one colour ([r, g, b]); resolves once the X server drew it. */
+    async fill(rgb) {
+      const hex = rgb.map((v) => v.toString(16).padStart(2, "0")).join("");
+      const from = lines.length;
+      child.stdin.write(`fill ${hex}\n`);
+      return client.next((l) => l === `filled ${hex}`, { from });
     },
     stop() {
       try {

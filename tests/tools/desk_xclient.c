@@ -10,15 +10,22 @@
  *   key <keysym name> <state>        (a key press)
  *   char <code point, hex>           (what that press types, when it types)
  *   keyup <keysym name>
+ *   filled <rrggbb>                  (after a "fill" command, once the server drew it)
+ *
+ * Commands on stdin, one a line (stdin may be /dev/null):
+ *
+ *   fill <rrggbb>      paint the whole window in one colour (the damage tests' screen change)
  *
  * Usage: desk_xclient X Y WIDTH HEIGHT   (DISPLAY from the environment)
  */
 #include <X11/Xlib.h>
 #include <X11/Xutil.h>
 #include <X11/keysym.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static unsigned long rgb(unsigned r, unsigned g, unsigned b)
 {
@@ -38,10 +45,17 @@ static long codepoint(KeySym ks)
     return -1;
 }
 
+static long fill = -1; /* one colour for the whole window, -1 for the quadrants */
+
 static void paint(Display *d, Window w, GC gc, int width, int height)
 {
     int hw = width / 2, hh = height / 2;
 
+    if (fill >= 0) {
+        XSetForeground(d, gc, (unsigned long)fill);
+        XFillRectangle(d, w, gc, 0, 0, (unsigned)width, (unsigned)height);
+        return;
+    }
     XSetForeground(d, gc, rgb(255, 0, 0));
     XFillRectangle(d, w, gc, 0, 0, (unsigned)hw, (unsigned)hh);
     XSetForeground(d, gc, rgb(0, 255, 0));
@@ -52,6 +66,38 @@ static void paint(Display *d, Window w, GC gc, int width, int height)
     XFillRectangle(d, w, gc, hw, hh, (unsigned)(width - hw), (unsigned)(height - hh));
 }
 
+/* Reads stdin and runs the complete command lines; returns -1 once stdin ended. */
+static int command(Display *d, Window w, GC gc, int width, int height)
+{
+    static char line[256];
+    static size_t len;
+    ssize_t n = read(0, line + len, sizeof(line) - 1 - len);
+    char *nl;
+
+    if (n <= 0)
+        return -1;
+    len += (size_t)n;
+    line[len] = '\0';
+    while ((nl = strchr(line, '\n'))) {
+        char *end;
+        *nl = '\0';
+        if (strncmp(line, "fill ", 5) == 0) {
+            long c = strtol(line + 5, &end, 16);
+            if (end != line + 5 && c >= 0 && c <= 0xffffff) {
+                fill = c;
+                paint(d, w, gc, width, height);
+                XSync(d, False);
+                printf("filled %06lx\n", c);
+            }
+        }
+        len -= (size_t)(nl + 1 - line);
+        memmove(line, nl + 1, len + 1);
+    }
+    if (len == sizeof(line) - 1)
+        len = 0; /* an overlong line: drop it */
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     Display *d;
@@ -59,7 +105,7 @@ int main(int argc, char **argv)
     GC gc;
     XSetWindowAttributes a;
     int x, y, width, height;
-    int ready = 0;
+    int ready = 0, stdin_fd = 0;
 
     if (argc != 5) {
         fprintf(stderr, "usage: desk_xclient X Y WIDTH HEIGHT\n");
@@ -91,6 +137,15 @@ int main(int argc, char **argv)
         KeySym ks = NoSymbol;
         long cp;
 
+        if (!XPending(d)) {
+            /* Nothing queued: wait for the server or a command on stdin. */
+            struct pollfd p[2] = {{ConnectionNumber(d), POLLIN, 0}, {stdin_fd, POLLIN, 0}};
+            if (poll(p, 2, -1) < 0)
+                continue;
+            if (p[1].revents)
+                stdin_fd = command(d, w, gc, width, height);
+            continue;
+        }
         XNextEvent(d, &ev);
         switch (ev.type) {
         case Expose:

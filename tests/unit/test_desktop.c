@@ -117,6 +117,63 @@ static void test_decoders(void **state)
     desk_key_req_done(&k);
 }
 
+static void test_wait_decode(void **state)
+{
+    struct problem err;
+    struct desk_shot_req q;
+    struct query qs;
+    uint64_t frame = 0;
+    uint32_t inst = 0;
+
+    (void)state;
+    assert_int_equal(desk_etag_parse(J("\"1a-5f3e9c01-7d2a10b4\""), &frame, &inst), 0);
+    assert_int_equal(frame, 0x1a);
+    assert_int_equal(inst, 0x5f3e9c01);
+    assert_int_equal(desk_etag_parse(J("W/\"ffffffffffffffff-00000000-00000000\""), &frame, &inst),
+                     0);
+    assert_true(frame == UINT64_MAX);
+    assert_int_equal(desk_etag_parse(J("1-00000001-00000000"), &frame, &inst), 0);
+    assert_int_equal(inst, 1);
+    const char *bad[] = {"",
+                         "\"\"",
+                         "1-2-3",
+                         "-00000000-00000000",
+                         "1-0000000-00000000",
+                         "1-000000000-00000000",
+                         "1-0000000g-00000000",
+                         "\"1-00000000-00000000",
+                         "1-00000000-00000000-",
+                         "11111111111111111-00000000-00000000"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(desk_etag_parse(bad[i], strlen(bad[i]), &frame, &inst), -1);
+
+    query_init(&qs);
+    assert_int_equal(
+        query_parse(&qs, J("waitForChangeMs=300&since=%221-00000002-00000003%22"), &err), 0);
+    assert_int_equal(desk_shot_decode(&qs, false, &q, &err), 0);
+    assert_int_equal(q.wait_ms, 300);
+    assert_true(q.has_since);
+    assert_int_equal(q.since_frame, 1);
+    assert_int_equal(q.since_instance, 2);
+    query_done(&qs);
+    query_init(&qs);
+    assert_int_equal(query_parse(&qs, J("waitForChangeMs=60001"), &err), 0);
+    assert_int_equal(desk_shot_decode(&qs, false, &q, &err), -1);
+    assert_int_equal(err.kind, PROBLEM_DESKTOP_INVALID_ACTION);
+    query_done(&qs);
+    query_init(&qs);
+    assert_int_equal(query_parse(&qs, J("waitForChangeMs=-1"), &err), 0);
+    assert_int_equal(desk_shot_decode(&qs, false, &q, &err), -1);
+    assert_int_equal(err.kind, PROBLEM_INVALID_REQUEST);
+    query_done(&qs);
+    query_init(&qs);
+    assert_int_equal(query_parse(&qs, J("since=nope"), &err), 0);
+    assert_int_equal(desk_shot_decode(&qs, false, &q, &err), -1);
+    assert_int_equal(err.status, 400);
+    assert_int_equal(err.kind, PROBLEM_INVALID_REQUEST);
+    query_done(&qs);
+}
+
 static struct desk_image solid(int w, int h, uint8_t b, uint8_t g, uint8_t r)
 {
     struct desk_image im = {malloc((size_t)w * (size_t)h * 4), w, h, (size_t)w * 4};
@@ -198,11 +255,9 @@ static void test_encoders(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_keys),
-        cmocka_unit_test(test_utf8),
-        cmocka_unit_test(test_decoders),
-        cmocka_unit_test(test_scale),
-        cmocka_unit_test(test_crosshair_and_hash),
+        cmocka_unit_test(test_keys),     cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_decoders), cmocka_unit_test(test_wait_decode),
+        cmocka_unit_test(test_scale),    cmocka_unit_test(test_crosshair_and_hash),
         cmocka_unit_test(test_encoders),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
