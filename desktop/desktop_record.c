@@ -25,6 +25,7 @@
 #include "desktop_internal.h"
 
 #include "../process/proc.h"
+#include "../stream/http_fd.h"
 #include "../stream/json.h"
 #include "../stream/limits.h"
 #include "../stream/log.h"
@@ -552,17 +553,12 @@ void desk_handle_rec_delete(struct http_req *req)
 /* ---- download ------------------------------------------------------------------------------- */
 
 struct rec_download {
-    struct http_req *req; /* we are its context */
+    struct http_req *req; /* we are its context until the body starts */
     char *path;
     bool active; /* the recording was in progress when asked */
     int fd;      /* -1 until opened */
     int open_err;
     uint64_t size; /* bytes to send: the size at open */
-    uint64_t next; /* offset of the next chunk */
-    char *chunk;   /* read ahead by the worker */
-    size_t chunk_len;
-    bool reading; /* a read is in flight */
-    int read_err; /* errno of a failed read, or EIO when the file shrank */
 };
 
 static void download_free(struct http_req *req, void *ctx)
@@ -573,77 +569,10 @@ static void download_free(struct http_req *req, void *ctx)
     if (d->fd >= 0)
         close(d->fd);
     free(d->path);
-    free(d->chunk);
     free(d);
 }
 
 static const struct http_ctx_ops download_ctx_ops = {download_free, NULL};
-
-static void download_read_run(void *arg)
-{
-    struct rec_download *d = arg;
-    size_t want = LIM_DOWNLOAD_CHUNK_BYTES;
-    ssize_t n;
-
-    if (d->size - d->next < want)
-        want = (size_t)(d->size - d->next);
-    do {
-        n = pread(d->fd, d->chunk, want, (off_t)d->next);
-    } while (n < 0 && errno == EINTR);
-    if (n <= 0) {
-        d->read_err = n < 0 ? errno : EIO; /* EOF before the announced length */
-        return;
-    }
-    d->chunk_len = (size_t)n;
-    d->next += (uint64_t)n;
-}
-
-static void download_read_done(void *arg)
-{
-    struct rec_download *d = arg;
-    struct http_req *req = d->req;
-
-    d->reading = false;
-    if (http_req_alive(req))
-        http_resume(req);
-    http_req_unref(req);
-}
-
-static void download_read_start(struct rec_download *d)
-{
-    d->reading = true;
-    http_req_ref(d->req);
-    work_submit(download_read_run, download_read_done, d);
-}
-
-static ssize_t download_source_read(struct http_req *req, void *dst, size_t cap)
-{
-    struct rec_download *d = http_ctx(req);
-    size_t n;
-
-    if (d->reading)
-        return HTTP_SOURCE_WAIT;
-    if (d->read_err)
-        return -d->read_err;
-    if (d->chunk_len == 0) {
-        if (d->next >= d->size)
-            return 0;
-        download_read_start(d);
-        return HTTP_SOURCE_WAIT;
-    }
-    n = d->chunk_len < cap ? d->chunk_len : cap;
-    memcpy(dst, d->chunk, n);
-    d->chunk_len -= n;
-    if (d->chunk_len) {
-        memmove(d->chunk, d->chunk + n, d->chunk_len);
-        return (ssize_t)n;
-    }
-    if (d->next < d->size)
-        download_read_start(d); /* the next chunk while this one goes out */
-    return (ssize_t)n;
-}
-
-static const struct http_source_ops download_source = {download_source_read};
 
 static void download_open_run(void *arg)
 {
@@ -660,7 +589,6 @@ static void download_open_run(void *arg)
         return;
     }
     d->size = (uint64_t)st.st_size;
-    d->chunk = xmalloc(LIM_DOWNLOAD_CHUNK_BYTES);
 }
 
 static void download_open_done(void *arg)
@@ -673,13 +601,19 @@ static void download_open_done(void *arg)
         goto out;
     if (d->open_err == ENOENT && d->active) {
         /* ffmpeg has not created the file yet: nothing recorded so far. */
-        http_reply_stream(req, 200, "video/mp4", 0, &download_source);
+        http_reply(req, 200, "video/mp4", NULL, 0);
     } else if (d->open_err) {
         problem_set(&err, 502, PROBLEM_STREAM_ERROR, "cannot read %s: %s", d->path,
                     strerror(d->open_err));
         http_reply_problem(req, &err);
     } else {
-        http_reply_stream(req, 200, "video/mp4", (int64_t)d->size, &download_source);
+        /* The body owns the file from here (up to the size it had now). */
+        int fd = d->fd;
+        uint64_t size = d->size;
+        d->fd = -1;
+        http_set_ctx(req, NULL, NULL);
+        download_free(req, d);
+        http_reply_fd(req, 200, "video/mp4", fd, 0, size);
     }
 out:
     http_req_unref(req);

@@ -11,6 +11,7 @@
  */
 #include "fs_internal.h"
 
+#include "../stream/http_fd.h"
 #include "../stream/json.h"
 #include "../stream/limits.h"
 #include "../stream/work.h"
@@ -292,18 +293,11 @@ enum fs_range_result fs_range_parse(const char *h, uint64_t size, uint64_t *ret_
 }
 
 struct download {
-    struct http_req *req; /* the request; we are its context */
+    struct http_req *req; /* the request; we are its context until the body starts */
     struct fs_path path;
     char *range; /* the Range header, or NULL */
     int fd;      /* the file, -1 until opened */
     struct stat st;
-    uint64_t next; /* offset of the next chunk to read */
-    uint64_t end;  /* one past the last byte to send (UINT64_MAX: until EOF) */
-    char *chunk;   /* a chunk read ahead by the worker */
-    size_t chunk_len;
-    bool reading;       /* a read job is in flight */
-    bool eof;           /* the worker hit end of file */
-    int read_err;       /* errno of a failed read */
     struct problem err; /* open failure */
     int r;
 };
@@ -316,82 +310,22 @@ static void download_free(struct http_req *req, void *ctx)
     if (d->fd >= 0)
         close(d->fd);
     free(d->range);
-    free(d->chunk);
     free(d);
 }
 
 static const struct http_ctx_ops download_ctx_ops = {download_free, NULL};
 
-static void download_read_run(void *arg)
+/* Hands the open file to the response body, which owns it from here; d is freed. */
+static void download_send(struct http_req *req, struct download *d, int status, uint64_t start,
+                          uint64_t end)
 {
-    struct download *d = arg;
-    size_t want = LIM_DOWNLOAD_CHUNK_BYTES;
-    ssize_t n;
+    int fd = d->fd;
 
-    if (d->end != UINT64_MAX && d->end - d->next < want)
-        want = (size_t)(d->end - d->next);
-    do {
-        n = pread(d->fd, d->chunk, want, (off_t)d->next);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) {
-        d->read_err = errno;
-        d->chunk_len = 0;
-    } else {
-        d->chunk_len = (size_t)n;
-        d->next += (uint64_t)n;
-        if (n == 0)
-            d->eof = true;
-    }
+    d->fd = -1;
+    http_set_ctx(req, NULL, NULL);
+    download_free(req, d);
+    http_reply_fd(req, status, "application/octet-stream", fd, start, end);
 }
-
-static void download_read_done(void *arg)
-{
-    struct download *d = arg;
-    struct http_req *req = d->req;
-
-    d->reading = false;
-    if (http_req_alive(req))
-        http_resume(req);
-    http_req_unref(req);
-}
-
-static void download_read_start(struct download *d)
-{
-    d->reading = true;
-    http_req_ref(d->req);
-    work_submit(download_read_run, download_read_done, d);
-}
-
-static ssize_t download_source_read(struct http_req *req, void *dst, size_t cap)
-{
-    struct download *d = http_ctx(req);
-    size_t n;
-
-    if (d->reading)
-        return HTTP_SOURCE_WAIT;
-    if (d->read_err)
-        return -d->read_err;
-    if (d->chunk_len == 0) {
-        if (d->eof || d->next >= d->end)
-            return 0;
-        download_read_start(d);
-        return HTTP_SOURCE_WAIT;
-    }
-    n = d->chunk_len < cap ? d->chunk_len : cap;
-    memcpy(dst, d->chunk, n);
-    if (n < d->chunk_len) {
-        memmove(d->chunk, d->chunk + n, d->chunk_len - n);
-        d->chunk_len -= n;
-        return (ssize_t)n;
-    }
-    d->chunk_len = 0;
-    /* Read the next chunk while this one goes out. */
-    if (!d->eof && d->next < d->end)
-        download_read_start(d);
-    return (ssize_t)n;
-}
-
-static const struct http_source_ops download_source = {download_source_read};
 
 static void download_open_run(void *arg)
 {
@@ -427,7 +361,6 @@ static void download_open_run(void *arg)
     }
     /* Reads are positional and blocking; only the open needed O_NONBLOCK. */
     fcntl(d->fd, F_SETFL, fcntl(d->fd, F_GETFL) & ~O_NONBLOCK);
-    d->chunk = xmalloc(LIM_DOWNLOAD_CHUNK_BYTES);
 }
 
 static void download_open_done(void *arg)
@@ -447,8 +380,7 @@ static void download_open_done(void *arg)
     http_add_header(req, "accept-ranges", "bytes");
     if (size == 0) {
         /* /proc and friends report 0 and still have content: stream until EOF. */
-        d->end = UINT64_MAX;
-        http_reply_stream(req, 200, "application/octet-stream", -1, &download_source);
+        download_send(req, d, 200, 0, UINT64_MAX);
         goto out;
     }
     switch (fs_range_parse(d->range, size, &start, &len)) {
@@ -462,17 +394,13 @@ static void download_open_done(void *arg)
         goto out;
     }
     case FS_RANGE_OK:
-        d->next = start;
-        d->end = start + len;
         snprintf(cr, sizeof(cr), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, start, start + len - 1,
                  size);
         http_add_header(req, "content-range", cr);
-        http_reply_stream(req, 206, "application/octet-stream", (int64_t)len, &download_source);
+        download_send(req, d, 206, start, start + len);
         goto out;
     case FS_RANGE_NONE:
-        d->next = 0;
-        d->end = size;
-        http_reply_stream(req, 200, "application/octet-stream", (int64_t)size, &download_source);
+        download_send(req, d, 200, 0, size);
         goto out;
     }
 out:
