@@ -5,7 +5,8 @@
  * with DISPLAY and HOME (the desktop's home) set.  `open` hands its target
  * to xdg-open the same way.
  *
- * launch {wait: true} answers as soon as a window of the app is mapped.  A
+ * launch {wait: true} answers as soon as a window of the app is mapped and
+ * has the input focus (or LAUNCH_FOCUS_MS after it mapped).  A
  * loop timer queues, every LAUNCH_POLL_MS, one short job on the X thread
  * that reads _NET_CLIENT_LIST (the root's children when no window manager
  * runs) and each window's _NET_WM_PID: a window matches when that pid is
@@ -37,6 +38,8 @@
 
 #define LAUNCH_WAIT_MS 5000
 #define LAUNCH_POLL_MS 20
+/* Once the window is mapped: how long to wait for it to get the focus too. */
+#define LAUNCH_FOCUS_MS 500
 /* Most client windows looked at per poll. */
 #define LAUNCH_MAX_WINDOWS 4096
 #define OPEN_INSTALL       "apt-get install -y --no-install-recommends xdg-utils"
@@ -48,6 +51,8 @@ struct launch_wait {
     int pid;              /* its pid (and process group) */
     uv_timer_t timer;     /* the next poll */
     int64_t deadline;     /* CLOCK_MONOTONIC ms */
+    int64_t mapped_ms;    /* when its window was first seen mapped (0: not yet) */
+    unsigned long window; /* that window */
     bool polling;         /* a job is on the X thread */
     bool answered;
     struct launch_wait *next; /* the waiting list */
@@ -58,6 +63,7 @@ struct win_job {
     struct launch_wait *lw; /* alive until done */
     int pid;
     unsigned long window; /* the match, 0 when none */
+    bool focused;         /* the match has the input focus (typing reaches it) */
 };
 
 static struct launch_wait *waiting;
@@ -157,6 +163,12 @@ static void win_run(struct desk_x *x, struct desk_xjob *j)
         XFree(data);
     if (children)
         XFree(children);
+    if (wj->window) {
+        Window focus = None;
+        int revert;
+        XGetInputFocus(x->dpy, &focus, &revert);
+        wj->focused = focus == (Window)wj->window;
+    }
 }
 
 /* ---- the wait (loop thread) ----------------------------------------------------------------- */
@@ -236,16 +248,27 @@ static void win_done(struct desk_xjob *j)
 {
     struct win_job *wj = (struct win_job *)j;
     struct launch_wait *lw = wj->lw;
-    unsigned long window = wj->window;
+    bool focused = wj->focused;
+    int64_t now = now_ms();
     int display, width, height;
 
+    if (wj->window && !lw->window) {
+        lw->window = wj->window;
+        lw->mapped_ms = now;
+    }
     free(wj);
     lw->polling = false;
+    /*
+     * Mapped is not enough for an agent that types next: the window manager
+     * gives a new window the focus a moment later, so that is waited for too
+     * (at most LAUNCH_FOCUS_MS: a manager may leave the focus where it was).
+     */
     if (lw->answered)
         launch_finish(lw, 0); /* only the release is left */
-    else if (window || now_ms() >= lw->deadline || !http_req_alive(lw->req) || !group_alive(lw) ||
+    else if ((lw->window && (focused || now >= lw->mapped_ms + LAUNCH_FOCUS_MS)) ||
+             now >= lw->deadline || !http_req_alive(lw->req) || !group_alive(lw) ||
              !desk_active_display(&display, &width, &height))
-        launch_finish(lw, window);
+        launch_finish(lw, lw->window);
     else
         uv_timer_start(&lw->timer, on_poll_timer, LAUNCH_POLL_MS, 0);
 }

@@ -117,6 +117,22 @@ describe("launch", () => {
     assert.equal(env.HOME, path.join(d.home, ".local/state/agentd/desktop/home"));
   });
 
+  test("wait answers once the window has the focus: text typed right after reaches the app", async () => {
+    const dir = await tempDir("agentd-launch-type-");
+    const out = path.join(dir, "typed");
+    // Another window has the focus first, as on a desktop in use.
+    const other = assertJson(await launch(d, { app: "xterm", wait: true }));
+    launched.push(other.pid);
+    const r = assertJson(await launch(d, { app: "xterm", args: ["-fa", "DejaVu Sans Mono", "-e", "sh", "-c", `read line; printf '%s' "$line" > ${out}`], wait: true }));
+    launched.push(r.pid);
+    assert.match(r.windowId, /^\d+$/);
+    const active = assertJson(await api(d, "GET", "/v1/desktop/windows/focused"));
+    assert.equal(active.id, r.windowId, "the launched window is the focused one when launch answers");
+    assertJson(await postJson(d, "/v1/desktop/keyboard/type", { text: "typed at once\n" }));
+    const got = await waitFor(() => fsp.readFile(out, "utf8").catch(() => null), { what: "the line xterm's shell read" });
+    assert.equal(got, "typed at once");
+  });
+
   test("an absolute path with args; without wait only processId and pid", async () => {
     const xterm = which("xterm");
     assert.ok(xterm, "xterm is installed (images/install-deps.sh)");
