@@ -299,12 +299,24 @@ void desk_launch_shutdown(void)
 
 /* ---- handlers ------------------------------------------------------------------------------- */
 
+static bool locale_set(void)
+{
+    static const char *const vars[] = {"LC_ALL", "LC_CTYPE", "LANG"};
+
+    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+        const char *v = getenv(vars[i]);
+        if (v && *v)
+            return true;
+    }
+    return false;
+}
+
 /* Starts command with args as a desktop app. Returns the process or NULL with err (unwrapped). */
 static struct proc *spawn_app(const char *command, const char *const *args, size_t nargs,
                               struct problem *err)
 {
     char env_display[32], env_home[4200];
-    const char *env[] = {env_display, env_home};
+    const char *env[] = {env_display, env_home, "LANG=C.UTF-8"};
     int display, width, height;
     struct proc_spawn_req q = {.command = command,
                                .args = args,
@@ -312,6 +324,13 @@ static struct proc *spawn_app(const char *command, const char *const *args, size
                                .env = env,
                                .nenv = 2,
                                .owner = PROC_OWNER_DESKTOP};
+    /*
+     * Without any locale an X app runs in "C" and drops typed text it cannot
+     * represent (xterm loses CJK and emoji): give it UTF-8 unless the daemon
+     * chose a locale.
+     */
+    if (!locale_set())
+        q.nenv = 3;
     struct proc *p = NULL;
 
     if (!desk_active_display(&display, &width, &height)) {

@@ -133,6 +133,17 @@ describe("launch", () => {
     assert.equal(got, "typed at once");
   });
 
+  test("apps get LANG=C.UTF-8 when the daemon has no locale, and the daemon's locale otherwise", async () => {
+    const bare = await desktop({ env: { LANG: "", LC_ALL: "", LC_CTYPE: "" } });
+    const a = assertJson(await launch(bare.d, { app: "sleep", args: ["30"] }));
+    launched.push(a.pid);
+    assert.equal(environOf(a.pid).LANG, "C.UTF-8");
+    const chosen = await desktop({ env: { LANG: "C", LC_ALL: "", LC_CTYPE: "" } });
+    const b = assertJson(await launch(chosen.d, { app: "sleep", args: ["30"] }));
+    launched.push(b.pid);
+    assert.equal(environOf(b.pid).LANG, "C");
+  });
+
   test("an absolute path with args; without wait only processId and pid", async () => {
     const xterm = which("xterm");
     assert.ok(xterm, "xterm is installed (images/install-deps.sh)");
