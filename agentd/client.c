@@ -153,9 +153,6 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
                     size_t len)
 {
     struct client_conn *k = wsi ? lws_get_opaque_user_data(wsi) : NULL;
-    char rx[LWS_PRE + 16384];
-    char *px = rx + LWS_PRE;
-    int lenx = sizeof(rx) - LWS_PRE;
 
     if (!k)
         return lws_callback_http_dummy(wsi, reason, user, in, len);
@@ -177,8 +174,12 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP:
         k->status = (int)lws_http_client_http_response(wsi);
         return 0;
-    case LWS_CALLBACK_RECEIVE_CLIENT_HTTP:
+    case LWS_CALLBACK_RECEIVE_CLIENT_HTTP: {
+        /* lws hands the data to RECEIVE_CLIENT_HTTP_READ; this buffer is only its scratch. */
+        char rx[LWS_PRE + 16384], *px = rx + LWS_PRE;
+        int lenx = (int)(sizeof(rx) - LWS_PRE);
         return lws_http_client_read(wsi, &px, &lenx) < 0 ? -1 : 0;
+    }
     case LWS_CALLBACK_RECEIVE_CLIENT_HTTP_READ:
         return on_http_data(k, in, len);
     case LWS_CALLBACK_COMPLETED_CLIENT_HTTP:
