@@ -88,6 +88,26 @@ const liveDaemons = new Set();
  * Start build/agentd on a free loopback port.
  * opts: token, fsRoot, origins[], methods[], headers[], credentials, args[], env{}, home, cwd
  */
+/**
+ * Sends signal to a server process and waits up to timeout ms for `exited`; on timeout it
+ * SIGKILLs the process and resolves null (the caller decides whether that is a failure).
+ */
+async function signalAndWait(proc, exited, signal, timeout) {
+  try {
+    proc.kill(signal);
+  } catch {
+    /* gone */
+  }
+  let t;
+  const timer = new Promise((r) => {
+    t = setTimeout(r, timeout, null);
+  });
+  const r = await Promise.race([exited, timer]);
+  clearTimeout(t);
+  if (!r) proc.kill("SIGKILL");
+  return r;
+}
+
 export async function startDaemon(opts = {}) {
   const home = opts.home || (await realTempDir("agentd-home-"));
   const cwd = opts.cwd || (await realTempDir("agentd-cwd-"));
@@ -164,20 +184,9 @@ export async function startDaemon(opts = {}) {
     /** SIGTERM (or the given signal), wait for exit (SIGKILL after the deadline). */
     async stop(signal = "SIGTERM", timeout = 10000) {
       if (exitInfo) return exitInfo;
-      try {
-        proc.kill(signal);
-      } catch {
-        /* gone */
-      }
-      let t;
-      const timer = new Promise((r) => {
-        t = setTimeout(r, timeout, null);
-      });
-      const r = await Promise.race([exited, timer]);
-      clearTimeout(t);
+      const r = await signalAndWait(proc, exited, signal, timeout);
       if (!r) {
-        proc.kill("SIGKILL");
-        const info = await exited;
+        await exited;
         throw new Error(`agentd did not exit within ${timeout} ms of ${signal}\nagentd logs:\n${logs}`);
       }
       // A clean shutdown exits 0; under ASan/UBSan a leak or error makes it non-zero.
@@ -642,20 +651,7 @@ export async function startReference(opts = {}) {
       logs: () => logs,
       async stop(signal = "SIGTERM", timeout = 10000) {
         if (exitInfo) return exitInfo;
-        try {
-          proc.kill(signal);
-        } catch {
-          /* gone */
-        }
-        let t;
-        const timer = new Promise((r) => {
-          t = setTimeout(r, timeout, null);
-        });
-        const r = await Promise.race([exited, timer]);
-        clearTimeout(t);
-        if (r) return r;
-        proc.kill("SIGKILL");
-        return exited;
+        return (await signalAndWait(proc, exited, signal, timeout)) || exited;
       },
     };
     try {
