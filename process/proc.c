@@ -220,6 +220,12 @@ static void notify(struct proc *p, enum proc_event ev)
     proc_unref(p);
 }
 
+static void close_pty(struct proc *p)
+{
+    p->master = -1;
+    close_handle(p, (uv_handle_t *)&p->pty);
+}
+
 static void maybe_finished(struct proc *p)
 {
     if (!p->running && p->open_streams == 0 && !p->finished) {
@@ -240,6 +246,8 @@ static void record_exit(struct proc *p, int64_t status, int term_signal)
     p->in_open = false;
     if (!p->tty)
         close_handle(p, (uv_handle_t *)&p->in);
+    else if (!p->pty_reading_possible)
+        close_pty(p); /* the slave side is gone already (EIO was read) */
     notify(p, PROC_EV_EXIT);
     maybe_finished(p);
     if (grace_running) {
@@ -307,7 +315,13 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     if (which == PROC_PTY) {
         p->in_open = false;
         p->pty_reading_possible = false;
-        close_handle(p, (uv_handle_t *)s);
+        /*
+         * EIO comes as soon as the child has closed its last descriptor of the slave, which
+         * `cat` does just before exit_group. Closing the master then would hang the terminal
+         * up and kill the still-running child with SIGHUP; it is closed once the child is reaped.
+         */
+        if (!p->running)
+            close_pty(p);
     } else {
         close_handle(p, (uv_handle_t *)s);
     }
@@ -644,7 +658,7 @@ void proc_shutdown(void)
             proc_signal(p, SIGKILL);
         /* Close our handles ourselves so that the records can be freed. */
         if (p->tty) {
-            close_handle(p, (uv_handle_t *)&p->pty);
+            close_pty(p);
         } else {
             close_handle(p, (uv_handle_t *)&p->uvp);
             close_handle(p, (uv_handle_t *)&p->in);

@@ -144,6 +144,15 @@ describe("long-lived processes", () => {
     await procWaitExit(d, info.id);
   });
 
+  test("tty: a child that closes its terminal and goes on is not hung up (agentd)", async () => {
+    // `cat` closes 0-2 just before it exits; agentd used to close the PTY master on the EIO
+    // that follows, which hung the terminal up and killed the child with SIGHUP (exit 129 in
+    // `agentd exec -t`). The master now stays open until the child is reaped.
+    const info = await create({ command: "sh", args: ["-c", "exec 0<&- 1>&- 2>&-; sleep 0.5; exit 6"], tty: true });
+    const done = await procWaitExit(d, info.id);
+    assert.equal(done.exitCode, 6, `not killed by SIGHUP: ${JSON.stringify(done)}`);
+  });
+
   test("tty children get TERM=xterm-256color unless env sets TERM (agentd)", async () => {
     const a = await create({ command: "sh", args: ["-c", 'echo "T=$TERM."'], tty: true });
     const b = await create({ command: "sh", args: ["-c", 'echo "T=$TERM."'], tty: true, env: { TERM: "vt100" } });
