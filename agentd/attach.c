@@ -50,6 +50,7 @@ struct opts {
     int detach_key; /* -1: none */
     /* exec */
     bool tty;
+    bool interactive; /* -i: stdin goes to the process (without -t: by POST .../input) */
     const char *cwd;
     const char *env[64];
     size_t nenv;
@@ -83,6 +84,10 @@ struct session {
     bool finishing;
     /* log stream of a pipe process */
     struct buf sse;
+    /* exec -i without a terminal: stdin sent by POST .../input, one chunk at a time */
+    size_t chunk;  /* bytes per request: at most maxInputBytesPerRequest */
+    bool in_file;  /* stdin is a file: read(2) it, it never blocks for long */
+    bool in_ended; /* the end of input was sent, or input stopped */
 };
 
 static struct termios *restore_termios;
@@ -523,6 +528,150 @@ static void follow_logs(struct session *s)
     client_http(s->client, "GET", path, NULL, on_log_data, on_log_done, s);
 }
 
+/* ---- pipe processes: stdin ------------------------------------------------------------------ */
+
+static void read_more_input(struct session *s);
+
+static void on_input_posted(void *arg, int status, const char *body, size_t n, const char *err)
+{
+    struct session *s = arg;
+
+    if (s->finishing)
+        return;
+    if (status == 200 && !s->in_ended) {
+        read_more_input(s);
+        return;
+    }
+    if (status != 200 && !s->in_ended && status != 409) {
+        /* 409: the process is gone or closed its input, as a local pipe would just break. */
+        cJSON *o = status ? cJSON_Parse(body) : NULL;
+        const cJSON *detail = cJSON_GetObjectItemCaseSensitive(o, "detail");
+        say(s, "input: %s", cJSON_IsString(detail) ? detail->valuestring : err ? err : "refused");
+        cJSON_Delete(o);
+    }
+    s->in_ended = true;
+}
+
+/* POSTs one piece of input, or the end of input (the process then reads end-of-file). */
+static void post_input(struct session *s, const void *data, size_t n, bool eof)
+{
+    cJSON *req = cJSON_CreateObject();
+    char path[128], *b64 = NULL, *body;
+
+    if (n) {
+        b64 = xmalloc(BASE64_ENCODED_SIZE(n));
+        base64_encode(data, n, b64);
+        cJSON_AddStringToObject(req, "data", b64);
+        cJSON_AddStringToObject(req, "encoding", "base64");
+    }
+    if (eof) {
+        cJSON_AddBoolToObject(req, "eof", true);
+        s->in_ended = true;
+    }
+    body = cJSON_PrintUnformatted(req);
+    snprintf(path, sizeof(path), "/v1/processes/%s/input", s->id);
+    client_http(s->client, "POST", path, body, NULL, on_input_posted, s);
+    free(body);
+    free(b64);
+    cJSON_Delete(req);
+}
+
+static void on_input_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+{
+    struct session *s = h->data;
+
+    on_alloc(h, suggested, b);
+    if (b->len > s->chunk)
+        b->len = s->chunk;
+}
+
+static void on_pipe_input(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
+{
+    struct session *s = st->data;
+
+    if (n == 0)
+        return;
+    uv_read_stop(st); /* one request at a time: the next read once agentd took this one */
+    if (n < 0) {
+        if (n != UV_EOF)
+            say(s, "reading stdin: %s (sending the end of input)", uv_strerror((int)n));
+        post_input(s, NULL, 0, true);
+        return;
+    }
+    post_input(s, b->base, (size_t)n, false);
+}
+
+static void read_more_input(struct session *s)
+{
+    if (s->in_file) {
+        char *p = xmalloc(s->chunk);
+        ssize_t n;
+        do {
+            n = read(STDIN_FILENO, p, s->chunk);
+        } while (n < 0 && errno == EINTR);
+        if (n < 0)
+            say(s, "reading stdin: %s (sending the end of input)", strerror(errno));
+        post_input(s, p, n > 0 ? (size_t)n : 0, n <= 0);
+        free(p);
+        return;
+    }
+    uv_read_start(s->in, on_input_alloc, on_pipe_input);
+}
+
+static void on_input_config(void *arg, int status, const char *body, size_t n, const char *err)
+{
+    struct session *s = arg;
+    cJSON *o = status == 200 ? cJSON_Parse(body) : NULL;
+    const cJSON *max = cJSON_GetObjectItemCaseSensitive(o, "maxInputBytesPerRequest");
+
+    if (s->finishing) {
+        cJSON_Delete(o);
+        return;
+    }
+    s->chunk = 65536;
+    if (cJSON_IsNumber(max) && max->valuedouble >= 1 && max->valuedouble < (double)s->chunk)
+        s->chunk = (size_t)max->valuedouble;
+    cJSON_Delete(o);
+    switch (uv_guess_handle(STDIN_FILENO)) {
+    case UV_TTY: /* line by line, as the local terminal's line discipline hands it over */
+        if (uv_tty_init(s->loop, &s->in_tty, STDIN_FILENO, 1) < 0)
+            goto no_input;
+        s->in = (uv_stream_t *)&s->in_tty;
+        break;
+    case UV_NAMED_PIPE:
+        if (uv_pipe_init(s->loop, &s->in_pipe, 0) < 0 ||
+            uv_pipe_open(&s->in_pipe, STDIN_FILENO) < 0)
+            goto no_input;
+        s->in = (uv_stream_t *)&s->in_pipe;
+        break;
+    case UV_FILE:
+        s->in_file = true;
+        break;
+    default:
+        goto no_input;
+    }
+    if (s->in)
+        s->in->data = s;
+    read_more_input(s);
+    return;
+no_input:
+    post_input(s, NULL, 0, true);
+}
+
+/*
+ * exec without a terminal: with -i, stdin is sent to the process and its end closes the
+ * process's stdin; without -i the process's stdin is closed at once (it reads end-of-file,
+ * as under `docker exec` without -i).
+ */
+static void start_pipe_input(struct session *s)
+{
+    if (!s->o.interactive) {
+        post_input(s, NULL, 0, true);
+        return;
+    }
+    client_http(s->client, "GET", "/v1/processes/config", NULL, NULL, on_input_config, s);
+}
+
 /* ---- attach and exec ------------------------------------------------------------------------- */
 
 static void attach_terminal(struct session *s)
@@ -580,10 +729,12 @@ static void on_created(void *arg, int status, const char *body, size_t n, const 
     cJSON_Delete(o);
     /* From byte 0: whatever it wrote before the WebSocket was up is shown too. */
     s->o.since = "0";
-    if (s->o.tty)
+    if (s->o.tty) {
         attach_terminal(s);
-    else
+    } else {
         follow_logs(s);
+        start_pipe_input(s);
+    }
 }
 
 static char *create_body(const struct opts *o)
@@ -595,7 +746,7 @@ static char *create_body(const struct opts *o)
     for (int i = 1; i < o->argc; i++)
         cJSON_AddItemToArray(args, cJSON_CreateString(o->argv[i]));
     cJSON_AddBoolToObject(req, "tty", o->tty);
-    cJSON_AddBoolToObject(req, "interactive", o->tty);
+    cJSON_AddBoolToObject(req, "interactive", o->tty || o->interactive);
     if (o->cwd)
         cJSON_AddStringToObject(req, "cwd", o->cwd);
     if (o->nenv) {
@@ -647,7 +798,7 @@ static int run(struct session *s)
 
 static const char attach_usage[] =
     "Usage: agentd attach PROC_ID [--endpoint URL] [--token T] [--since N] [--detach-key KEY]\n"
-    "       agentd exec [-t|--tty] [--cwd DIR] [-e KEY=VALUE]... [--endpoint URL] [--token T]\n"
+    "       agentd exec [-i] [-t] [--cwd DIR] [-e KEY=VALUE]... [--endpoint URL] [--token T]\n"
     "                   [--detach-key KEY] -- COMMAND [ARGS...]\n"
     "\n"
     "  --endpoint URL     the daemon (default $AGENTD_ENDPOINT or http://127.0.0.1:2468)\n"
@@ -655,7 +806,10 @@ static const char attach_usage[] =
     "  --since N          terminal: replay retained output from byte N (0: all of it);\n"
     "                     pipe process: log entries after sequence N\n"
     "  --detach-key KEY   leave the process running: ctrl-] (default), ctrl-A..ctrl-Z, none\n"
-    "  -t, --tty          exec: run COMMAND on a terminal and attach to it\n"
+    "  -i, --interactive  exec: send stdin to COMMAND; its end closes COMMAND's stdin\n"
+    "                     (without -i or -t, COMMAND's stdin is closed at once)\n"
+    "  -t, --tty          exec: run COMMAND on a terminal and attach to it (stdin is\n"
+    "                     the terminal's input; -it works too)\n"
     "  --cwd DIR          exec: working directory\n"
     "  -e KEY=VALUE       exec: environment variable (repeatable)\n"
     "\n"
@@ -669,6 +823,7 @@ static const struct option options[] = {
     {"since", required_argument, NULL, OPT_SINCE},
     {"detach-key", required_argument, NULL, OPT_DETACH},
     {"tty", no_argument, NULL, 't'},
+    {"interactive", no_argument, NULL, 'i'},
     {"cwd", required_argument, NULL, OPT_CWD},
     {"env", required_argument, NULL, 'e'},
     {"help", no_argument, NULL, OPT_HELP},
@@ -728,7 +883,7 @@ int attach_main(int argc, char **argv, bool exec)
     optind = 1;
     opterr = 0;
     /* exec stops at the first operand ("+"), so COMMAND's own flags stay its own. */
-    while ((c = getopt_long(argc, argv, exec ? "+:te:" : ":", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, exec ? "+:ite:" : ":", options, NULL)) != -1) {
         switch (c) {
         case OPT_ENDPOINT:
             s.o.endpoint = optarg;
@@ -751,6 +906,9 @@ int attach_main(int argc, char **argv, bool exec)
             break;
         case 't':
             s.o.tty = true;
+            break;
+        case 'i':
+            s.o.interactive = true;
             break;
         case OPT_CWD:
             s.o.cwd = optarg;

@@ -19,7 +19,7 @@ static const char usage_text[] =
     "Usage:\n"
     "  agentd server [OPTIONS] (--token TOKEN | --no-token)\n"
     "  agentd attach PROC_ID [--endpoint URL] [--token T] [--since N]\n"
-    "  agentd exec [-t] [--endpoint URL] [--token T] -- COMMAND [ARGS...]\n"
+    "  agentd exec [-i] [-t] [--endpoint URL] [--token T] -- COMMAND [ARGS...]\n"
     "                                  (agentd attach --help for the client options)\n"
     "  agentd install-agent AGENT|--all [--reinstall] [--agent-version V]\n"
     "  agentd install desktop [--yes] [--print-only] [--package-manager apt|dnf|apk]\n"

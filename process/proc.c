@@ -599,6 +599,35 @@ int proc_write(struct proc *p, const void *data, size_t n)
     return 0;
 }
 
+static void on_input_shut(uv_shutdown_t *req, int status)
+{
+    struct proc *p = req->handle->data;
+
+    (void)status; /* ECANCELED when the child exited first: closed all the same */
+    close_handle(p, (uv_handle_t *)req->handle);
+    free(req);
+}
+
+int proc_close_input(struct proc *p)
+{
+    uv_shutdown_t *req;
+    int e;
+
+    if (p->tty)
+        return -ENOTTY;
+    if (!p->running || !p->in_open)
+        return -EPIPE;
+    p->in_open = false;
+    req = xmalloc(sizeof(*req));
+    /* After the queued writes: nothing written before the end is lost. */
+    e = uv_shutdown(req, (uv_stream_t *)&p->in, on_input_shut);
+    if (e < 0) {
+        free(req);
+        close_handle(p, (uv_handle_t *)&p->in);
+    }
+    return 0;
+}
+
 void proc_pty_pause(struct proc *p, bool pause)
 {
     if (!p->tty || !p->pty_reading_possible || p->pty_paused == pause)

@@ -103,6 +103,12 @@ int proc_exit_code(const struct proc *p);
 /* Writes input (copied) to stdin or the PTY. Returns 0 or -errno (-EPIPE once it is closed). */
 int proc_write(struct proc *p, const void *data, size_t n);
 /*
+ * Closes a pipe process's stdin once the input written so far has reached it (the child then
+ * reads end-of-file). -ENOTTY for a terminal (it has no end of input, only its EOF character),
+ * -EPIPE when it is closed already.
+ */
+int proc_close_input(struct proc *p);
+/*
  * Copies up to cap bytes of what the process wrote to stdout, from the
  * oldest entry the log still holds; returns the count.
  */

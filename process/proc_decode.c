@@ -152,21 +152,28 @@ int proc_decode_payload(const char *data, const char *encoding, bool def_base64,
 }
 
 int proc_input_decode(const char *body, size_t len, size_t max, unsigned char **ret,
-                      size_t *ret_len, struct problem *err)
+                      size_t *ret_len, bool *ret_eof, struct problem *err)
 {
     cJSON *root = NULL;
     const char *data = NULL, *enc = NULL;
+    bool eof = false;
     int r;
 
     if (json_parse_object(body, len, &root, err) < 0)
         return -1;
-    r = json_get_string(root, "data", true, &data, err);
+    /* agentd: "eof": true closes the process's stdin after the data, which is then optional. */
+    r = json_get_bool(root, "eof", false, &eof, err);
+    if (r >= 0)
+        r = json_get_string(root, "data", !eof, &data, err);
     if (r >= 0)
         r = json_get_string(root, "encoding", false, &enc, err);
     if (r >= 0)
-        r = proc_decode_payload(data, enc, true, max, ret, ret_len, err);
+        r = proc_decode_payload(data ? data : "", enc, true, max, ret, ret_len, err);
     cJSON_Delete(root);
-    return r < 0 ? -1 : 0;
+    if (r < 0)
+        return -1;
+    *ret_eof = eof;
+    return 0;
 }
 
 int proc_resize_decode(const char *body, size_t len, unsigned short *ret_cols,

@@ -32,9 +32,13 @@ void proc_cmd_done(struct proc_cmd *c);
 /* POST /v1/processes/config: all six fields required. */
 int proc_config_decode(const char *body, size_t len, struct proc_config *out, struct problem *err);
 
-/* POST /v1/processes/{id}/input: decoded bytes (malloc'd) in *ret. */
+/*
+ * POST /v1/processes/{id}/input: decoded bytes (malloc'd) in *ret; *ret_eof
+ * when the body asks for stdin to be closed afterwards ("eof": true, an agentd
+ * extension; "data" is then optional).
+ */
 int proc_input_decode(const char *body, size_t len, size_t max, unsigned char **ret,
-                      size_t *ret_len, struct problem *err);
+                      size_t *ret_len, bool *ret_eof, struct problem *err);
 
 /* POST /v1/processes/{id}/terminal/resize. */
 int proc_resize_decode(const char *body, size_t len, unsigned short *ret_cols,

@@ -249,13 +249,14 @@ static void handle_input(struct http_req *req)
     unsigned char *data = NULL;
     size_t n = 0, len;
     const char *body;
+    bool eof = false;
     cJSON *o;
     int e;
 
     if (!p)
         return;
     body = http_body(req, &len);
-    if (proc_input_decode(body, len, (size_t)proc_cfg.max_input, &data, &n, &err) < 0) {
+    if (proc_input_decode(body, len, (size_t)proc_cfg.max_input, &data, &n, &eof, &err) < 0) {
         http_reply_problem(req, &err);
         return;
     }
@@ -265,8 +266,18 @@ static void handle_input(struct http_req *req)
         http_reply_problem(req, &err);
         return;
     }
+    if (eof && p->tty) {
+        free(data);
+        problem_set(&err, 409, PROBLEM_CONFLICT,
+                    "a terminal has no end of input to close: send its end-of-file character "
+                    "instead (\"data\": \"\\u0004\", \"encoding\": \"utf8\")");
+        http_reply_problem(req, &err);
+        return;
+    }
     e = proc_write(p, data, n);
     free(data);
+    if (e == 0 && eof)
+        e = proc_close_input(p);
     if (e < 0) {
         problem_set(&err, 409, PROBLEM_CONFLICT, "process input is closed: %s", strerror(-e));
         http_reply_problem(req, &err);

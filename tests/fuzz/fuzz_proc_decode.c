@@ -18,6 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct proc_config cfg;
     unsigned char *in = NULL;
     size_t n = 0;
+    bool eof;
     unsigned short cols, rows;
 
     if (proc_cmd_decode(p, size, &c, &err) == 0) {
@@ -36,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else if (err.status < 400 || err.status > 499) {
         abort();
     }
-    if (proc_input_decode(p, size, 1024, &in, &n, &err) == 0) {
+    if (proc_input_decode(p, size, 1024, &in, &n, &eof, &err) == 0) {
         if (n > 1024)
             abort();
         free(in);

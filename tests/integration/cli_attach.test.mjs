@@ -7,6 +7,8 @@ import assert from "node:assert/strict";
 import { spawn, spawnSync, execFileSync } from "node:child_process";
 import { AGENTD_BIN, startDaemon, api, procCreate, procWaitExit, procKillQuietly, tempDir, waitFor, sha256 } from "./harness.mjs";
 import path from "node:path";
+import fs from "node:fs";
+import crypto from "node:crypto";
 
 /** Runs the client to completion; input is written to its stdin (then closed), or /dev/null. */
 function client(d, args, { input, token, env = {} } = {}) {
@@ -70,6 +72,65 @@ describe("agentd exec / attach", () => {
     assert.equal(r.code, 0, r.stderr);
     // The terminal echoes the line, then cat writes it.
     assert.equal(r.stdout.toString(), "hello\r\nhello\r\n");
+  });
+
+  test("exec without -i or -t: the command's stdin is closed at once (cat ends)", async () => {
+    const r = await client(d, ["exec", "--", "sh", "-c", "cat; echo ended"], { input: "not sent\n" });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.toString(), "ended\n");
+  });
+
+  test("exec -i: piped stdin reaches the command byte for byte and its end ends it", async () => {
+    const bytes = crypto.randomBytes(300 * 1024 + 7);
+    const r = await client(d, ["exec", "-i", "--", "sha256sum"], { input: bytes });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.toString().split(" ")[0], sha256(bytes));
+  });
+
+  test("exec -i: stdin from a file, in requests no larger than maxInputBytesPerRequest", async () => {
+    const dir = await tempDir("agentd-exec-i-");
+    const file = path.join(dir, "in.bin");
+    const bytes = crypto.randomBytes(10000);
+    fs.writeFileSync(file, bytes);
+    const cfg = (await api(d, "GET", "/v1/processes/config")).json();
+    const set = (c) => api(d, "POST", "/v1/processes/config", { body: JSON.stringify(c), headers: { "content-type": "application/json" } });
+    assert.equal((await set({ ...cfg, maxInputBytesPerRequest: 1000 })).status, 200);
+    try {
+      const fd = fs.openSync(file, "r");
+      const r = await new Promise((resolve) => {
+        const p = spawn(AGENTD_BIN, ["exec", "-i", "--", "wc", "-c"], { env: { ...process.env, AGENTD_ENDPOINT: d.base }, stdio: [fd, "pipe", "pipe"] });
+        const out = [];
+        let err = "";
+        p.stdout.on("data", (c) => out.push(c));
+        p.stderr.on("data", (c) => (err += c));
+        p.on("exit", (code) => resolve({ code, stdout: Buffer.concat(out).toString(), stderr: err }));
+      });
+      fs.closeSync(fd);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout.trim(), "10000", "every byte, over 10 requests of at most 1000 bytes");
+    } finally {
+      assert.equal((await set(cfg)).status, 200);
+    }
+  });
+
+  test("exec -i: a command that ends before its input does ends exec too", async () => {
+    // `yes` never ends: exec must not wait for its stdin once head has exited.
+    const yes = spawn("yes", [], { stdio: ["ignore", "pipe", "ignore"] });
+    const r = await new Promise((resolve) => {
+      const p = spawn(AGENTD_BIN, ["exec", "-i", "--", "head", "-n", "2"], { env: { ...process.env, AGENTD_ENDPOINT: d.base }, stdio: [yes.stdout, "pipe", "pipe"] });
+      const out = [];
+      p.stdout.on("data", (c) => out.push(c));
+      p.on("exit", (code) => resolve({ code, stdout: Buffer.concat(out).toString() }));
+    });
+    yes.kill();
+    assert.equal(r.code, 0);
+    assert.equal(r.stdout, "y\ny\n");
+  });
+
+  test("exec -it is -t (docker's spelling)", async () => {
+    const r = await client(d, ["exec", "-it", "--", "cat"], { input: "hi\n" });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.toString(), "hi\r\nhi\r\n");
   });
 
   test("exit by a signal is 128+N, with and without a terminal", async () => {

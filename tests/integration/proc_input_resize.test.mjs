@@ -148,6 +148,62 @@ describe("POST input", () => {
   });
 });
 
+describe("POST input with eof: true closes stdin (agentd)", () => {
+  test("the data goes first, then the child reads end-of-file; later input is 409", async () => {
+    // sh goes on after cat so that the process is still running for the later input.
+    const p = await create({ command: "sh", args: ["-c", "cat; echo after-eof; read x || exit 3; echo never"] });
+    assert.deepEqual(assertJson(await input(p.id, { data: "last line\n", encoding: "utf8", eof: true })), { bytesWritten: 10 });
+    await procWaitOutput(d, p.id, "last line\nafter-eof\n");
+    // `read` sees end-of-file too, so the shell ends on its own.
+    const done = await procWaitExit(d, p.id);
+    assert.equal(done.exitCode, 3);
+    const c = assertProblem(await input(p.id, { data: b64("x") }), 409, "conflict");
+    assert.match(c.detail, /not running/);
+  });
+
+  test("eof alone (no data) closes stdin; input after it → 409 while the process runs", async () => {
+    const p = await create({ command: "sh", args: ["-c", "cat; echo closed; exec sleep 30"] });
+    assert.deepEqual(assertJson(await input(p.id, { eof: true })), { bytesWritten: 0 });
+    await procWaitOutput(d, p.id, "closed\n");
+    const c = assertProblem(await input(p.id, { data: b64("x") }), 409, "conflict");
+    assert.match(c.detail, /input is closed/);
+    assertProblem(await input(p.id, { eof: true }), 409, "conflict");
+    assert.equal(assertJson(await api(d, "GET", `/v1/processes/${p.id}`)).status, "running");
+  });
+
+  test("a large write then eof: every byte arrives before the end", async () => {
+    const p = await create({ command: "sh", args: ["-c", "wc -c"] });
+    const bytes = Buffer.alloc(65536, 0x7a);
+    for (let i = 0; i < 3; i++) assertJson(await input(p.id, { data: bytes.toString("base64") }));
+    assertJson(await input(p.id, { data: bytes.toString("base64"), eof: true }));
+    await procWaitExit(d, p.id);
+    assert.equal(procLogBytes((await procLogs(d, p.id, "stream=stdout")).entries).toString().trim(), String(4 * 65536));
+  });
+
+  test("a terminal has no end of input: 409 that names the EOF character, the process untouched", async () => {
+    const p = await create({ command: "cat", tty: true });
+    const c = assertProblem(await input(p.id, { data: "abc", encoding: "utf8", eof: true }), 409, "conflict");
+    assert.match(c.detail, /end-of-file character/);
+    assert.match(c.detail, /\\u0004/);
+    // Nothing of the refused request reached the terminal, and it still takes input.
+    assertJson(await input(p.id, { data: "ok\n", encoding: "utf8" }));
+    const out = await procWaitOutput(d, p.id, "ok\r\nok\r\n");
+    assert.equal(out.toString(), "ok\r\nok\r\n");
+  });
+
+  test("eof must be a boolean; eof: false keeps data required", async () => {
+    const p = await create({ command: "cat" });
+    for (const eof of ["yes", 1, {}]) {
+      const pr = assertProblem(await input(p.id, { data: "", eof }), 422, "invalid_request", JSON.stringify(eof));
+      assert.match(pr.detail, /eof/);
+    }
+    assertProblem(await input(p.id, { eof: false }), 422, "invalid_request");
+    assert.equal(assertJson(await api(d, "GET", `/v1/processes/${p.id}`)).status, "running", "stdin still open");
+    assert.deepEqual(assertJson(await input(p.id, { data: "still\n", encoding: "utf8" })), { bytesWritten: 6 });
+    await procWaitOutput(d, p.id, "still\n");
+  });
+});
+
 describe("POST terminal/resize", () => {
   test("resize changes what `stty size` reports inside the terminal", async () => {
     const sh = await create({ command: "sh", tty: true });

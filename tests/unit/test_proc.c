@@ -172,6 +172,7 @@ static void test_input_decode(void **state)
 {
     unsigned char *out = NULL;
     size_t n = 0;
+    bool eof = true;
     struct problem err;
     const char *b64 = "{\"data\":\"aGVsbG8K\"}";
     const char *utf8 = "{\"data\":\"hello\\n\",\"encoding\":\"utf8\"}";
@@ -179,23 +180,52 @@ static void test_input_decode(void **state)
     const char *hex = "{\"data\":\"00\",\"encoding\":\"hex\"}";
 
     (void)state;
-    assert_int_equal(proc_input_decode(b64, strlen(b64), 100, &out, &n, &err), 0);
+    assert_int_equal(proc_input_decode(b64, strlen(b64), 100, &out, &n, &eof, &err), 0);
     assert_int_equal(n, 6);
     assert_memory_equal(out, "hello\n", 6);
     free(out);
-    assert_int_equal(proc_input_decode(utf8, strlen(utf8), 100, &out, &n, &err), 0);
+    assert_int_equal(proc_input_decode(utf8, strlen(utf8), 100, &out, &n, &eof, &err), 0);
     assert_int_equal(n, 6);
     free(out);
     /* base64 is the default, so plain text is refused with a hint. */
-    assert_int_equal(proc_input_decode(plain, strlen(plain), 100, &out, &n, &err), -1);
+    assert_int_equal(proc_input_decode(plain, strlen(plain), 100, &out, &n, &eof, &err), -1);
     assert_int_equal(err.status, 400);
-    assert_int_equal(proc_input_decode(hex, strlen(hex), 100, &out, &n, &err), -1);
+    assert_int_equal(proc_input_decode(hex, strlen(hex), 100, &out, &n, &eof, &err), -1);
     assert_string_equal(err.message, "encoding must be one of: base64, utf8, text");
     /* Exactly the limit is accepted, one more byte is 413. */
-    assert_int_equal(proc_input_decode(utf8, strlen(utf8), 6, &out, &n, &err), 0);
+    assert_int_equal(proc_input_decode(utf8, strlen(utf8), 6, &out, &n, &eof, &err), 0);
     free(out);
-    assert_int_equal(proc_input_decode(utf8, strlen(utf8), 5, &out, &n, &err), -1);
+    assert_int_equal(proc_input_decode(utf8, strlen(utf8), 5, &out, &n, &eof, &err), -1);
     assert_int_equal(err.status, 413);
+}
+
+static void test_input_decode_eof(void **state)
+{
+    unsigned char *out = NULL;
+    size_t n = 1;
+    bool eof = false;
+    struct problem err;
+    const char *alone = "{\"eof\":true}";
+    const char *with = "{\"data\":\"aGk=\",\"eof\":true}";
+    const char *off = "{\"eof\":false}";
+    const char *bad = "{\"data\":\"\",\"eof\":\"yes\"}";
+
+    (void)state;
+    /* Without data: nothing to write, then the end of input. */
+    assert_int_equal(proc_input_decode(alone, strlen(alone), 100, &out, &n, &eof, &err), 0);
+    assert_int_equal(n, 0);
+    assert_true(eof);
+    free(out);
+    assert_int_equal(proc_input_decode(with, strlen(with), 100, &out, &n, &eof, &err), 0);
+    assert_int_equal(n, 2);
+    assert_memory_equal(out, "hi", 2);
+    assert_true(eof);
+    free(out);
+    /* "eof": false keeps data required, as in the reference. */
+    assert_int_equal(proc_input_decode(off, strlen(off), 100, &out, &n, &eof, &err), -1);
+    assert_int_equal(err.status, 422);
+    assert_int_equal(proc_input_decode(bad, strlen(bad), 100, &out, &n, &eof, &err), -1);
+    assert_string_equal(err.message, "field `eof` must be true or false, got a string");
 }
 
 static void test_resize_decode(void **state)
@@ -224,6 +254,7 @@ int main(void)
         cmocka_unit_test(test_cmd_decode),
         cmocka_unit_test(test_config_decode),
         cmocka_unit_test(test_input_decode),
+        cmocka_unit_test(test_input_decode_eof),
         cmocka_unit_test(test_resize_decode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
