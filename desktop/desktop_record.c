@@ -559,6 +559,7 @@ struct rec_download {
     int fd;      /* -1 until opened */
     int open_err;
     uint64_t size; /* bytes to send: the size at open */
+    char *range;   /* the Range header, or NULL */
 };
 
 static void download_free(struct http_req *req, void *ctx)
@@ -569,6 +570,7 @@ static void download_free(struct http_req *req, void *ctx)
     if (d->fd >= 0)
         close(d->fd);
     free(d->path);
+    free(d->range);
     free(d);
 }
 
@@ -610,10 +612,14 @@ static void download_open_done(void *arg)
         /* The body owns the file from here (up to the size it had now). */
         int fd = d->fd;
         uint64_t size = d->size;
+        char *range = d->range;
         d->fd = -1;
+        d->range = NULL;
         http_set_ctx(req, NULL, NULL);
         download_free(req, d);
-        http_reply_fd(req, 200, "video/mp4", fd, 0, size);
+        /* Byte ranges: a browser's <video> seeks with them. */
+        http_reply_fd_range(req, "video/mp4", fd, size, range);
+        free(range);
     }
 out:
     http_req_unref(req);
@@ -631,6 +637,7 @@ void desk_handle_rec_download(struct http_req *req)
     d->fd = -1;
     d->path = xstrdup(r->path);
     d->active = r->status == REC_RECORDING;
+    d->range = http_header(req, "range:");
     http_set_ctx(req, d, &download_ctx_ops);
     http_req_ref(req);
     work_submit(download_open_run, download_open_done, d);

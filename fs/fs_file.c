@@ -237,61 +237,6 @@ void fs_handle_upload(struct http_req *req)
 
 /* ---- download -------------------------------------------------------------------------------- */
 
-enum fs_range_result fs_range_parse(const char *h, uint64_t size, uint64_t *ret_start,
-                                    uint64_t *ret_len)
-{
-    uint64_t a = 0, b = 0;
-    bool has_a = false, has_b = false;
-    const char *p;
-
-    if (!h)
-        return FS_RANGE_NONE;
-    while (*h == ' ')
-        h++;
-    if (strncmp(h, "bytes=", 6) != 0)
-        return FS_RANGE_NONE; /* unknown unit: ignore, send everything */
-    p = h + 6;
-    while (*p == ' ')
-        p++;
-    while (*p >= '0' && *p <= '9') {
-        if (a > (UINT64_MAX - 9) / 10)
-            return FS_RANGE_NONE;
-        a = a * 10 + (uint64_t)(*p++ - '0');
-        has_a = true;
-    }
-    if (*p++ != '-')
-        return FS_RANGE_NONE;
-    while (*p >= '0' && *p <= '9') {
-        if (b > (UINT64_MAX - 9) / 10)
-            return FS_RANGE_NONE;
-        b = b * 10 + (uint64_t)(*p++ - '0');
-        has_b = true;
-    }
-    while (*p == ' ')
-        p++;
-    if (*p != '\0')
-        return FS_RANGE_NONE; /* several ranges or junk: serve the whole file */
-    if (!has_a && !has_b)
-        return FS_RANGE_NONE;
-    if (!has_a) {
-        /* suffix range: the last b bytes */
-        if (b == 0 || size == 0)
-            return FS_RANGE_UNSATISFIABLE;
-        *ret_start = b >= size ? 0 : size - b;
-        *ret_len = size - *ret_start;
-        return FS_RANGE_OK;
-    }
-    if (has_b && b < a)
-        return FS_RANGE_NONE;
-    if (a >= size)
-        return FS_RANGE_UNSATISFIABLE;
-    if (!has_b || b >= size)
-        b = size - 1;
-    *ret_start = a;
-    *ret_len = b - a + 1;
-    return FS_RANGE_OK;
-}
-
 struct download {
     struct http_req *req; /* the request; we are its context until the body starts */
     struct fs_path path;
@@ -316,15 +261,25 @@ static void download_free(struct http_req *req, void *ctx)
 static const struct http_ctx_ops download_ctx_ops = {download_free, NULL};
 
 /* Hands the open file to the response body, which owns it from here; d is freed. */
-static void download_send(struct http_req *req, struct download *d, int status, uint64_t start,
-                          uint64_t end)
+static void download_send(struct http_req *req, struct download *d)
 {
+    static const char type[] = "application/octet-stream";
+    uint64_t size = (uint64_t)d->st.st_size;
+    char *range = d->range;
     int fd = d->fd;
 
     d->fd = -1;
+    d->range = NULL;
     http_set_ctx(req, NULL, NULL);
     download_free(req, d);
-    http_reply_fd(req, status, "application/octet-stream", fd, start, end);
+    if (size == 0) {
+        /* /proc and friends report 0 and still have content: stream until EOF. */
+        http_add_header(req, "accept-ranges", "bytes");
+        http_reply_fd(req, 200, type, fd, 0, UINT64_MAX);
+    } else {
+        http_reply_fd_range(req, type, fd, size, range);
+    }
+    free(range);
 }
 
 static void download_open_run(void *arg)
@@ -367,43 +322,13 @@ static void download_open_done(void *arg)
 {
     struct download *d = arg;
     struct http_req *req = d->req;
-    uint64_t size, start = 0, len = 0;
-    char cr[128];
 
-    if (!http_req_alive(req))
-        goto out;
-    if (d->r < 0) {
-        http_reply_problem(req, &d->err);
-        goto out;
+    if (http_req_alive(req)) {
+        if (d->r < 0)
+            http_reply_problem(req, &d->err);
+        else
+            download_send(req, d);
     }
-    size = (uint64_t)d->st.st_size;
-    http_add_header(req, "accept-ranges", "bytes");
-    if (size == 0) {
-        /* /proc and friends report 0 and still have content: stream until EOF. */
-        download_send(req, d, 200, 0, UINT64_MAX);
-        goto out;
-    }
-    switch (fs_range_parse(d->range, size, &start, &len)) {
-    case FS_RANGE_UNSATISFIABLE: {
-        struct problem p;
-        snprintf(cr, sizeof(cr), "bytes */%" PRIu64, size);
-        http_add_header(req, "content-range", cr);
-        problem_set(&p, 416, PROBLEM_INVALID_REQUEST,
-                    "range `%s` is outside the file (%" PRIu64 " bytes)", d->range, size);
-        http_reply_problem(req, &p);
-        goto out;
-    }
-    case FS_RANGE_OK:
-        snprintf(cr, sizeof(cr), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, start, start + len - 1,
-                 size);
-        http_add_header(req, "content-range", cr);
-        download_send(req, d, 206, start, start + len);
-        goto out;
-    case FS_RANGE_NONE:
-        download_send(req, d, 200, 0, size);
-        goto out;
-    }
-out:
     http_req_unref(req);
 }
 

@@ -18,15 +18,6 @@
 int fs_req_path(struct http_req *req, const char *key, bool required, struct fs_path *out,
                 struct problem *err);
 
-/* Range header parsing for downloads (RFC 9110 single byte range). */
-enum fs_range_result {
-    FS_RANGE_NONE = 0,           /* no usable Range header: send everything */
-    FS_RANGE_OK = 1,             /* ret_start and ret_len describe the part */
-    FS_RANGE_UNSATISFIABLE = -1, /* 416 */
-};
-enum fs_range_result fs_range_parse(const char *header, uint64_t size, uint64_t *ret_start,
-                                    uint64_t *ret_len);
-
 void fs_handle_download(struct http_req *req);
 void fs_handle_upload(struct http_req *req);
 void fs_handle_upload_batch(struct http_req *req);

@@ -6,10 +6,13 @@
 #include "http_fd.h"
 
 #include "limits.h"
+#include "problem.h"
 #include "work.h"
 #include "xmalloc.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,4 +127,90 @@ void http_reply_fd(struct http_req *req, int status, const char *content_type, i
     http_set_ctx(req, b, &fd_body_ops);
     http_reply_stream(req, status, content_type, end == UINT64_MAX ? -1 : (int64_t)(end - start),
                       &fd_body_source);
+}
+
+/* ---- byte ranges ----------------------------------------------------------------------------- */
+
+enum http_range http_range_parse(const char *h, uint64_t size, uint64_t *ret_start,
+                                 uint64_t *ret_len)
+{
+    uint64_t a = 0, b = 0;
+    bool has_a = false, has_b = false;
+    const char *p;
+
+    if (!h)
+        return HTTP_RANGE_NONE;
+    while (*h == ' ')
+        h++;
+    if (strncmp(h, "bytes=", 6) != 0)
+        return HTTP_RANGE_NONE; /* unknown unit: ignore, send everything */
+    p = h + 6;
+    while (*p == ' ')
+        p++;
+    while (*p >= '0' && *p <= '9') {
+        if (a > (UINT64_MAX - 9) / 10)
+            return HTTP_RANGE_NONE;
+        a = a * 10 + (uint64_t)(*p++ - '0');
+        has_a = true;
+    }
+    if (*p++ != '-')
+        return HTTP_RANGE_NONE;
+    while (*p >= '0' && *p <= '9') {
+        if (b > (UINT64_MAX - 9) / 10)
+            return HTTP_RANGE_NONE;
+        b = b * 10 + (uint64_t)(*p++ - '0');
+        has_b = true;
+    }
+    while (*p == ' ')
+        p++;
+    if (*p != '\0')
+        return HTTP_RANGE_NONE; /* several ranges or junk: serve the whole file */
+    if (!has_a && !has_b)
+        return HTTP_RANGE_NONE;
+    if (!has_a) {
+        /* suffix range: the last b bytes */
+        if (b == 0 || size == 0)
+            return HTTP_RANGE_UNSATISFIABLE;
+        *ret_start = b >= size ? 0 : size - b;
+        *ret_len = size - *ret_start;
+        return HTTP_RANGE_OK;
+    }
+    if (has_b && b < a)
+        return HTTP_RANGE_NONE;
+    if (a >= size)
+        return HTTP_RANGE_UNSATISFIABLE;
+    if (!has_b || b >= size)
+        b = size - 1;
+    *ret_start = a;
+    *ret_len = b - a + 1;
+    return HTTP_RANGE_OK;
+}
+
+void http_reply_fd_range(struct http_req *req, const char *content_type, int fd, uint64_t size,
+                         const char *range)
+{
+    uint64_t start = 0, len = 0;
+    char cr[128];
+    struct problem p;
+
+    http_add_header(req, "accept-ranges", "bytes");
+    switch (http_range_parse(range, size, &start, &len)) {
+    case HTTP_RANGE_UNSATISFIABLE:
+        close(fd);
+        snprintf(cr, sizeof(cr), "bytes */%" PRIu64, size);
+        http_add_header(req, "content-range", cr);
+        problem_set(&p, 416, PROBLEM_INVALID_REQUEST,
+                    "range `%s` is outside the file (%" PRIu64 " bytes)", range, size);
+        http_reply_problem(req, &p);
+        return;
+    case HTTP_RANGE_OK:
+        snprintf(cr, sizeof(cr), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, start, start + len - 1,
+                 size);
+        http_add_header(req, "content-range", cr);
+        http_reply_fd(req, 206, content_type, fd, start, start + len);
+        return;
+    case HTTP_RANGE_NONE:
+        break;
+    }
+    http_reply_fd(req, 200, content_type, fd, 0, size);
 }

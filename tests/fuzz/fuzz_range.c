@@ -1,9 +1,9 @@
 /*
- * Fuzzes the Range header parser of GET /v1/fs/file.  Invariants: a
+ * Fuzzes the Range header parser of file downloads (fs, recordings).  Invariants: a
  * satisfiable range lies inside the file and is never empty; whatever the
  * input, the parser neither crashes nor reads out of bounds.
  */
-#include "../../fs/fs_internal.h"
+#include "../../stream/http_fd.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -26,13 +26,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(h, data + 1, size - 1);
     h[size - 1] = '\0';
     start = len = 0;
-    switch (fs_range_parse(h, file_size, &start, &len)) {
-    case FS_RANGE_OK:
+    switch (http_range_parse(h, file_size, &start, &len)) {
+    case HTTP_RANGE_OK:
         if (len == 0 || start >= file_size || len > file_size - start)
             abort();
         break;
-    case FS_RANGE_NONE:
-    case FS_RANGE_UNSATISFIABLE:
+    case HTTP_RANGE_NONE:
+    case HTTP_RANGE_UNSATISFIABLE:
         break;
     default:
         abort();

@@ -182,6 +182,20 @@ describe("a recording, start to download", () => {
     assert.equal(head.status, 200);
     assert.equal(Number(head.headers["content-length"]), size);
     assert.equal(head.body.length, 0);
+
+    // Byte ranges (agentd; a browser's <video> seeks with them): parts are slices of the file.
+    const whole = await fsp.readFile(file);
+    assert.equal(res.headers["accept-ranges"], "bytes");
+    const part = await api(d, "GET", "/v1/desktop/recordings/rec_1/download", { headers: { range: "bytes=100-1099" } });
+    assert.equal(part.status, 206);
+    assert.equal(part.headers["content-range"], `bytes 100-1099/${size}`);
+    assert.ok(part.body.equals(whole.subarray(100, 1100)));
+    const tail = await api(d, "GET", "/v1/desktop/recordings/rec_1/download", { headers: { range: "bytes=-16" } });
+    assert.equal(tail.status, 206);
+    assert.ok(tail.body.equals(whole.subarray(size - 16)));
+    const out416 = await api(d, "GET", "/v1/desktop/recordings/rec_1/download", { headers: { range: `bytes=${size}-` } });
+    assertProblem(out416, 416, "invalid_request");
+    assert.equal(out416.headers["content-range"], `bytes */${size}`);
   });
 
   test("list and get; conflicts; delete removes the file", async () => {
