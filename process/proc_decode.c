@@ -28,7 +28,8 @@ static bool blank(const char *s)
     return true;
 }
 
-int proc_cmd_decode(const char *body, size_t len, struct proc_cmd *out, struct problem *err)
+int proc_cmd_decode(const char *body, size_t len, bool run, struct proc_cmd *out,
+                    struct problem *err)
 {
     struct proc_cmd c = {0};
 
@@ -37,26 +38,34 @@ int proc_cmd_decode(const char *body, size_t len, struct proc_cmd *out, struct p
     if (json_get_string(c.root, "command", true, &c.command, err) < 0 ||
         json_get_string_array(c.root, "args", PROC_MAX_ARGS, &c.args, &c.nargs, err) < 0 ||
         json_get_string(c.root, "cwd", false, &c.cwd, err) < 0 ||
-        json_get_env(c.root, "env", PROC_MAX_ENV, &c.env, &c.nenv, err) < 0 ||
-        json_get_bool(c.root, "tty", false, &c.tty, err) < 0 ||
-        json_get_bool(c.root, "interactive", false, &c.interactive, err) < 0 ||
-        json_get_u64(c.root, "timeoutMs", false, UINT64_MAX, &c.timeout_ms, err) < 0)
+        json_get_env(c.root, "env", PROC_MAX_ENV, &c.env, &c.nenv, err) < 0)
         goto fail;
-    switch (json_get_u64(c.root, "maxOutputBytes", false, UINT64_MAX, &c.max_output, err)) {
-    case -1:
+    /* The other endpoint's fields are unknown fields here: ignored, as the reference does. */
+    if (run) {
+        if (json_get_u64(c.root, "timeoutMs", false, UINT64_MAX, &c.timeout_ms, err) < 0)
+            goto fail;
+        switch (json_get_u64(c.root, "maxOutputBytes", false, UINT64_MAX, &c.max_output, err)) {
+        case -1:
+            goto fail;
+        case 1:
+            c.has_max_output = true;
+            break;
+        default:
+            break;
+        }
+    } else if (json_get_bool(c.root, "tty", false, &c.tty, err) < 0 ||
+               json_get_bool(c.root, "interactive", false, &c.interactive, err) < 0) {
         goto fail;
-    case 1:
-        c.has_max_output = true;
-        break;
-    default:
-        break;
     }
     if (blank(c.command)) {
         problem_set(err, 400, PROBLEM_INVALID_REQUEST, "command must not be empty");
         goto fail;
     }
-    if (c.cwd && !*c.cwd)
-        c.cwd = NULL;
+    if (c.cwd && !*c.cwd) {
+        problem_set(err, 400, PROBLEM_INVALID_REQUEST,
+                    "cwd must not be empty (leave it out for the daemon's working directory)");
+        goto fail;
+    }
     *out = c;
     return 0;
 fail:

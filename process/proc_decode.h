@@ -26,7 +26,9 @@ struct proc_cmd {
     uint64_t max_output;
 };
 
-int proc_cmd_decode(const char *body, size_t len, struct proc_cmd *out, struct problem *err);
+/* run: the fields of /run (timeoutMs, maxOutputBytes), else those of create (tty, interactive). */
+int proc_cmd_decode(const char *body, size_t len, bool run, struct proc_cmd *out,
+                    struct problem *err);
 void proc_cmd_done(struct proc_cmd *c);
 
 /* POST /v1/processes/config: all six fields required. */

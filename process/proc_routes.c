@@ -85,7 +85,7 @@ static void handle_create(struct http_req *req)
     size_t len;
     const char *body = http_body(req, &len);
 
-    if (proc_cmd_decode(body, len, &c, &err) < 0) {
+    if (proc_cmd_decode(body, len, false, &c, &err) < 0) {
         http_reply_problem(req, &err);
         return;
     }

@@ -190,7 +190,7 @@ void proc_handle_run(struct http_req *req)
     const char *body = http_body(req, &len);
     int e;
 
-    if (proc_cmd_decode(body, len, &c, &err) < 0) {
+    if (proc_cmd_decode(body, len, true, &c, &err) < 0) {
         http_reply_problem(req, &err);
         return;
     }

@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     bool eof;
     unsigned short cols, rows;
 
-    if (proc_cmd_decode(p, size, &c, &err) == 0) {
+    if (proc_cmd_decode(p, size, size & 1, &c, &err) == 0) {
         if (!c.command || !*c.command || c.nargs > PROC_MAX_ARGS || c.nenv > PROC_MAX_ENV)
             abort();
         for (size_t i = 0; i < c.nenv; i++)

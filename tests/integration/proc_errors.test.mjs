@@ -98,6 +98,9 @@ function cases() {
     ["create: tty is a string (agentd)", "POST", create, json({ command: "true", tty: "yes" }), 422, "invalid_request"],
     ["create: interactive is a number (agentd)", "POST", create, json({ command: "true", interactive: 1 }), 422, "invalid_request"],
     ["create: missing command (agentd)", "POST", create, json({ tty: true }), 422, "invalid_request"],
+    // the reference answers 502 (it tries to chdir to ""); agentd says what to fix
+    ["create: empty cwd (agentd)", "POST", create, json({ command: "true", cwd: "" }), 400, "invalid_request"],
+    ["run: empty cwd (agentd)", "POST", run, json({ command: "true", cwd: "" }), 400, "invalid_request"],
     ["create: invalid JSON (agentd)", "POST", create, { body: "{command:'x'}", headers: J }, 400, "invalid_request"],
     ["create: no body (agentd)", "POST", create, {}, 415, "invalid_request"],
     // config

@@ -110,6 +110,13 @@ describe("long-lived processes", () => {
     await procWaitOutput(d, c.id, `${d.cwd}\n`, { what: "default cwd is the daemon cwd" });
   });
 
+  test("run's own fields are unknown fields for create (ignored, as the reference does), and back", async () => {
+    const a = await create({ command: "true", timeoutMs: "x", maxOutputBytes: -1 });
+    assert.equal(a.status, "running");
+    const r = assertJson(await postJson(d, "/v1/processes/run", { command: "true", tty: "x", interactive: 1 }));
+    assert.equal(r.exitCode, 0);
+  });
+
   test("ids count up", async () => {
     const a = await create({ command: "true" });
     const b = await create({ command: "true" });

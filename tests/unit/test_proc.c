@@ -110,7 +110,12 @@ static void test_base64_rejects(void **state)
 
 static int cmd(const char *json, struct proc_cmd *c, struct problem *err)
 {
-    return proc_cmd_decode(json, strlen(json), c, err);
+    return proc_cmd_decode(json, strlen(json), true, c, err);
+}
+
+static int create_cmd(const char *json, struct proc_cmd *c, struct problem *err)
+{
+    return proc_cmd_decode(json, strlen(json), false, c, err);
 }
 
 static void test_cmd_decode(void **state)
@@ -128,10 +133,26 @@ static void test_cmd_decode(void **state)
     assert_string_equal(c.args[1], "x");
     assert_int_equal(c.nenv, 1);
     assert_string_equal(c.env[0], "A=1");
-    assert_true(c.tty);
+    assert_false(c.tty); /* run has no tty: an unknown field there */
     assert_int_equal(c.timeout_ms, 5);
     assert_false(c.has_max_output);
     proc_cmd_done(&c);
+    assert_int_equal(create_cmd("{\"command\":\"sh\",\"tty\":true,\"timeoutMs\":5}", &c, &err), 0);
+    assert_true(c.tty);
+    assert_int_equal(c.timeout_ms, 0); /* create has no timeout */
+    proc_cmd_done(&c);
+
+    /* Each endpoint type-checks its own fields only; the other's are ignored. */
+    assert_int_equal(cmd("{\"command\":\"x\",\"tty\":\"x\",\"interactive\":1}", &c, &err), 0);
+    proc_cmd_done(&c);
+    assert_int_equal(create_cmd("{\"command\":\"x\",\"timeoutMs\":\"x\",\"maxOutputBytes\":-1}", &c, &err), 0);
+    proc_cmd_done(&c);
+    assert_int_equal(create_cmd("{\"command\":\"x\",\"tty\":\"x\"}", &c, &err), -1);
+    assert_int_equal(err.status, 422);
+    assert_int_equal(cmd("{\"command\":\"x\",\"cwd\":\"\"}", &c, &err), -1);
+    assert_int_equal(err.status, 400);
+    assert_string_equal(err.message,
+                        "cwd must not be empty (leave it out for the daemon's working directory)");
 
     assert_int_equal(cmd("{\"command\":\"  \"}", &c, &err), -1);
     assert_int_equal(err.status, 400);
