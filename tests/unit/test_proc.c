@@ -145,7 +145,8 @@ static void test_cmd_decode(void **state)
     /* Each endpoint type-checks its own fields only; the other's are ignored. */
     assert_int_equal(cmd("{\"command\":\"x\",\"tty\":\"x\",\"interactive\":1}", &c, &err), 0);
     proc_cmd_done(&c);
-    assert_int_equal(create_cmd("{\"command\":\"x\",\"timeoutMs\":\"x\",\"maxOutputBytes\":-1}", &c, &err), 0);
+    assert_int_equal(
+        create_cmd("{\"command\":\"x\",\"timeoutMs\":\"x\",\"maxOutputBytes\":-1}", &c, &err), 0);
     proc_cmd_done(&c);
     assert_int_equal(create_cmd("{\"command\":\"x\",\"tty\":\"x\"}", &c, &err), -1);
     assert_int_equal(err.status, 422);
