@@ -82,6 +82,8 @@ void desk_x_submit(struct desk_xjob *j);
 void desk_x_done(void);
 /* Jobs to bring a connection up or down (called from run()). */
 int desk_x_connect(struct desk_x *x, const char *display, uint64_t gen, char *errbuf, size_t cap);
+/* Any thread: the X server is about to be stopped on purpose (its loss is logged quietly). */
+void desk_x_expect_loss(void);
 void desk_x_disconnect(struct desk_x *x);
 /* Waits up to timeout_ms for a window manager (EWMH check window). False on timeout. */
 bool desk_x_wait_wm(struct desk_x *x, int timeout_ms);

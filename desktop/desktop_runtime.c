@@ -399,6 +399,7 @@ static void stop_everything(void)
 {
     uv_timer_stop(&rt.deadline);
     uv_timer_stop(&rt.wm_timer);
+    desk_x_expect_loss();
     helper_release(&rt.openbox, true);
     helper_release(&rt.xvfb, true);
     submit_disconnect();

@@ -27,6 +27,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <time.h>
@@ -62,13 +63,24 @@ static int on_x_io_error(Display *dpy)
     return 0; /* the exit handler below decides */
 }
 
+/* Set by the loop before it stops the X server on purpose: losing it then is no news. */
+static atomic_bool loss_expected;
+
+void desk_x_expect_loss(void)
+{
+    atomic_store(&loss_expected, true);
+}
+
 static void on_x_io_exit(Display *dpy, void *data)
 {
     struct desk_x *x = data;
 
     (void)dpy;
     x->dead = true;
-    log_warn(DESK_TAG, "lost the connection to the X server");
+    if (atomic_load(&loss_expected))
+        log_debug(DESK_TAG, "the X server went away (stopped)");
+    else
+        log_warn(DESK_TAG, "lost the connection to the X server");
 }
 
 bool desk_x_usable(struct desk_x *x, struct problem *err)
@@ -108,6 +120,7 @@ int desk_x_connect(struct desk_x *x, const char *display, uint64_t gen, char *er
     int ev, er, maj, min;
 
     desk_x_disconnect(x);
+    atomic_store(&loss_expected, false);
     x->dpy = XOpenDisplay(display);
     if (!x->dpy) {
         snprintf(errbuf, cap, "cannot open X display %s", display);
