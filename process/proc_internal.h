@@ -46,7 +46,9 @@ struct proc {
     int64_t created_ms, exited_ms;
     uv_process_t uvp;          /* pipe mode */
     uv_pipe_t in, out, err;    /* pipe mode stdio */
-    uv_pipe_t pty;             /* PTY mode: the master as a stream */
+    uv_pipe_t pty;             /* PTY mode: the master as a stream, for input */
+    uv_poll_t pty_poll;        /* PTY mode: readability of pty_rfd */
+    int pty_rfd;               /* PTY mode: a dup of the master, read by us (see proc.c) */
     int master;                /* PTY mode: master fd (owned by pty handle) */
     bool in_open;              /* stdin (or the PTY) accepts input */
     bool pty_reading_possible; /* the PTY stream is open for reading */
