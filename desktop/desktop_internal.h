@@ -85,7 +85,10 @@ int desk_x_connect(struct desk_x *x, const char *display, uint64_t gen, char *er
 /* Any thread: the X server is about to be stopped on purpose (its loss is logged quietly). */
 void desk_x_expect_loss(void);
 void desk_x_disconnect(struct desk_x *x);
-/* Waits up to timeout_ms for a window manager (EWMH check window). False on timeout. */
+/*
+ * Waits up to timeout_ms for a window manager that manages windows (its EWMH check window, then
+ * a probe window it reparents). False on timeout.
+ */
 bool desk_x_wait_wm(struct desk_x *x, int timeout_ms);
 /* True when the connection is usable; fills err with a 503 otherwise. */
 bool desk_x_usable(struct desk_x *x, struct problem *err);

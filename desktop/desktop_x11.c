@@ -155,6 +155,44 @@ int desk_x_connect(struct desk_x *x, const char *display, uint64_t gen, char *er
     return 0;
 }
 
+/*
+ * Openbox sets its EWMH check window before it is done starting, and a MapRequest that arrives
+ * in that window is lost: the window stays unmapped (measured here: every time for a window
+ * mapped right after the check appeared, none after a second request 50 ms later). An app
+ * mapping then waits for the manager in vain: Xt applications such as xterm wait 5 s (Xt's
+ * wmTimeout) before they go on, so a `launch {wait: true}` right after `start` sometimes missed
+ * its window. So a 1x1 probe window is mapped, again every 20 ms, until the manager has mapped
+ * it (MapNotify); the probe is then destroyed.
+ */
+static bool wm_manages(struct desk_x *x, int timeout_ms)
+{
+    XSetWindowAttributes a = {.event_mask = StructureNotifyMask};
+    struct timespec step = {0, 5 * 1000000L};
+    bool managed = false;
+    XEvent ev;
+    Window w = XCreateWindow(x->dpy, x->root, 0, 0, 1, 1, 0, CopyFromParent, InputOutput,
+                             CopyFromParent, CWEventMask, &a);
+
+    XStoreName(x->dpy, w, "agentd window manager probe");
+    for (int waited = 0; waited <= timeout_ms && !x->dead && !managed; waited += 5) {
+        if (waited % 20 == 0) {
+            XMapWindow(x->dpy, w); /* a new MapRequest while the window is still unmapped */
+            XFlush(x->dpy);
+        }
+        nanosleep(&step, NULL);
+        while (!managed && XCheckTypedWindowEvent(x->dpy, w, MapNotify, &ev))
+            managed = true;
+    }
+    if (x->dead)
+        return false;
+    XSelectInput(x->dpy, w, NoEventMask);
+    XDestroyWindow(x->dpy, w);
+    XSync(x->dpy, False);
+    while (XCheckWindowEvent(x->dpy, w, StructureNotifyMask, &ev))
+        ; /* the probe's own notifications: nobody else wants them */
+    return managed;
+}
+
 bool desk_x_wait_wm(struct desk_x *x, int timeout_ms)
 {
     Atom check = XInternAtom(x->dpy, "_NET_SUPPORTING_WM_CHECK", False);
@@ -172,7 +210,7 @@ bool desk_x_wait_wm(struct desk_x *x, int timeout_ms)
         if (data)
             XFree(data);
         if (found)
-            return true;
+            return wm_manages(x, timeout_ms - waited);
         nanosleep(&step, NULL);
     }
     return false;

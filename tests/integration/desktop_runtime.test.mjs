@@ -3,12 +3,15 @@
 // X server, missing dependencies; and the official SDK's desktop methods.
 
 import { after, describe, test } from "node:test";
+import { spawn } from "node:child_process";
 import assert from "node:assert/strict";
 import fsp from "node:fs/promises";
 import path from "node:path";
 import { SandboxAgent, SandboxAgentError } from "sandbox-agent";
 import { api, assertJson, assertProblem, pidGone, postJson, startServer, tempDir, waitFor } from "./harness.mjs";
 import { decodeImage, displayNum, startDesktop, startXClient, assertColor, RED, GREEN } from "./desktop_helpers.mjs";
+
+const XWIN = path.resolve(process.env.AGENTD_XWIN || new URL("../../build/tests/desk_xwin", import.meta.url).pathname);
 
 const daemons = [];
 const clients = [];
@@ -129,6 +132,27 @@ describe("status and life cycle", () => {
       },
       { timeout: 3000, interval: 10, what: "openbox to come back" },
     );
+  });
+
+  test("start answers once openbox manages windows: apps mapped right after are mapped", async () => {
+    // openbox sets its EWMH check window before it is done starting and loses a MapRequest made
+    // in between (an xterm then waited 5 s, Xt's wmTimeout). start now waits until a probe
+    // window is mapped by the manager, so ordinary windows mapped at once after it get mapped.
+    for (let i = 0; i < 3; i++) {
+      const { d, status: s } = await startDesktop();
+      daemons.push(d);
+      const child = spawn(XWIN, [`right after start ${i}`, "10", "10", "200", "100"], {
+        env: { ...process.env, DISPLAY: s.display },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      clients.push({ stop: () => child.kill("SIGKILL") });
+      let out = "";
+      child.stdout.on("data", (c) => (out += c));
+      // desk_xwin prints "ready" only once its window is mapped (and exposed).
+      await waitFor(() => /^ready \d+/m.test(out), { timeout: 4000, interval: 5, what: "the window mapped by openbox (not lost)" });
+      child.kill("SIGKILL");
+      await postJson(d, "/v1/desktop/stop", {});
+    }
   });
 
   test("stop: inactive, helpers exit, idempotent", async () => {
