@@ -293,23 +293,19 @@ static void on_input(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
     }
 }
 
-static int start_input(struct session *s)
+/*
+ * Opens stdin as a libuv stream (s->in) when it is a terminal or a pipe. Returns its kind
+ * (UV_TTY, UV_NAMED_PIPE; a file or anything else leaves s->in NULL), or -1.
+ */
+static int open_stdin(struct session *s)
 {
-    struct termios raw;
+    uv_handle_type kind = uv_guess_handle(STDIN_FILENO);
 
-    switch (uv_guess_handle(STDIN_FILENO)) {
+    switch (kind) {
     case UV_TTY:
         if (uv_tty_init(s->loop, &s->in_tty, STDIN_FILENO, 1) < 0)
             return -1;
         s->in = (uv_stream_t *)&s->in_tty;
-        if (tcgetattr(STDIN_FILENO, &s->saved) == 0) {
-            raw = s->saved;
-            cfmakeraw(&raw);
-            if (tcsetattr(STDIN_FILENO, TCSADRAIN, &raw) == 0) {
-                restore_termios = &s->saved;
-                s->raw = true;
-            }
-        }
         break;
     case UV_NAMED_PIPE:
         if (uv_pipe_init(s->loop, &s->in_pipe, 0) < 0 ||
@@ -318,9 +314,29 @@ static int start_input(struct session *s)
         s->in = (uv_stream_t *)&s->in_pipe;
         break;
     default:
-        return 0; /* a file or /dev/null: no live input */
+        return (int)kind;
     }
     s->in->data = s;
+    return (int)kind;
+}
+
+static int start_input(struct session *s)
+{
+    struct termios raw;
+    int kind = open_stdin(s);
+
+    if (kind < 0)
+        return -1;
+    if (!s->in)
+        return 0; /* a file or /dev/null: no live input */
+    if (kind == UV_TTY && tcgetattr(STDIN_FILENO, &s->saved) == 0) {
+        raw = s->saved;
+        cfmakeraw(&raw);
+        if (tcsetattr(STDIN_FILENO, TCSADRAIN, &raw) == 0) {
+            restore_termios = &s->saved;
+            s->raw = true;
+        }
+    }
     return uv_read_start(s->in, on_alloc, on_input);
 }
 
@@ -623,6 +639,7 @@ static void on_input_config(void *arg, int status, const char *body, size_t n, c
     struct session *s = arg;
     cJSON *o = status == 200 ? cJSON_Parse(body) : NULL;
     const cJSON *max = cJSON_GetObjectItemCaseSensitive(o, "maxInputBytesPerRequest");
+    int kind;
 
     if (s->finishing) {
         cJSON_Delete(o);
@@ -632,30 +649,14 @@ static void on_input_config(void *arg, int status, const char *body, size_t n, c
     if (cJSON_IsNumber(max) && max->valuedouble >= 1 && max->valuedouble < (double)s->chunk)
         s->chunk = (size_t)max->valuedouble;
     cJSON_Delete(o);
-    switch (uv_guess_handle(STDIN_FILENO)) {
-    case UV_TTY: /* line by line, as the local terminal's line discipline hands it over */
-        if (uv_tty_init(s->loop, &s->in_tty, STDIN_FILENO, 1) < 0)
-            goto no_input;
-        s->in = (uv_stream_t *)&s->in_tty;
-        break;
-    case UV_NAMED_PIPE:
-        if (uv_pipe_init(s->loop, &s->in_pipe, 0) < 0 ||
-            uv_pipe_open(&s->in_pipe, STDIN_FILENO) < 0)
-            goto no_input;
-        s->in = (uv_stream_t *)&s->in_pipe;
-        break;
-    case UV_FILE:
-        s->in_file = true;
-        break;
-    default:
-        goto no_input;
-    }
-    if (s->in)
-        s->in->data = s;
-    read_more_input(s);
-    return;
-no_input:
-    post_input(s, NULL, 0, true);
+    /* A terminal (not made raw: line by line, as its line discipline hands them over), a pipe
+     * or a file; anything else has no input to send. */
+    kind = open_stdin(s);
+    s->in_file = kind == UV_FILE;
+    if (s->in || s->in_file)
+        read_more_input(s);
+    else
+        post_input(s, NULL, 0, true);
 }
 
 /*
