@@ -158,7 +158,8 @@ int main(int argc, char **argv)
 
     r = server_start(loop, &cfg, &port);
     if (r < 0)
-        return 1;
+        /* An address that cannot be used is a usage error; a busy port is not. */
+        return r == -EINVAL || r == -EADDRNOTAVAIL ? 2 : 1;
     uv_signal_init(loop, &sig_term);
     uv_signal_init(loop, &sig_int);
     uv_signal_start(&sig_term, on_signal, SIGTERM);

@@ -100,7 +100,8 @@ enum router_result router_match(struct http_req *req, const struct route **ret_r
 {
     struct capture caps[ROUTER_CAPTURES];
     unsigned ncaps = 0, allow = 0;
-    const struct route *r = router_lookup(http_path(req), http_method(req), &allow, caps, &ncaps);
+    const struct route *r =
+        router_lookup(http_raw_path(req), http_method(req), &allow, caps, &ncaps);
 
     *ret_allow = allow;
     if (!allow)

@@ -1,11 +1,14 @@
 /*
- * server: the single listener.  One libwebsockets context runs on the libuv
- * loop owned by main.c; its HTTP protocol callback turns lws events into
- * calls on struct http_req and decides, for every request, in this order:
- * CORS preflight, 404 (routing comes before auth, as in the reference), 401,
- * 405, content-type and size checks for JSON bodies, and finally the
- * module's handler.  Nothing here blocks: handlers either answer at once or
- * hand work to the libuv pool and answer from its completion callback.
+ * server: the single listener.  agentd binds exactly the addresses --host
+ * names (every address a host name resolves to) with libuv, and serves HTTP/1.1
+ * on them itself (stream/http_conn.c).  For every request it decides, in this
+ * order: CORS preflight, 404 (routing comes before auth, as in the
+ * reference), 401, 405, content-type and size checks for JSON bodies, and
+ * finally the module's handler.  A WebSocket upgrade passes the same checks
+ * and is then handed, socket and bytes, to a libwebsockets context on the same
+ * loop, which does the handshake and the framing.  Nothing here blocks:
+ * handlers either answer at once or hand work to the libuv pool and answer
+ * from its completion callback.
  */
 #include "server.h"
 
@@ -13,27 +16,45 @@
 #include "cors.h"
 #include "router.h"
 
+#include "../stream/http_conn.h"
 #include "../stream/json.h"
 #include "../stream/limits.h"
 #include "../stream/log.h"
 #include "../stream/ws.h"
+#include "../stream/xmalloc.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <libwebsockets.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
-/* Per-connection state (lws per_session_data). */
+/* Per-WebSocket state (lws per_session_data). */
 struct conn {
-    struct http_req *req;        /* the exchange in progress, or NULL */
-    const struct route *pending; /* handler to call once the body is in */
-    struct ws_session *ws;       /* after a WebSocket upgrade */
+    struct ws_session *ws; /* after the upgrade */
 };
+
+/* A validated upgrade between the handoff and libwebsockets' ESTABLISHED. */
+struct upgrade {
+    int fd;                    /* the socket as libwebsockets knows it */
+    struct http_req *req;      /* path, query and captures for ws_open (one reference) */
+    const struct route *route; /* the WebSocket route */
+    struct upgrade *next;
+};
+
+#define SERVER_LISTENERS_MAX 8
 
 static struct lws_context *context;
 static struct lws_vhost *vhost;
 static const struct agentd_config *server_cfg;
+static uv_tcp_t listeners[SERVER_LISTENERS_MAX];
+static size_t nlisteners;
+static struct upgrade *upgrades;
 
 static bool authorized(struct http_req *req, const struct route *route)
 {
@@ -69,8 +90,24 @@ static void add_allow(struct http_req *req, unsigned allow)
     http_add_header(req, "allow", methods);
 }
 
+/* The whole body of a request whose handler needs it has arrived (or overflowed). */
+static void on_body_complete(struct http_req *req, const void *arg)
+{
+    const struct route *route = arg;
+    struct problem p;
+
+    if (http_body_too_large(req)) {
+        problem_set(&p, 413, PROBLEM_INVALID_REQUEST,
+                    "request body is larger than %u bytes; JSON bodies are limited to %u bytes",
+                    LIM_JSON_BODY_BYTES, LIM_JSON_BODY_BYTES);
+        http_reply_problem(req, &p);
+        return;
+    }
+    route->handler(req);
+}
+
 /* Calls the route's handler now or after the body, depending on its flags. */
-static void dispatch_route(struct conn *c, struct http_req *req, const struct route *route)
+static void dispatch_route(struct http_req *req, const struct route *route)
 {
     struct problem p;
     bool reads_body = http_has_body(req) && (route->flags & (ROUTE_JSON_BODY | ROUTE_STREAM_BODY));
@@ -94,65 +131,135 @@ static void dispatch_route(struct conn *c, struct http_req *req, const struct ro
         }
         if (http_has_body(req)) {
             http_body_buffer(req, LIM_JSON_BODY_BYTES);
-            c->pending = route;
+            http_body_then(req, on_body_complete, route);
             http_continue(req);
             return;
         }
     } else if (!(route->flags & ROUTE_STREAM_BODY) && http_has_body(req)) {
         /* A body the route does not read: drain it, then answer. */
-        c->pending = route;
+        http_body_then(req, on_body_complete, route);
         return;
     }
     route->handler(req);
     /* The handler accepted the body: tell a client that waits for it (Expect: 100-continue). */
     if (reads_body && !http_replied(req))
         http_continue(req);
-    /* A reply that comes later (a process exit, a timer): lws still waits for the body of a
-     * bodiless POST and would close the connection after 5 s. */
-    if (!reads_body && !http_replied(req) && http_wsi(req))
-        lws_set_timeout(http_wsi(req), NO_PENDING_TIMEOUT, 0);
 }
 
-static void on_request(struct lws *wsi, struct conn *c)
+/* Gives a checked upgrade's socket to libwebsockets. */
+static void hand_off(struct http_req *req, const struct route *route)
 {
-    struct http_req *req;
+    struct upgrade *u, **pp;
+    char *bytes;
+    size_t len;
+    int fd;
+
+    if (http_conn_handoff(req, &fd, &bytes, &len) < 0)
+        return;
+    /* A descriptor number lws closed without telling us may have come back. */
+    for (pp = &upgrades; *pp;) {
+        u = *pp;
+        if (u->fd == fd) {
+            *pp = u->next;
+            http_req_unref(u->req);
+            free(u);
+        } else {
+            pp = &u->next;
+        }
+    }
+    u = xcalloc(1, sizeof(*u));
+    u->fd = fd;
+    u->req = req;
+    u->route = route;
+    u->next = upgrades;
+    upgrades = u;
+    /* lws parses the head again, answers the handshake and calls ESTABLISHED (maybe now). */
+    if (!lws_adopt_socket_vhost_readbuf(vhost, fd, bytes, len))
+        log_warn("server", "libwebsockets did not take a WebSocket connection");
+    free(bytes);
+}
+
+static struct upgrade *take_upgrade(int fd)
+{
+    for (struct upgrade **pp = &upgrades; *pp; pp = &(*pp)->next) {
+        struct upgrade *u = *pp;
+        if (u->fd == fd) {
+            *pp = u->next;
+            return u;
+        }
+    }
+    return NULL;
+}
+
+/*
+ * A WebSocket upgrade: the same checks as any request (404, 401 with header
+ * or access_token, the route's own checks such as 409 for a pipe process),
+ * answered as plain HTTP problems; a request that passes is handed off.
+ */
+static void on_upgrade(struct http_req *req)
+{
+    const struct route *route = NULL;
+    unsigned allow = 0;
+    struct problem p;
+
+    http_set_close(req);
+    if (router_match(req, &route, &allow) != ROUTER_MATCH) {
+        problem_set(&p, 404, PROBLEM_INVALID_REQUEST, "endpoint not found: %s", http_path(req));
+        http_reply_problem(req, &p);
+        return;
+    }
+    if (!(route->flags & ROUTE_WEBSOCKET) || !route->ws_open) {
+        problem_set(&p, 400, PROBLEM_INVALID_REQUEST, "%s is not a WebSocket endpoint",
+                    http_path(req));
+        http_reply_problem(req, &p);
+        return;
+    }
+    if (!authorized(req, route)) {
+        reply_401(req);
+        return;
+    }
+    route->handler(req);
+    if (!http_replied(req))
+        hand_off(req, route);
+}
+
+/* Every request the connections parse (struct http_conn_ops). */
+static int on_request(struct http_req *req, const struct problem *bad)
+{
     const struct route *route = NULL;
     unsigned allow = 0;
     enum router_result rr;
     struct problem p;
-    int bad;
+    int r;
 
-    c->pending = NULL;
-    bad = http_req_new(wsi, &c->req, &p);
-    req = c->req;
+    http_req_ref(req);
     http_enter(req);
     cors_apply(req);
-    if (!bad && http_is_chunked(req)) {
-        /* libwebsockets 4.1 does not decode chunked request bodies: refuse, do not guess. */
-        http_set_close(req);
-        bad = problem_set(&p, 411, PROBLEM_INVALID_REQUEST,
-                          "chunked request bodies are not supported; send Content-Length");
-    }
     if (bad) {
-        http_reply_problem(req, &p);
-        return;
+        http_set_close(req);
+        http_reply_problem(req, bad);
+        goto out;
+    }
+    if (http_is_upgrade(req) && http_method(req) == HTTP_GET) {
+        on_upgrade(req);
+        goto out;
     }
     rr = router_match(req, &route, &allow);
     if (cors_is_preflight(req)) {
         cors_reply_preflight(req, allow);
-        return;
+        goto out;
     }
     if (rr == ROUTER_NO_PATH) {
         problem_set(&p, 404, PROBLEM_INVALID_REQUEST, "endpoint not found: %s %s",
                     http_method_name(http_method(req)), http_path(req));
         http_reply_problem(req, &p);
-        return;
+        goto out;
     }
     if (rr == ROUTER_NO_METHOD)
         add_allow(req, allow);
     if (!(route && (route->flags & ROUTE_PUBLIC)) && !authorized(req, route)) {
         reply_401(req);
-        return;
+        goto out;
     }
     if (rr == ROUTER_NO_METHOD) {
         char methods[128];
@@ -160,148 +267,41 @@ static void on_request(struct lws *wsi, struct conn *c)
         problem_set(&p, 405, PROBLEM_INVALID_REQUEST, "method %s is not allowed on %s; use %s",
                     http_method_name(http_method(req)), http_path(req), methods);
         http_reply_problem(req, &p);
-        return;
+        goto out;
     }
-    dispatch_route(c, req, route);
+    dispatch_route(req, route);
+out:
+    r = http_leave(req);
+    http_req_unref(req);
+    return r;
 }
 
-static void on_body_complete(struct conn *c)
-{
-    struct http_req *req = c->req;
-    const struct route *route = c->pending;
-    struct problem p;
+static const struct http_conn_ops conn_ops = {on_request};
 
-    c->pending = NULL;
-    if (!route || http_replied(req))
-        return;
-    if (http_body_too_large(req)) {
-        problem_set(&p, 413, PROBLEM_INVALID_REQUEST, "JSON bodies are limited to %u bytes",
-                    LIM_JSON_BODY_BYTES);
-        http_reply_problem(req, &p);
-        return;
-    }
-    route->handler(req);
-}
-
-/*
- * A WebSocket upgrade: the same checks as any request (404, 401 with header
- * or access_token, the route's own checks such as 409 for a pipe process),
- * answered as plain HTTP problems before upgrading.  Returns 0 to upgrade,
- * 1 when a problem was sent.
- */
-static int on_upgrade(struct lws *wsi)
-{
-    const struct route *route = NULL;
-    struct http_req *req = NULL;
-    unsigned allow = 0;
-    struct problem p;
-    int bad;
-
-    /* No per-session data exists yet at this point: the request lives on our stack slot. */
-    bad = http_req_new(wsi, &req, &p);
-    http_enter(req);
-    http_set_close(req);
-    cors_apply(req);
-    if (!bad && router_match(req, &route, &allow) != ROUTER_MATCH)
-        bad =
-            problem_set(&p, 404, PROBLEM_INVALID_REQUEST, "endpoint not found: %s", http_path(req));
-    if (!bad && (!(route->flags & ROUTE_WEBSOCKET) || !route->ws_open))
-        bad = problem_set(&p, 400, PROBLEM_INVALID_REQUEST, "%s is not a WebSocket endpoint",
-                          http_path(req));
-    if (!bad && !authorized(req, route)) {
-        reply_401(req);
-    } else if (bad) {
-        http_reply_problem(req, &p);
-    } else {
-        route->handler(req);
-    }
-    if (http_replied(req)) {
-        http_leave(req);
-        http_req_detach(req);
-        return 1;
-    }
-    http_req_detach(req);
-    return 0;
-}
-
-static void on_established(struct lws *wsi, struct conn *c)
-{
-    const struct route *route = NULL;
-    struct http_req *req = NULL;
-    unsigned allow = 0;
-    struct problem p;
-
-    if (http_req_new(wsi, &req, &p) == 0 && router_match(req, &route, &allow) == ROUTER_MATCH &&
-        route->ws_open)
-        c->ws = route->ws_open(wsi, req);
-    if (req)
-        http_req_detach(req);
-}
-
-static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-                         size_t len)
+/* libwebsockets' callback: only upgraded connections reach it. */
+static int callback_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                       size_t len)
 {
     struct conn *c = user;
-    int r;
+    struct upgrade *u;
 
     switch (reason) {
     case LWS_CALLBACK_HTTP:
-        if (!c)
-            return -1;
-        if (c->req) /* a pipelined request while the previous one is still open */
-            http_req_detach(c->req);
-        on_request(wsi, c);
-        return c->req ? http_leave(c->req) : 0;
-
-    case LWS_CALLBACK_HTTP_BODY:
-        if (!c || !c->req)
-            return 0;
-        if (http_on_body(c->req, in, len) < 0)
-            return -1;
-        if (c->req && c->pending && http_body_too_large(c->req) && !http_replied(c->req)) {
-            http_enter(c->req);
-            on_body_complete(c);
-            return http_leave(c->req);
-        }
-        return 0;
-
-    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        if (!c || !c->req)
-            return 0;
-        http_req_ref(c->req);
-        {
-            struct http_req *req = c->req;
-            r = http_on_body_end(req);
-            /*
-             * A streamed body's end handler may have answered already; on a
-             * keep-alive connection that finishes the transaction and lws
-             * frees c, so c is only looked at while the request is unanswered.
-             */
-            if (r == 0 && !http_replied(req) && c->req == req && c->pending) {
-                http_enter(req);
-                on_body_complete(c);
-                r = http_leave(req);
-            }
-            http_req_unref(req);
-        }
-        return r;
-
-    case LWS_CALLBACK_HTTP_WRITEABLE:
-        if (!c || !c->req)
-            return 0;
-        return http_on_writable(c->req);
+        return -1; /* a plain request here means the handoff went wrong */
 
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
-        if (c && c->req)
-            http_req_detach(c->req);
-        return on_upgrade(wsi);
+        return 0; /* checked before the handoff */
 
     case LWS_CALLBACK_ESTABLISHED:
         if (!c)
             return -1;
-        c->req = NULL;
         c->ws = NULL;
-        on_established(wsi, c);
+        u = take_upgrade(lws_get_socket_fd(wsi));
+        if (u) {
+            c->ws = u->route->ws_open(wsi, u->req);
+            http_req_unref(u->req);
+            free(u);
+        }
         return c->ws ? 0 : -1;
 
     case LWS_CALLBACK_RECEIVE:
@@ -313,13 +313,16 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
     case LWS_CALLBACK_CLOSED:
         if (c && c->ws)
             ws_on_closed(c->ws);
-        c->ws = NULL;
+        if (c)
+            c->ws = NULL;
         return 0;
 
-    case LWS_CALLBACK_CLOSED_HTTP:
-    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
-        if (c && c->req)
-            http_req_detach(c->req);
+    case LWS_CALLBACK_WSI_DESTROY:
+        u = take_upgrade(lws_get_socket_fd(wsi));
+        if (u) {
+            http_req_unref(u->req);
+            free(u);
+        }
         return 0;
 
     default:
@@ -329,7 +332,7 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
 }
 
 static const struct lws_protocols protocols[] = {
-    {"http", callback_http, sizeof(struct conn), LIM_RX_BUFFER_BYTES, 0, NULL, 0},
+    {"http", callback_ws, sizeof(struct conn), LIM_RX_BUFFER_BYTES, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -339,6 +342,9 @@ static void lws_log_bridge(int level, const char *line)
 
     while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
         n--;
+    /* lws 4.1 reports every adoption with a read buffer (each WebSocket handoff) as an error. */
+    if (strstr(line, "adopt_socket_readbuf: calling service"))
+        level = LLL_DEBUG;
     if (level & LLL_ERR)
         log_error("lws", "%.*s", (int)n, line);
     else if (level & LLL_WARN)
@@ -347,27 +353,149 @@ static void lws_log_bridge(int level, const char *line)
         log_debug("lws", "%.*s", (int)n, line);
 }
 
+static void on_connection(uv_stream_t *server, int status)
+{
+    if (status < 0) {
+        log_warn("server", "accept failed: %s", uv_strerror(status));
+        return;
+    }
+    http_conn_accept(server);
+}
+
+static bool is_loopback(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+    if (sa->sa_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        return IN6_IS_ADDR_LOOPBACK(a) ||
+               (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+    }
+    return false;
+}
+
+/* Room for LIM_CONNECTIONS sockets plus child pipes and files. */
+static int raise_fd_limit(void)
+{
+    struct rlimit rl;
+    rlim_t want = (rlim_t)LIM_CONNECTIONS * 2 + 1024;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return 1024;
+    if (rl.rlim_cur < want) {
+        rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+            getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur < (rlim_t)LIM_CONNECTIONS + 64)
+        log_warn("server", "only %llu file descriptors allowed (ulimit -n); fewer than %d "
+                           "connections will fit",
+                 (unsigned long long)rl.rlim_cur, LIM_CONNECTIONS);
+    return rl.rlim_cur > 65536 ? 65536 : (int)rl.rlim_cur;
+}
+
+/* Binds and listens on every address cfg->host resolves to, all on one port. */
+static int listen_all(uv_loop_t *loop, const struct agentd_config *cfg, int *ret_port)
+{
+    struct addrinfo hints, *res = NULL, *ai;
+    struct sockaddr_storage bound[SERVER_LISTENERS_MAX];
+    int port = cfg->port, r, naddr = 0;
+    bool exposed = false;
+    char name[INET6_ADDRSTRLEN];
+
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    r = getaddrinfo(cfg->host, NULL, &hints, &res);
+    if (r != 0) {
+        fprintf(stderr, "agentd: --host %s: cannot resolve it (%s); give an IP address such as "
+                        "127.0.0.1 or ::1, or a host name\n",
+                cfg->host, gai_strerror(r));
+        return -EINVAL;
+    }
+    for (ai = res; ai; ai = ai->ai_next)
+        naddr++;
+    for (ai = res; ai && nlisteners < SERVER_LISTENERS_MAX; ai = ai->ai_next) {
+        struct sockaddr_storage ss;
+        uv_tcp_t *t = &listeners[nlisteners];
+        bool dup = false;
+        int len = sizeof(ss);
+
+        if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
+            continue;
+        memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
+        if (ss.ss_family == AF_INET)
+            ((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
+        else
+            ((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
+        for (size_t i = 0; i < nlisteners; i++)
+            if (memcmp(&bound[i], &ss, ai->ai_addrlen) == 0)
+                dup = true;
+        if (dup)
+            continue;
+        uv_ip_name((struct sockaddr *)&ss, name, sizeof(name));
+        uv_tcp_init(loop, t);
+        /* With several addresses (localhost: 127.0.0.1 and ::1) a v6 socket is v6 only. */
+        r = uv_tcp_bind(t, (struct sockaddr *)&ss,
+                        ss.ss_family == AF_INET6 && naddr > 1 ? UV_TCP_IPV6ONLY : 0);
+        if (r == 0)
+            r = uv_listen((uv_stream_t *)t, 511, on_connection);
+        if (r < 0) {
+            uv_close((uv_handle_t *)t, NULL);
+            fprintf(stderr, "agentd: cannot listen on %s%s%s:%d (--host %s): %s\n",
+                    ss.ss_family == AF_INET6 ? "[" : "", name, ss.ss_family == AF_INET6 ? "]" : "",
+                    port, cfg->host, uv_strerror(r));
+            freeaddrinfo(res);
+            return r == UV_EADDRINUSE ? -EADDRINUSE : -EADDRNOTAVAIL;
+        }
+        if (uv_tcp_getsockname(t, (struct sockaddr *)&bound[nlisteners], &len) == 0 && !port)
+            port = ntohs(bound[nlisteners].ss_family == AF_INET
+                             ? ((struct sockaddr_in *)&bound[nlisteners])->sin_port
+                             : ((struct sockaddr_in6 *)&bound[nlisteners])->sin6_port);
+        if (!is_loopback((struct sockaddr *)&ss))
+            exposed = true;
+        log_debug("server", "listening on %s port %d", name, port);
+        nlisteners++;
+    }
+    freeaddrinfo(res);
+    if (!nlisteners) {
+        fprintf(stderr, "agentd: --host %s has no IPv4 or IPv6 address to listen on\n",
+                cfg->host);
+        return -EADDRNOTAVAIL;
+    }
+    if (exposed && !cfg->token)
+        log_warn("server",
+                 "listening on %s, which other machines can reach, with --no-token: anyone who "
+                 "can connect can run commands here; use --token or --host 127.0.0.1",
+                 cfg->host);
+    *ret_port = port;
+    return 0;
+}
+
 int server_start(uv_loop_t *loop, const struct agentd_config *cfg, int *ret_port)
 {
     struct lws_context_creation_info info;
     void *foreign_loops[1] = {loop};
-    int levels = LLL_ERR | LLL_WARN;
+    int levels = LLL_ERR | LLL_WARN, r, fds;
 
     server_cfg = cfg;
     cors_init(cfg);
+    fds = raise_fd_limit();
     if (cfg->log_level == LOG_LVL_DEBUG)
         levels |= LLL_NOTICE | LLL_INFO;
     lws_set_log_level(levels, lws_log_bridge);
 
+    /* libwebsockets only frames upgraded connections: it listens nowhere. */
     memset(&info, 0, sizeof(info));
     info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
-                   LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND |
                    LWS_SERVER_OPTION_UV_NO_SIGSEGV_SIGFPE_SPIN;
     info.foreign_loops = foreign_loops;
     info.pt_serv_buf_size = LIM_RX_BUFFER_BYTES;
     info.max_http_header_data = LIM_HTTP_HEADER_BYTES;
     info.max_http_header_pool = LIM_CONNECTIONS;
-    info.fd_limit_per_thread = LIM_CONNECTIONS + 64;
+    /* Adopted descriptors are looked up by number: cover every number we may hold. */
+    info.fd_limit_per_thread = (unsigned)fds;
     info.count_threads = 1;
     /* lws clears this pointer once a (foreign-loop) destroy has finished. */
     info.pcontext = &context;
@@ -376,29 +504,41 @@ int server_start(uv_loop_t *loop, const struct agentd_config *cfg, int *ret_port
         log_error("server", "cannot create the libwebsockets context");
         return -EIO;
     }
-
     memset(&info, 0, sizeof(info));
-    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
-    info.port = cfg->port; /* 0: the kernel picks a free port */
-    info.iface = cfg->host;
+    info.options = LWS_SERVER_OPTION_LIBUV;
+    info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
     info.protocols = protocols;
     info.vhost_name = "agentd";
-    info.keepalive_timeout = 60;
     info.timeout_secs = 120;
     vhost = lws_create_vhost(context, &info);
     if (!vhost) {
-        log_error("server", "cannot listen on %s:%d (address in use or not available)", cfg->host,
-                  cfg->port);
+        log_error("server", "cannot create the libwebsockets vhost");
         lws_context_destroy(context);
         context = NULL;
-        return -EADDRINUSE;
+        return -EIO;
     }
-    *ret_port = lws_get_vhost_listen_port(vhost);
+
+    http_conn_setup(loop, &conn_ops);
+    r = listen_all(loop, cfg, ret_port);
+    if (r < 0) {
+        server_stop();
+        return r;
+    }
     return 0;
 }
 
 void server_stop(void)
 {
+    for (size_t i = 0; i < nlisteners; i++)
+        if (!uv_is_closing((uv_handle_t *)&listeners[i]))
+            uv_close((uv_handle_t *)&listeners[i], NULL);
+    http_conn_close_all();
+    while (upgrades) {
+        struct upgrade *u = upgrades;
+        upgrades = u->next;
+        http_req_unref(u->req);
+        free(u);
+    }
     /*
      * On a foreign loop this starts the teardown; lws closes its handles as
      * the loop keeps running and sets `context` to NULL when it is done.

@@ -1,23 +1,23 @@
 /*
- * http: the request object and the response writer on top of libwebsockets.
+ * http: the request object and the response writer.
  *
- * libwebsockets parses the request line and headers; this module turns them
- * into a struct http_req, accumulates or streams the body, and writes the
- * response.  Headers are formatted here (status line, Date, Content-Length,
- * the handler's extra headers) and written together with the first body
- * bytes in one lws_write, so a small reply costs one send(2).  Large or
- * streamed bodies are written a chunk per writable callback; lws buffers a
- * partial send and holds further writable callbacks until it drains, which
- * bounds what one connection can queue to about one chunk.
+ * The connection (http_conn.c) parses the request head and frames the body;
+ * this module turns the head into a struct http_req, accumulates or streams
+ * the body, and writes the response.  Headers are formatted here (status
+ * line, Date, Content-Length, the handler's extra headers) and written
+ * together with the first body bytes in one write, so a small reply costs one
+ * send(2).  Large or streamed bodies are written a chunk per writable call;
+ * the connection keeps at most one write in flight and calls back when it has
+ * drained, which bounds what one connection can queue to about one chunk.
  */
 #include "http.h"
 
+#include "http_conn.h"
 #include "limits.h"
 #include "log.h"
 #include "xmalloc.h"
 
 #include <errno.h>
-#include <libwebsockets.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,9 +28,11 @@
 
 struct http_req {
     int refs;                             /* the connection's reference plus any holders */
-    struct lws *wsi;                      /* NULL once detached from the connection */
+    struct http_conn *conn;               /* NULL once detached from the connection */
+    struct http_head head;                /* the request head as parsed, owned */
     unsigned method;                      /* one enum http_method bit */
     char *path;                           /* decoded request path, owned */
+    char *raw_path;                       /* the path as sent (escapes kept), owned */
     struct query query;                   /* decoded query parameters */
     char *params[HTTP_PARAMS_MAX];        /* router captures, owned */
     int64_t content_length;               /* request Content-Length, -1 if absent */
@@ -44,6 +46,8 @@ struct http_req {
     bool body_complete;                   /* the whole body has arrived */
     bool body_paused;                     /* socket reads are stopped for backpressure */
     bool body_too_large;                  /* buffered body overflowed body_max */
+    void (*then)(struct http_req *, const void *); /* http_body_then() */
+    const void *then_arg;
 
     void *ctx; /* handler state */
     const struct http_ctx_ops *ctx_ops;
@@ -60,17 +64,18 @@ struct http_req {
     size_t resp_len, resp_off;         /* its size and write position */
     const struct http_source_ops *src; /* streamed body */
     bool src_waiting;                  /* read() said HTTP_SOURCE_WAIT */
-    bool writable_requested;           /* lws_callback_on_writable pending */
-    bool in_callback;                  /* inside an lws callback for this wsi */
+    bool writable_requested;           /* http_conn_want_write() pending */
+    bool in_callback;                  /* inside a listener call for this request */
+    bool continued;                    /* 100 Continue was sent */
     struct http_req **slot;            /* the connection's pointer to us */
 };
 
 static int http_finish(struct http_req *req);
 
 static uv_loop_t *http_uv_loop;
-/* One write buffer for the whole loop: lws copies what a send leaves over. */
+/* One write buffer for the whole loop: the connection copies what a send leaves over. */
 static unsigned char *wbuf;
-#define WBUF_SIZE (LWS_PRE + 16384 + LIM_DOWNLOAD_CHUNK_BYTES)
+#define WBUF_SIZE (16384 + LIM_DOWNLOAD_CHUNK_BYTES)
 
 void http_init(uv_loop_t *loop)
 {
@@ -84,26 +89,22 @@ uv_loop_t *http_loop(void)
     return http_uv_loop;
 }
 
-static unsigned method_from_lws(int m)
+/* Methods are case-sensitive (RFC 9110 9.1). */
+static unsigned method_from_name(const char *p, size_t n)
 {
-    switch (m) {
-    case LWSHUMETH_GET:
-        return HTTP_GET;
-    case LWSHUMETH_POST:
-        return HTTP_POST;
-    case LWSHUMETH_OPTIONS:
-        return HTTP_OPTIONS;
-    case LWSHUMETH_PUT:
-        return HTTP_PUT;
-    case LWSHUMETH_PATCH:
-        return HTTP_PATCH;
-    case LWSHUMETH_DELETE:
-        return HTTP_DELETE;
-    case LWSHUMETH_HEAD:
-        return HTTP_HEAD;
-    default:
-        return 0;
-    }
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } methods[] = {
+        {"GET", HTTP_GET},       {"HEAD", HTTP_HEAD},     {"POST", HTTP_POST},
+        {"PUT", HTTP_PUT},       {"DELETE", HTTP_DELETE}, {"PATCH", HTTP_PATCH},
+        {"OPTIONS", HTTP_OPTIONS},
+    };
+
+    for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+        if (strlen(methods[i].name) == n && memcmp(methods[i].name, p, n) == 0)
+            return methods[i].bit;
+    return 0;
 }
 
 const char *http_method_name(unsigned m)
@@ -128,16 +129,61 @@ const char *http_method_name(unsigned m)
     }
 }
 
-int http_req_new(struct lws *wsi, struct http_req **slot, struct problem *err)
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decodes the path of a request-target into req->path. */
+static int decode_path(struct http_req *req, const char *p, size_t n, struct problem *err)
+{
+    char *out = xmalloc(n + 1);
+    size_t o = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        char c = p[i];
+        if (c == '%') {
+            int hi = i + 2 < n ? hexval(p[i + 1]) : -1;
+            int lo = i + 2 < n ? hexval(p[i + 2]) : -1;
+            if (hi < 0 || lo < 0) {
+                free(out);
+                return problem_set(err, 400, PROBLEM_INVALID_REQUEST,
+                                   "the URL path has a malformed %%-escape at byte %zu", i);
+            }
+            c = (char)(hi << 4 | lo);
+            i += 2;
+            if (c == '\0') {
+                free(out);
+                return problem_set(err, 400, PROBLEM_INVALID_REQUEST,
+                                   "the URL path holds an encoded NUL (%%00)");
+            }
+        }
+        out[o++] = c;
+    }
+    out[o] = '\0';
+    free(req->path);
+    req->path = out;
+    free(req->raw_path);
+    req->raw_path = xstrndup(p, n);
+    return 0;
+}
+
+int http_req_from_head(struct http_conn *c, struct http_head *head, bool parsed,
+                       struct http_req **slot, struct problem *err)
 {
     struct http_req *req;
-    char *uri = NULL;
-    int uri_len = 0, m, n;
-    char cl[32];
+    const char *t, *qm;
+    size_t tn;
 
     req = xcalloc(1, sizeof(*req));
     req->refs = 1;
-    req->wsi = wsi;
+    req->conn = c;
     req->content_length = -1;
     req->resp_length = -1;
     buf_init(&req->resp_headers, LIM_HTTP_HEADER_BYTES);
@@ -145,56 +191,56 @@ int http_req_new(struct lws *wsi, struct http_req **slot, struct problem *err)
     query_init(&req->query);
     req->slot = slot;
     *slot = req;
-
-    m = lws_http_get_uri_and_method(wsi, &uri, &uri_len);
-    req->method = m < 0 ? 0 : method_from_lws(m);
-    req->path = xstrndup(uri ? uri : "", uri ? (size_t)uri_len : 0);
-    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0)
-        req->chunked = true;
-    if (lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
-        char *end;
-        long long v;
-        errno = 0;
-        v = strtoll(cl, &end, 10);
-        if (errno || *end || v < 0 || cl[0] < '0' || cl[0] > '9') {
-            /* The body length is unknown: answer and close. */
-            req->close_after = true;
-            return problem_set(err, 400, PROBLEM_INVALID_REQUEST,
-                               "Content-Length `%s` is not a valid length", cl);
-        }
-        req->content_length = v;
+    if (head) {
+        req->head = *head; /* moved */
+        memset(head, 0, sizeof(*head));
     }
-    if (!req->method)
-        return problem_set(err, 405, PROBLEM_INVALID_REQUEST, "HTTP method is not supported");
-    /*
-     * lws decodes %0D / %0A inside the URL and then ends the request line
-     * there, silently dropping the rest of the path and query (and the
-     * HTTP version).  A request line without a version is such a cut one.
-     */
-    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP) <= 0) {
+    req->path = xstrdup("");
+    if (!head || !parsed) {
+        /* Only for the error reply: no body will be read, the connection closes. */
         req->close_after = true;
-        return problem_set(err, 400, PROBLEM_INVALID_REQUEST,
-                           "malformed request line (an encoded CR or LF, %%0D or %%0A, in the "
-                           "URL?)");
+        if (req->head.raw && req->head.method_len)
+            req->method = method_from_name(req->head.raw + req->head.method, req->head.method_len);
+        return -1;
     }
-    if (uri_len > LIM_URI_BYTES)
+    req->method = method_from_name(req->head.raw + req->head.method, req->head.method_len);
+    req->content_length = req->head.content_length;
+    req->chunked = req->head.chunked;
+    if (!req->head.keep_alive)
+        req->close_after = true;
+    else if (req->head.minor == 0)
+        http_add_header(req, "connection", "keep-alive");
+    if (!req->method)
+        return problem_set(err, 405, PROBLEM_INVALID_REQUEST,
+                           "HTTP method `%.*s` is not supported", (int)req->head.method_len,
+                           req->head.raw + req->head.method);
+
+    t = req->head.raw + req->head.target;
+    tn = req->head.target_len;
+    if (tn > LIM_URI_BYTES)
         return problem_set(err, 414, PROBLEM_INVALID_REQUEST,
                            "request path is longer than %d bytes", LIM_URI_BYTES);
-
-    /* Query fragments are split on '&' before lws decodes them. */
-    for (int i = 0;; i++) {
-        char frag[LIM_QUERY_BYTES + 1];
-        n = lws_hdr_copy_fragment(wsi, frag, sizeof(frag), WSI_TOKEN_HTTP_URI_ARGS, i);
-        if (n < 0) {
-            if (lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i) > 0)
-                return problem_set(err, 414, PROBLEM_INVALID_REQUEST,
-                                   "query string is longer than %d bytes", LIM_QUERY_BYTES);
-            break;
-        }
-        if (query_add(&req->query, frag, (size_t)n, err) < 0)
-            return -1;
-    }
+    if (t[0] != '/' && !(tn == 1 && t[0] == '*' && req->method == HTTP_OPTIONS))
+        return problem_set(err, 400, PROBLEM_INVALID_REQUEST,
+                           "the request-target must be a path starting with `/`");
+    /* A decoded CR or LF could cut a path short further down: refuse it outright. */
+    for (size_t i = 0; i + 2 < tn; i++)
+        if (t[i] == '%' && t[i + 1] == '0' && (t[i + 2] == 'd' || t[i + 2] == 'D' ||
+                                               t[i + 2] == 'a' || t[i + 2] == 'A'))
+            return problem_set(err, 400, PROBLEM_INVALID_REQUEST,
+                               "the URL holds an encoded CR or LF (%%0D or %%0A)");
+    qm = memchr(t, '?', tn);
+    if (decode_path(req, t, qm ? (size_t)(qm - t) : tn, err) < 0)
+        return -1;
+    if (qm && query_parse(&req->query, qm + 1, tn - (size_t)(qm + 1 - t), err) < 0)
+        return -1;
     return 0;
+}
+
+const char *http_req_raw_head(const struct http_req *req, size_t *ret_len)
+{
+    *ret_len = req->head.raw_len;
+    return req->head.raw ? req->head.raw : "";
 }
 
 void http_req_ref(struct http_req *req)
@@ -209,6 +255,8 @@ void http_req_unref(struct http_req *req)
     if (req->ctx_ops && req->ctx_ops->free)
         req->ctx_ops->free(req, req->ctx);
     free(req->path);
+    free(req->raw_path);
+    http_head_done(&req->head);
     query_done(&req->query);
     for (unsigned i = 0; i < HTTP_PARAMS_MAX; i++)
         free(req->params[i]);
@@ -220,9 +268,9 @@ void http_req_unref(struct http_req *req)
 
 void http_req_detach(struct http_req *req)
 {
-    if (!req || !req->wsi)
+    if (!req || !req->conn)
         return;
-    req->wsi = NULL;
+    req->conn = NULL;
     if (req->slot && *req->slot == req)
         *req->slot = NULL;
     req->slot = NULL;
@@ -233,7 +281,7 @@ void http_req_detach(struct http_req *req)
 
 bool http_req_alive(const struct http_req *req)
 {
-    return req->wsi != NULL;
+    return req->conn != NULL;
 }
 
 bool http_replied(const struct http_req *req)
@@ -251,49 +299,50 @@ const char *http_path(const struct http_req *req)
     return req->path;
 }
 
+const char *http_raw_path(const struct http_req *req)
+{
+    return req->raw_path ? req->raw_path : req->path;
+}
+
 const struct query *http_query(const struct http_req *req)
 {
     return &req->query;
 }
 
-/* The lws token for a known header name ("range:"), or -1 for custom headers. */
-static int header_token(const char *name)
-{
-    for (int t = 0; t < WSI_TOKEN_COUNT; t++) {
-        const unsigned char *s = lws_token_to_string((enum lws_token_indexes)t);
-        if (s && strcmp((const char *)s, name) == 0)
-            return t;
-    }
-    return -1;
-}
-
 char *http_header(const struct http_req *req, const char *name)
 {
-    int n, tok;
+    size_t n = strlen(name), len, total = 0;
+    char key[64];
     char *v;
 
-    if (!req->wsi)
+    if (!req->head.raw || n == 0 || n >= sizeof(key))
         return NULL;
-    tok = header_token(name);
-    if (tok >= 0) {
-        n = lws_hdr_total_length(req->wsi, (enum lws_token_indexes)tok);
-        if (n <= 0 || n > LIM_HEADER_VALUE_BYTES)
-            return NULL;
-        v = xmalloc((size_t)n + 1);
-        if (lws_hdr_copy(req->wsi, v, n + 1, (enum lws_token_indexes)tok) < 0) {
-            free(v);
-            return NULL;
+    memcpy(key, name, n);
+    if (key[n - 1] == ':')
+        n--;
+    key[n] = '\0';
+    /* Repeated lines are one comma-separated list (RFC 9110 5.3). */
+    for (size_t i = 0; i < req->head.nfields; i++) {
+        const struct http_field *f = &req->head.fields[i];
+        if (f->name_len == n && strncasecmp(req->head.raw + f->name, key, n) == 0)
+            total += f->value_len + 2;
+    }
+    if (total == 0 || total - 2 > LIM_HEADER_VALUE_BYTES)
+        return total ? NULL : (http_head_get(&req->head, key, &len) ? xstrdup("") : NULL);
+    v = xmalloc(total + 1);
+    len = 0;
+    for (size_t i = 0; i < req->head.nfields; i++) {
+        const struct http_field *f = &req->head.fields[i];
+        if (f->name_len != n || strncasecmp(req->head.raw + f->name, key, n) != 0)
+            continue;
+        if (len) {
+            memcpy(v + len, ", ", 2);
+            len += 2;
         }
-        return v;
+        memcpy(v + len, req->head.raw + f->value, f->value_len);
+        len += f->value_len;
     }
-    n = lws_hdr_custom_length(req->wsi, name, (int)strlen(name));
-    if (n < 0 || n > LIM_HEADER_VALUE_BYTES)
-        return NULL;
-    v = xmalloc((size_t)n + 1);
-    if (lws_hdr_custom_copy(req->wsi, v, n + 1, name, (int)strlen(name)) < 0) {
-        free(v);
-        return NULL;
-    }
+    v[len] = '\0';
     return v;
 }
 
@@ -304,7 +353,7 @@ int64_t http_content_length(const struct http_req *req)
 
 bool http_is_upgrade(const struct http_req *req)
 {
-    return req->wsi && lws_hdr_total_length(req->wsi, WSI_TOKEN_UPGRADE) > 0;
+    return req->head.upgrade;
 }
 
 bool http_is_chunked(const struct http_req *req)
@@ -330,15 +379,27 @@ const char *http_param(const struct http_req *req, unsigned i)
 
 void http_set_param(struct http_req *req, unsigned i, const char *value, size_t len)
 {
+    char *v;
+    size_t o = 0;
+
     if (i >= HTTP_PARAMS_MAX)
         return;
+    /* Captures come from the raw path (an id may hold an encoded '/'); escapes were checked
+     * when the path was decoded. */
+    v = xmalloc(len + 1);
+    for (size_t k = 0; k < len; k++) {
+        int hi = value[k] == '%' && k + 2 < len ? hexval(value[k + 1]) : -1;
+        int lo = hi >= 0 ? hexval(value[k + 2]) : -1;
+        if (hi >= 0 && lo >= 0) {
+            v[o++] = (char)(hi << 4 | lo);
+            k += 2;
+        } else {
+            v[o++] = value[k];
+        }
+    }
+    v[o] = '\0';
     free(req->params[i]);
-    req->params[i] = xstrndup(value, len);
-}
-
-struct lws *http_wsi(const struct http_req *req)
-{
-    return req->wsi;
+    req->params[i] = v;
 }
 
 void http_set_ctx(struct http_req *req, void *ctx, const struct http_ctx_ops *ops)
@@ -359,34 +420,48 @@ void http_body_buffer(struct http_req *req, size_t max)
     req->body.max = max;
 }
 
+void http_body_then(struct http_req *req, void (*fn)(struct http_req *req, const void *arg),
+                    const void *arg)
+{
+    req->then = fn;
+    req->then_arg = arg;
+}
+
+/* Runs the http_body_then() callback once, inside the caller's enter/leave bracket. */
+static void http_run_then(struct http_req *req)
+{
+    void (*fn)(struct http_req *, const void *) = req->then;
+
+    req->then = NULL;
+    if (fn && !req->replied)
+        fn(req, req->then_arg);
+}
+
 void http_body_stream(struct http_req *req, const struct http_body_ops *ops)
 {
     req->body_ops = ops;
-    /* An upload may legitimately take longer than lws's body timeout. */
-    if (req->wsi)
-        lws_set_timeout(req->wsi, NO_PENDING_TIMEOUT, 0);
 }
 
 void http_body_pause(struct http_req *req)
 {
-    if (req->wsi && !req->body_paused && !req->body_complete) {
+    if (req->conn && !req->body_paused && !req->body_complete) {
         req->body_paused = true;
-        lws_rx_flow_control(req->wsi, 0);
+        http_conn_body_flow(req->conn, false);
     }
 }
 
 void http_body_resume(struct http_req *req)
 {
-    if (req->wsi && req->body_paused) {
+    if (req->conn && req->body_paused) {
         req->body_paused = false;
-        lws_rx_flow_control(req->wsi, 1);
+        http_conn_body_flow(req->conn, true);
     }
 }
 
 int http_on_body(struct http_req *req, const void *p, size_t n)
 {
     if (n == 0)
-        return 0; /* lws reports an empty body as one empty chunk */
+        return 0;
     req->body_seen += n;
     if (req->body_discard || req->body_too_large) {
         /* Draining keeps the connection usable, but not at any price. */
@@ -402,8 +477,14 @@ int http_on_body(struct http_req *req, const void *p, size_t n)
         return http_leave(req);
     }
     if (req->body_buffering) {
-        if (buf_append(&req->body, p, n) < 0)
+        if (buf_append(&req->body, p, n) < 0) {
             req->body_too_large = true;
+            if (req->then) {
+                http_enter(req);
+                http_run_then(req);
+                return http_leave(req);
+            }
+        }
         return 0;
     }
     /* A body nobody asked for is read and dropped. */
@@ -416,6 +497,11 @@ int http_on_body_end(struct http_req *req)
     if (req->body_ops && !req->body_discard && !req->replied) {
         http_enter(req);
         req->body_ops->end(req);
+        return http_leave(req);
+    }
+    if (req->then && !req->replied) {
+        http_enter(req);
+        http_run_then(req);
         return http_leave(req);
     }
     /* An early reply waited for the body to drain before finishing. */
@@ -442,7 +528,7 @@ void http_enter(struct http_req *req)
 int http_leave(struct http_req *req)
 {
     req->in_callback = false;
-    if (req->wsi && req->replied && !req->done && !req->src_waiting)
+    if (req->conn && req->replied && !req->done && !req->src_waiting && !req->writable_requested)
         return http_on_writable(req);
     return 0;
 }
@@ -450,17 +536,12 @@ int http_leave(struct http_req *req)
 void http_continue(struct http_req *req)
 {
     static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-    char *expect;
 
-    if (!req->wsi || req->replied)
+    if (!req->conn || req->replied || !req->head.expect_continue || req->continued)
         return;
-    expect = http_header(req, "expect:");
-    if (expect && strcasecmp(expect, "100-continue") == 0) {
-        memcpy(wbuf + LWS_PRE, cont, sizeof(cont) - 1);
-        if (lws_write(req->wsi, wbuf + LWS_PRE, sizeof(cont) - 1, LWS_WRITE_HTTP) < 0)
-            log_warn("http", "cannot send 100 Continue");
-    }
-    free(expect);
+    req->continued = true;
+    if (http_conn_write(req->conn, cont, sizeof(cont) - 1) < 0)
+        log_debug("http", "cannot send 100 Continue");
 }
 
 void http_add_header(struct http_req *req, const char *name, const char *value)
@@ -492,10 +573,10 @@ static const char *http_date(void)
 
 static void http_request_write(struct http_req *req)
 {
-    if (!req->wsi || req->in_callback)
+    if (!req->conn || req->in_callback)
         return; /* http_leave() writes when the current callback returns */
     req->writable_requested = true;
-    lws_callback_on_writable(req->wsi);
+    http_conn_want_write(req->conn);
 }
 
 static void http_set_reply(struct http_req *req, int status, const char *ctype)
@@ -516,7 +597,7 @@ static void http_set_reply(struct http_req *req, int status, const char *ctype)
     if (http_has_body(req) && !req->body_complete) {
         req->body_discard = true;
         /* Not worth draining: answer and close. */
-        if (req->content_length > (int64_t)LIM_DISCARD_BODY_BYTES || req->chunked)
+        if (req->content_length > (int64_t)LIM_DISCARD_BODY_BYTES)
             req->close_after = true;
     }
     if (req->body_paused)
@@ -573,8 +654,6 @@ void http_reply_stream(struct http_req *req, int status, const char *content_typ
     req->resp_length = content_length;
     if (content_length < 0)
         req->close_after = true;
-    if (req->wsi)
-        lws_set_timeout(req->wsi, NO_PENDING_TIMEOUT, 0);
     http_request_write(req);
 }
 
@@ -628,7 +707,7 @@ static int http_format_headers(struct http_req *req, char *dst, size_t cap)
 /* The response is fully written: finish the transaction or close. */
 static int http_finish(struct http_req *req)
 {
-    struct lws *wsi = req->wsi;
+    struct http_conn *c = req->conn;
 
     req->done = true;
     log_debug("http", "%s %s -> %d", http_method_name(req->method), req->path, req->status);
@@ -638,20 +717,19 @@ static int http_finish(struct http_req *req)
     if (http_has_body(req) && !req->body_complete)
         return 0; /* http_on_body_end() calls us back */
     http_req_detach(req);
-    if (lws_http_transaction_completed(wsi))
-        return -1;
+    http_conn_next(c);
     return 0;
 }
 
 int http_on_writable(struct http_req *req)
 {
-    unsigned char *start = wbuf + LWS_PRE;
-    size_t cap = WBUF_SIZE - LWS_PRE, len = 0;
+    unsigned char *start = wbuf;
+    size_t cap = WBUF_SIZE, len = 0;
     bool head = req->method == HTTP_HEAD;
     int rounds = 0;
 
     req->writable_requested = false;
-    if (!req->replied || !req->wsi)
+    if (!req->replied || !req->conn)
         return 0;
     if (req->done)
         return http_finish(req);
@@ -689,7 +767,7 @@ int http_on_writable(struct http_req *req)
                 len += (size_t)n;
             }
         }
-        if (len && lws_write(req->wsi, start, len, LWS_WRITE_HTTP) != (int)len)
+        if (len && http_conn_write(req->conn, start, len) < 0)
             return -1;
         len = 0;
         if (req->src_waiting)
@@ -698,9 +776,9 @@ int http_on_writable(struct http_req *req)
         if (!more)
             return http_finish(req);
         /* Yield to other connections after a few chunks or when the socket is full. */
-        if (++rounds >= 4 || lws_send_pipe_choked(req->wsi)) {
+        if (++rounds >= 4 || http_conn_choked(req->conn)) {
             req->writable_requested = true;
-            lws_callback_on_writable(req->wsi);
+            http_conn_want_write(req->conn);
             return 0;
         }
     }

@@ -1,9 +1,9 @@
 /*
  * One HTTP request/response exchange on a libwebsockets connection.
  *
- * The listener (agentd/server.c) creates a struct http_req when a request's
- * headers are complete, feeds it the body, and calls http_on_writable() from
- * LWS_CALLBACK_HTTP_WRITEABLE.  Handlers read the request through the
+ * The connection (stream/http_conn.c) creates a struct http_req when a
+ * request's head is complete, feeds it the body, and calls http_on_writable()
+ * when the socket can take more.  Handlers read the request through the
  * accessors below and answer with exactly one http_reply_*() call, either at
  * once or later from the loop thread (after worker-pool work, for example).
  *
@@ -27,7 +27,6 @@
 #include <sys/types.h>
 #include <uv.h>
 
-struct lws;
 struct http_req;
 
 enum http_method {
@@ -72,13 +71,6 @@ struct http_ctx_ops {
 /* Called by the listener. */
 void http_init(uv_loop_t *loop);
 uv_loop_t *http_loop(void);
-/*
- * Builds a request from the parsed headers and stores it in *slot (the
- * connection's per-session pointer, cleared again when the request detaches).
- * Returns 0, or -1 with err filled when the request is malformed; the request
- * exists either way so that the caller can answer with the problem.
- */
-int http_req_new(struct lws *wsi, struct http_req **slot, struct problem *err);
 void http_req_ref(struct http_req *req);
 void http_req_unref(struct http_req *req);
 /* The connection is gone or the exchange is over: detach and drop its reference. */
@@ -91,7 +83,7 @@ int http_on_body_end(struct http_req *req);
 /* Writes what can be written; returns -1 when the connection must close. */
 int http_on_writable(struct http_req *req);
 /*
- * Brackets a handler call made from inside an lws callback: a reply set in
+ * Brackets a handler call made from inside a connection callback: a reply set in
  * between is written directly by http_leave() instead of waiting for a
  * writable callback.  http_leave() returns -1 when the connection must close.
  */
@@ -107,6 +99,8 @@ bool http_replied(const struct http_req *req);
 unsigned http_method(const struct http_req *req);
 const char *http_method_name(unsigned method);
 const char *http_path(const struct http_req *req);
+/* The path as the client sent it, escapes kept (what the router matches). */
+const char *http_raw_path(const struct http_req *req);
 const struct query *http_query(const struct http_req *req);
 /* Copies header `name` (lower-case, with the colon: "range:") into a new string, or NULL. */
 char *http_header(const struct http_req *req, const char *name);
@@ -119,10 +113,9 @@ bool http_is_upgrade(const struct http_req *req);
 bool http_is_chunked(const struct http_req *req);
 /* The buffered body of a request routed with HTTP_BODY_BUFFER. */
 const char *http_body(const struct http_req *req, size_t *ret_len);
-/* Path parameters captured by the router ("{id}"), in order. */
+/* Path parameters captured by the router ("{id}"), in order, percent-decoded. */
 const char *http_param(const struct http_req *req, unsigned i);
 void http_set_param(struct http_req *req, unsigned i, const char *value, size_t len);
-struct lws *http_wsi(const struct http_req *req);
 
 /* Handler state. */
 void http_set_ctx(struct http_req *req, void *ctx, const struct http_ctx_ops *ops);
@@ -130,6 +123,13 @@ void *http_ctx(const struct http_req *req);
 
 /* Body handling. */
 void http_body_buffer(struct http_req *req, size_t max);
+/*
+ * Calls fn(req, arg) once, when the whole body has arrived, or as soon as a
+ * buffered body overflows its limit (http_body_too_large()); never after a
+ * reply.  Used by the listener to run a handler that needs the whole body.
+ */
+void http_body_then(struct http_req *req, void (*fn)(struct http_req *req, const void *arg),
+                    const void *arg);
 void http_body_stream(struct http_req *req, const struct http_body_ops *ops);
 /* Stops / restarts reading the body from the socket (backpressure). */
 void http_body_pause(struct http_req *req);

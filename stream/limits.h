@@ -6,8 +6,15 @@
 #ifndef STREAM_LIMITS_H
 #define STREAM_LIMITS_H
 
-/* HTTP request line plus all headers (libwebsockets' header arena). */
+/* HTTP request line plus all headers (431 beyond; also libwebsockets' header arena). */
 #define LIM_HTTP_HEADER_BYTES 16384
+/* Header lines in one request (431 beyond). */
+#define LIM_HTTP_HEADERS 100
+/* Longest request line (414 beyond): the URI plus method and version. */
+#define LIM_REQUEST_LINE_BYTES (LIM_URI_BYTES + 64)
+/* Chunked request bodies: one chunk-size line with its extensions, and all trailers (400). */
+#define LIM_CHUNK_LINE_BYTES   4096
+#define LIM_CHUNK_TRAILER_BYTES 16384
 /* Longest request path plus query string we accept (414 beyond). */
 #define LIM_URI_BYTES 8192
 /* Longest query string after '?'. */
@@ -81,8 +88,18 @@
 #define LIM_DESKTOP_WINDOWS     1024
 #define LIM_DESKTOP_TITLE_BYTES 4096
 
-/* Most simultaneous HTTP connections. */
-#define LIM_CONNECTIONS 1024
+/* Most simultaneous connections (HTTP, SSE and WebSocket); past it a new one gets 503 and is
+ * closed.  RLIMIT_NOFILE is raised at start to make room for them and for child pipes. */
+#define LIM_CONNECTIONS 4096
+/* A request head must be complete this long after its first byte (408 and close: slowloris). */
+#define LIM_HEADER_TIMEOUT_MS 10000
+/* An idle keep-alive connection is closed after this; with more than half the connection
+ * slots in use, after LIM_KEEPALIVE_BUSY_MS. */
+#define LIM_KEEPALIVE_IDLE_MS 60000
+#define LIM_KEEPALIVE_BUSY_MS 2000
+/* A request body that makes no progress for this long (not counting our own backpressure)
+ * ends the connection, releasing its upload. */
+#define LIM_BODY_IDLE_MS 60000
 
 /* ACP: agent->client events kept per server for SSE replay (the reference's 1024). */
 #define LIM_ACP_REPLAY_EVENTS 1024

@@ -353,9 +353,9 @@ describe("ACP over HTTP with the mock agent", () => {
     for (const id of ids) assert.ok(!left.includes(id), `${id} gone from ${JSON.stringify(left)}`);
   });
 
-  // The reference serves ids with an encoded slash (spec 1.6: "a/b c"); agentd's HTTP layer
-  // decodes %2F before routing, so the path has one segment too many (stream/http.c).
-  test("a server id may contain an encoded slash", { todo: "lws decodes %2F before agentd routes the path" }, async () => {
+  // The reference serves ids with an encoded slash (spec 1.6: "a/b c"): the router matches the
+  // path as sent and decodes each captured segment.
+  test("a server id may contain an encoded slash", async () => {
     const r = await acpPost(d, "a/b c", { jsonrpc: "2.0", method: "hello" }, { agent: "mock" });
     assert.equal(r.status, 202, r.text);
     assert.ok((await listServers(d)).some((s) => s.serverId === "a/b c"));

@@ -113,7 +113,11 @@ export async function startDaemon(opts = {}) {
   const cwd = opts.cwd || (await realTempDir("agentd-cwd-"));
   const runDir = await tempDir("agentd-run-");
   const portFile = path.join(runDir, "port");
-  const args = ["server", "--host", "127.0.0.1", "--port", "0", "--port-file", portFile];
+  // opts.host: the --host to give (default 127.0.0.1); opts.connect: the address the helpers
+  // connect to (default: host when it is a literal address, else 127.0.0.1).
+  const host = opts.host || "127.0.0.1";
+  const connect = opts.connect || (net.isIP(host) && host !== "0.0.0.0" && host !== "::" ? host : "127.0.0.1");
+  const args = ["server", "--host", host, "--port", "0", "--port-file", portFile];
   if (opts.token !== undefined && opts.token !== null) args.push("--token", opts.token);
   else if (!opts.envToken) args.push("--no-token");
   if (opts.fsRoot) args.push("--fs-root", opts.fsRoot);
@@ -177,7 +181,8 @@ export async function startDaemon(opts = {}) {
     port,
     home,
     cwd,
-    base: `http://127.0.0.1:${port}`,
+    host: connect,
+    base: `http://${net.isIPv6(connect) ? `[${connect}]` : connect}:${port}`,
     token: opts.token,
     exited,
     logs: () => logs,
@@ -211,7 +216,7 @@ export async function startDaemon(opts = {}) {
 export function request(d, { method = "GET", path: p = "/", headers = {}, body, chunked = false, timeout = 15000 } = {}) {
   return new Promise((resolve, reject) => {
     const req = http.request({
-      host: "127.0.0.1",
+      host: d.host || "127.0.0.1",
       port: d.port,
       method,
       path: p,
@@ -281,7 +286,7 @@ export const q = (p) => encodeURIComponent(p);
  */
 export function rawExchange(d, bytes, { timeout = 5000, oneResponse = false } = {}) {
   return new Promise((resolve) => {
-    const sock = net.connect(d.port, "127.0.0.1");
+    const sock = net.connect(d.port, d.host || "127.0.0.1");
     const chunks = [];
     let done = false;
     const finish = (extra) => {
@@ -644,7 +649,8 @@ export async function startReference(opts = {}) {
       port,
       home,
       cwd,
-      base: `http://127.0.0.1:${port}`,
+      host: connect,
+    base: `http://${net.isIPv6(connect) ? `[${connect}]` : connect}:${port}`,
       token: opts.token,
       exited,
       reference: true,

@@ -2,6 +2,7 @@
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import fs from "node:fs";
 import fsp from "node:fs/promises";
 import path from "node:path";
 import { api, assertJson, assertProblem, assertUnchanged, postJson, q, rawExchange, request, snapshot, startDaemon } from "./harness.mjs";
@@ -137,25 +138,21 @@ describe("no token", () => {
     assert.match(r.text, /urn:sandbox-agent:error:invalid_request/);
   });
 
-  test("chunked request bodies get 411 Length Required", async () => {
-    const before = await snapshot(d.home);
-    assertProblem(
-      await request(d, { method: "PUT", path: "/v1/fs/file?path=chunked.txt", chunked: true, body: "abc" }),
-      411,
-      "invalid_request",
-    );
-    assertProblem(
-      await request(d, {
-        method: "POST",
-        path: "/v1/fs/move",
-        chunked: true,
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ from: "a", to: "b" }),
-      }),
-      411,
-      "invalid_request",
-    );
-    await assertUnchanged(d.home, before);
+  test("chunked request bodies are decoded: a streamed PUT and a JSON route", async () => {
+    const target = path.join(d.home, "chunked.txt");
+    const put = await request(d, { method: "PUT", path: `/v1/fs/file?path=${encodeURIComponent(target)}`, chunked: true, body: "abc" });
+    assert.equal(put.status, 200, put.text);
+    assert.equal(fs.readFileSync(target, "utf8"), "abc");
+    await fsp.mkdir(path.join(d.home, "mv"), { recursive: true });
+    const mv = await request(d, {
+      method: "POST",
+      path: "/v1/fs/move",
+      chunked: true,
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ from: target, to: path.join(d.home, "mv", "moved.txt") }),
+    });
+    assert.equal(mv.status, 200, mv.text);
+    assert.equal(fs.readFileSync(path.join(d.home, "mv", "moved.txt"), "utf8"), "abc");
   });
 
   test("the connection survives an error response (keep-alive)", async () => {

@@ -1,0 +1,658 @@
+/*
+ * http_conn: the HTTP/1.1 connection state machine (contract in
+ * http_conn.h).  Each connection is in one of three phases: waiting for a
+ * request head, reading a body, or waiting for its response to finish.  One
+ * function, conn_process(), moves a connection forward as far as it can; it
+ * is called after a read, after a write completes, and (through the kick
+ * list, never recursively) when stream/http.c reports progress from a later
+ * callback such as a worker-pool completion.
+ */
+#include "http_conn.h"
+
+#include "http.h"
+#include "limits.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum phase {
+    PH_HEAD, /* waiting for (the rest of) a request head */
+    PH_BODY, /* delivering the request body */
+    PH_WAIT, /* the request is in; its response is not finished */
+};
+
+struct http_conn {
+    uv_tcp_t tcp;           /* the client socket */
+    uv_timer_t timer;       /* header, idle, body or linger timeout */
+    enum phase phase;       /* see above */
+    struct http_req *req;   /* the request being served, or NULL */
+    char *rx;               /* read buffer (LIM_RX_BUFFER_BYTES), NULL while idle */
+    size_t rx_off, rx_len;  /* unconsumed bytes are rx[rx_off..rx_len) */
+    size_t scan_pos;        /* http_head_scan() resume point */
+    unsigned served;        /* requests started on this connection */
+    int64_t body_remain;    /* Content-Length framing: bytes still to come */
+    bool chunked;           /* chunked framing */
+    struct http_chunked ch; /* its decoder */
+    bool body_off;          /* http_conn_body_flow(false) */
+    bool reading;           /* uv_read_start is active */
+    bool eof;               /* the client closed its side */
+    unsigned writes;        /* uv_write requests in flight */
+    bool want_write;        /* call http_on_writable() when no write is in flight */
+    bool in_process;        /* inside conn_process() */
+    bool again;             /* kicked while inside conn_process(): loop once more */
+    bool kicked;            /* on the kick list */
+    bool shutting;          /* closing: flushing what is queued, then FIN */
+    bool lingering;         /* FIN sent: drain input until EOF or timeout */
+    bool closing;           /* uv_close started */
+    enum timer_kind { T_NONE, T_HEAD, T_IDLE, T_BODY, T_FLUSH, T_LINGER } timer_kind;
+    struct http_conn *kick_next;        /* kick list link */
+    struct http_conn *prev, *next;      /* all connections */
+};
+
+struct wreq {
+    uv_write_t w;
+    struct http_conn *c;
+    char data[];
+};
+
+static uv_loop_t *conn_loop;
+static const struct http_conn_ops *conn_ops;
+static struct http_conn *conns;
+static size_t nconns;
+static struct http_conn *kick_head, *kick_tail; /* FIFO: writes go out in the order asked */
+static uv_idle_t kick_idle;
+static bool kick_ready;
+
+/* How long a closing connection reads and drops what the client still sends. */
+#define CONN_LINGER_MS 2000
+
+static void conn_process(struct http_conn *c);
+static void conn_close(struct http_conn *c);
+static void conn_update(struct http_conn *c);
+
+static void on_kick(uv_idle_t *h)
+{
+    (void)h;
+    while (kick_head) {
+        struct http_conn *c = kick_head;
+        kick_head = c->kick_next;
+        if (!kick_head)
+            kick_tail = NULL;
+        c->kicked = false;
+        c->kick_next = NULL;
+        if (!c->closing)
+            conn_process(c);
+    }
+    uv_idle_stop(&kick_idle);
+}
+
+static void kick(struct http_conn *c)
+{
+    if (c->in_process) {
+        c->again = true;
+        return;
+    }
+    if (c->kicked || c->closing)
+        return;
+    c->kicked = true;
+    c->kick_next = NULL;
+    if (kick_tail)
+        kick_tail->kick_next = c;
+    else
+        kick_head = c;
+    kick_tail = c;
+    uv_idle_start(&kick_idle, on_kick);
+}
+
+void http_conn_setup(uv_loop_t *loop, const struct http_conn_ops *ops)
+{
+    conn_loop = loop;
+    conn_ops = ops;
+    if (!kick_ready) {
+        uv_idle_init(loop, &kick_idle);
+        uv_unref((uv_handle_t *)&kick_idle);
+        kick_ready = true;
+    }
+}
+
+size_t http_conn_count(void)
+{
+    return nconns;
+}
+
+/* ---- closing ---------------------------------------------------------------------------- */
+
+static void on_closed(uv_handle_t *h)
+{
+    struct http_conn *c = h->data;
+
+    if (h != (uv_handle_t *)&c->tcp)
+        return; /* the timer: freed with the socket's callback below */
+    free(c->rx);
+    free(c);
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+    struct http_conn *c = h->data;
+
+    uv_close((uv_handle_t *)&c->tcp, on_closed);
+}
+
+/* Closes at once: the request (if any) is aborted, unsent bytes are dropped. */
+static void conn_close(struct http_conn *c)
+{
+    if (c->closing)
+        return;
+    c->closing = true;
+    if (c->req)
+        http_req_detach(c->req); /* clears c->req through the slot */
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    nconns--;
+    if (c->kicked) {
+        struct http_conn *prev = NULL;
+        for (struct http_conn *k = kick_head; k; prev = k, k = k->kick_next) {
+            if (k != c)
+                continue;
+            if (prev)
+                prev->kick_next = c->kick_next;
+            else
+                kick_head = c->kick_next;
+            if (kick_tail == c)
+                kick_tail = prev;
+            break;
+        }
+        c->kicked = false;
+    }
+    uv_timer_stop(&c->timer);
+    uv_close((uv_handle_t *)&c->timer, on_timer_closed);
+}
+
+static void on_shutdown(uv_shutdown_t *sr, int status)
+{
+    struct http_conn *c = sr->data;
+
+    free(sr);
+    (void)status;
+    if (c->closing)
+        return;
+    /* Keep reading (and dropping) until the client closes too, so that unread request bytes
+     * do not make the kernel reset the connection before the client has read our reply. */
+    c->lingering = true;
+    conn_update(c);
+}
+
+/*
+ * Ends the connection gracefully: the request is released, what is queued
+ * is sent, then FIN, then input is drained for a short while.
+ */
+static void conn_shutdown(struct http_conn *c)
+{
+    uv_shutdown_t *sr;
+
+    if (c->closing || c->shutting)
+        return;
+    if (c->req)
+        http_req_detach(c->req);
+    c->phase = PH_WAIT;
+    c->want_write = false;
+    sr = xmalloc(sizeof(*sr));
+    sr->data = c;
+    if (uv_shutdown(sr, (uv_stream_t *)&c->tcp, on_shutdown) < 0) {
+        free(sr);
+        conn_close(c);
+        return;
+    }
+    c->shutting = true;
+    conn_update(c);
+}
+
+void http_conn_close_all(void)
+{
+    while (conns)
+        conn_close(conns);
+}
+
+/* ---- timers ----------------------------------------------------------------------------- */
+
+static void on_timeout(uv_timer_t *t)
+{
+    struct http_conn *c = t->data;
+    struct problem p;
+
+    switch (c->timer_kind) {
+    case T_HEAD:
+        if (c->rx_len > c->rx_off && !c->req) {
+            struct http_req *req = NULL;
+            problem_set(&p, 408, PROBLEM_TIMEOUT,
+                        "the request head was not complete within %d ms",
+                        LIM_HEADER_TIMEOUT_MS);
+            http_req_from_head(c, NULL, false, &c->req, &p);
+            req = c->req;
+            c->phase = PH_WAIT;
+            if (conn_ops->request(req, &p) < 0 || !c->req)
+                conn_shutdown(c);
+            return;
+        }
+        conn_close(c);
+        return;
+    case T_IDLE:
+        conn_close(c);
+        return;
+    case T_BODY:
+        log_info("http", "closing a connection whose request body stalled for %d ms",
+                 LIM_BODY_IDLE_MS);
+        conn_close(c);
+        return;
+    case T_FLUSH:
+    case T_LINGER:
+    case T_NONE:
+        conn_close(c);
+        return;
+    }
+}
+
+static void set_timer(struct http_conn *c, enum timer_kind kind, uint64_t ms)
+{
+    if (c->timer_kind == kind && kind != T_BODY)
+        return; /* a running head/idle/linger deadline is not pushed back by more bytes */
+    c->timer_kind = kind;
+    if (kind == T_NONE)
+        uv_timer_stop(&c->timer);
+    else
+        uv_timer_start(&c->timer, on_timeout, ms, 0);
+}
+
+/* ---- reading ---------------------------------------------------------------------------- */
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
+{
+    struct http_conn *c = h->data;
+
+    (void)hint;
+    if (!c->rx)
+        c->rx = xmalloc(LIM_RX_BUFFER_BYTES);
+    if (c->shutting) {
+        c->rx_off = c->rx_len = 0; /* dropped */
+    } else if (c->rx_off) {
+        /* Nothing points into the consumed part (heads are copied, bodies delivered at
+         * once), and the scan position is relative to rx_off. */
+        memmove(c->rx, c->rx + c->rx_off, c->rx_len - c->rx_off);
+        c->rx_len -= c->rx_off;
+        c->rx_off = 0;
+    }
+    b->base = c->rx + c->rx_len;
+    b->len = LIM_RX_BUFFER_BYTES - c->rx_len;
+}
+
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+    struct http_conn *c = s->data;
+
+    (void)b;
+    if (c->closing)
+        return;
+    if (n < 0) {
+        c->eof = true;
+        conn_close(c);
+        return;
+    }
+    if (c->shutting)
+        return;
+    c->rx_len += (size_t)n;
+    conn_process(c);
+}
+
+/* Reads when there is room and a use for the bytes; arms the timer for the phase. */
+static void conn_update(struct http_conn *c)
+{
+    bool want, room;
+
+    if (c->closing)
+        return;
+    room = !c->rx || c->rx_len - c->rx_off < LIM_RX_BUFFER_BYTES;
+    if (c->shutting)
+        want = true;
+    else if (c->phase == PH_BODY)
+        want = !c->body_off && room;
+    else
+        want = room && !c->eof;
+    if (want && !c->reading) {
+        if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0)
+            c->reading = true;
+    } else if (!want && c->reading) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->reading = false;
+    }
+
+    if (c->lingering) {
+        set_timer(c, T_LINGER, CONN_LINGER_MS);
+    } else if (c->shutting) {
+        set_timer(c, T_FLUSH, LIM_BODY_IDLE_MS);
+    } else if (c->phase == PH_HEAD) {
+        bool partial = c->rx_len > c->rx_off;
+        if (partial || c->served == 0) {
+            set_timer(c, T_HEAD, LIM_HEADER_TIMEOUT_MS);
+        } else {
+            bool busy = nconns > LIM_CONNECTIONS / 2;
+            set_timer(c, T_IDLE, busy ? LIM_KEEPALIVE_BUSY_MS : LIM_KEEPALIVE_IDLE_MS);
+        }
+        if (!partial && c->rx && !c->req) {
+            /* Idle: give the read buffer back. */
+            free(c->rx);
+            c->rx = NULL;
+            c->rx_off = c->rx_len = c->scan_pos = 0;
+        }
+    } else if (c->phase == PH_BODY && !c->body_off) {
+        set_timer(c, T_BODY, LIM_BODY_IDLE_MS); /* restarted after every read */
+    } else {
+        set_timer(c, T_NONE, 0);
+    }
+}
+
+/* ---- the state machine ------------------------------------------------------------------ */
+
+/* A request that cannot be served: answered with p, then the connection closes. */
+static int refuse(struct http_conn *c, struct http_head *h, struct problem *p)
+{
+    http_req_from_head(c, h, false, &c->req, p);
+    c->phase = PH_WAIT;
+    return conn_ops->request(c->req, p);
+}
+
+/* Returns 1 when progress was made, 0 when more input is needed, -1 to close. */
+static int step_head(struct http_conn *c)
+{
+    struct http_head h;
+    struct problem p;
+    size_t skip;
+    long n;
+
+    if (c->rx_len == c->rx_off)
+        return 0;
+    if (c->eof)
+        return -1;
+    n = http_head_scan(c->rx + c->rx_off, c->rx_len - c->rx_off, &c->scan_pos, &skip, &p);
+    if (skip) {
+        c->rx_off += skip;
+        return 1;
+    }
+    if (n < 0)
+        return refuse(c, NULL, &p);
+    if (n == 0)
+        return 0;
+    c->scan_pos = 0;
+    c->served++;
+    if (http_head_parse(c->rx + c->rx_off, (size_t)n, &h, &p) < 0) {
+        c->rx_off += (size_t)n;
+        return refuse(c, &h, &p);
+    }
+    c->rx_off += (size_t)n;
+    c->chunked = h.chunked;
+    c->body_remain = h.content_length > 0 ? h.content_length : 0;
+    memset(&c->ch, 0, sizeof(c->ch));
+    c->body_off = false;
+    if (http_req_from_head(c, &h, true, &c->req, &p) < 0) {
+        c->phase = PH_WAIT;
+        return conn_ops->request(c->req, &p) < 0 ? -1 : 1;
+    }
+    c->phase = c->chunked || c->body_remain ? PH_BODY : PH_WAIT;
+    if (conn_ops->request(c->req, NULL) < 0)
+        return -1;
+    return 1;
+}
+
+/* Returns 1 when progress was made, 0 when more input is needed or delivery is paused. */
+static int step_body(struct http_conn *c)
+{
+    char *p = c->rx + c->rx_off;
+    size_t avail = c->rx_len - c->rx_off, used, out;
+    struct problem err;
+    bool end = false;
+    int r;
+
+    if (!c->req)
+        return -1;
+    if (c->body_off)
+        return 0;
+    if (avail == 0) {
+        if (c->eof)
+            return -1;
+        return 0;
+    }
+    if (c->chunked) {
+        r = http_chunked_decode(&c->ch, p, avail, &used, &out, &err);
+        if (r < 0) {
+            /* The framing is lost: answer if we still can, and close either way. */
+            if (!http_replied(c->req)) {
+                http_set_close(c->req);
+                http_enter(c->req);
+                http_reply_problem(c->req, &err);
+                http_leave(c->req);
+            }
+            return -1;
+        }
+        end = r == 1;
+    } else {
+        used = out = avail < (uint64_t)c->body_remain ? avail : (size_t)c->body_remain;
+        c->body_remain -= (int64_t)used;
+        end = c->body_remain == 0;
+    }
+    c->rx_off += used;
+    if (out && http_on_body(c->req, p, out) < 0)
+        return -1;
+    if (end) {
+        c->phase = PH_WAIT;
+        if (c->req && http_on_body_end(c->req) < 0)
+            return -1;
+    }
+    return 1;
+}
+
+static void conn_process(struct http_conn *c)
+{
+    int r = 1;
+
+    if (c->in_process || c->closing)
+        return;
+    c->in_process = true;
+    while (!c->closing && !c->shutting) {
+        if (c->want_write && !c->writes) {
+            c->want_write = false;
+            if (c->req && http_on_writable(c->req) < 0) {
+                r = -1;
+                break;
+            }
+            continue;
+        }
+        if (c->phase == PH_HEAD)
+            r = step_head(c);
+        else if (c->phase == PH_BODY)
+            r = step_body(c);
+        else
+            r = 0;
+        if (r < 0 || (r == 0 && !c->again))
+            break;
+        c->again = false;
+    }
+    c->again = false;
+    c->in_process = false;
+    if (r < 0)
+        conn_shutdown(c);
+    conn_update(c);
+}
+
+/* ---- accepting -------------------------------------------------------------------------- */
+
+static void refuse_busy(uv_stream_t *server)
+{
+    static char busy[] =
+        "HTTP/1.1 503 Service Unavailable\r\n"
+        "content-type: application/problem+json\r\n"
+        "connection: close\r\n"
+        "content-length: 187\r\n\r\n"
+        "{\"type\":\"urn:sandbox-agent:error:stream_error\",\"title\":\"Service Unavailable\","
+        "\"status\":503,\"detail\":\"too many open connections; close idle ones or retry in a "
+        "moment\"}     ";
+    uv_tcp_t *t = xmalloc(sizeof(*t));
+    uv_buf_t b = uv_buf_init((char *)busy, sizeof(busy) - 1);
+
+    uv_tcp_init(conn_loop, t);
+    if (uv_accept(server, (uv_stream_t *)t) == 0)
+        (void)uv_try_write((uv_stream_t *)t, &b, 1);
+    uv_close((uv_handle_t *)t, (uv_close_cb)free);
+}
+
+void http_conn_accept(uv_stream_t *server)
+{
+    struct http_conn *c;
+
+    if (nconns >= LIM_CONNECTIONS) {
+        log_warn("http", "%zu connections open (the limit): refusing one with 503", nconns);
+        refuse_busy(server);
+        return;
+    }
+    c = xcalloc(1, sizeof(*c));
+    uv_tcp_init(conn_loop, &c->tcp);
+    uv_timer_init(conn_loop, &c->timer);
+    c->tcp.data = c;
+    c->timer.data = c;
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) < 0) {
+        c->closing = true;
+        uv_close((uv_handle_t *)&c->timer, on_timer_closed);
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    c->next = conns;
+    if (conns)
+        conns->prev = c;
+    conns = c;
+    nconns++;
+    c->phase = PH_HEAD;
+    conn_update(c);
+}
+
+/* ---- for stream/http.c ------------------------------------------------------------------ */
+
+static void on_written(uv_write_t *w, int status)
+{
+    struct wreq *wr = (struct wreq *)w;
+    struct http_conn *c = wr->c;
+
+    free(wr);
+    c->writes--;
+    if (c->closing)
+        return;
+    if (status < 0) {
+        conn_close(c);
+        return;
+    }
+    if (c->want_write && !c->writes)
+        conn_process(c);
+}
+
+int http_conn_write(struct http_conn *c, const void *p, size_t n)
+{
+    uv_buf_t b = uv_buf_init((char *)(uintptr_t)p, (unsigned)n); /* uv_try_write reads only */
+    struct wreq *wr;
+    int r = 0;
+
+    if (c->closing || c->shutting)
+        return -1;
+    if (n == 0)
+        return 0;
+    if (!c->writes) {
+        r = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+        if (r == (int)n)
+            return 0;
+        if (r < 0 && r != UV_EAGAIN)
+            return -1;
+        if (r < 0)
+            r = 0;
+    }
+    wr = xmalloc(sizeof(*wr) + n - (size_t)r);
+    wr->c = c;
+    memcpy(wr->data, (const char *)p + r, n - (size_t)r);
+    b = uv_buf_init(wr->data, (unsigned)(n - (size_t)r));
+    if (uv_write(&wr->w, (uv_stream_t *)&c->tcp, &b, 1, on_written) < 0) {
+        free(wr);
+        return -1;
+    }
+    c->writes++;
+    return 0;
+}
+
+bool http_conn_choked(const struct http_conn *c)
+{
+    return c->writes > 0;
+}
+
+void http_conn_want_write(struct http_conn *c)
+{
+    c->want_write = true;
+    if (!c->writes)
+        kick(c);
+}
+
+void http_conn_body_flow(struct http_conn *c, bool on)
+{
+    if (c->body_off == !on)
+        return;
+    c->body_off = !on;
+    if (on)
+        kick(c);
+    else if (!c->in_process)
+        conn_update(c);
+}
+
+void http_conn_next(struct http_conn *c)
+{
+    c->phase = PH_HEAD;
+    c->want_write = false;
+    kick(c);
+}
+
+int http_conn_handoff(struct http_req *req, int *ret_fd, char **ret_bytes, size_t *ret_len)
+{
+    struct http_conn *c = NULL;
+    uv_os_fd_t fd;
+    size_t head_len, rest;
+    const char *head;
+    char *bytes;
+    int nfd;
+
+    for (struct http_conn *k = conns; k; k = k->next)
+        if (k->req == req)
+            c = k;
+    if (!c || uv_fileno((uv_handle_t *)&c->tcp, &fd) < 0)
+        return -EBADF;
+    nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    if (nfd < 0) {
+        int e = -errno;
+        conn_close(c);
+        return e;
+    }
+    head = http_req_raw_head(req, &head_len);
+    rest = c->rx_len - c->rx_off;
+    bytes = xmalloc(head_len + rest + 1);
+    memcpy(bytes, head, head_len);
+    if (rest)
+        memcpy(bytes + head_len, c->rx + c->rx_off, rest);
+    /* The socket now belongs to the caller: no reply, no abort. */
+    http_req_ref(req);
+    conn_close(c);
+    *ret_fd = nfd;
+    *ret_bytes = bytes;
+    *ret_len = head_len + rest;
+    return 0;
+}

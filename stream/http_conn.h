@@ -1,0 +1,89 @@
+/*
+ * http_conn: one client TCP connection speaking HTTP/1.1, on the libuv loop.
+ *
+ * agentd owns the HTTP/1.1 wire itself (see docs/ARCHITECTURE.md, "The HTTP
+ * listener"): libwebsockets 4.1.6 re-reads a pipelined request's own header
+ * bytes as its body (and spins), cannot frame a chunked body past 100 MiB,
+ * and closes oversized requests without a status.  A connection reads into
+ * a bounded buffer, finds request heads with http_parse, frames bodies
+ * (Content-Length or chunked, decoded here), and answers requests strictly in
+ * order: the next pipelined request is parsed only once the previous
+ * response is written and its body consumed.  Writes go through one
+ * outstanding uv_write at a time, which is the backpressure signal for
+ * streamed responses.  A WebSocket upgrade hands the socket, with the bytes
+ * already read, to the caller (which gives it to libwebsockets).
+ *
+ * Timeouts (stream/limits.h): a head must be complete LIM_HEADER_TIMEOUT_MS
+ * after its first byte (408), an idle keep-alive connection is closed after
+ * LIM_KEEPALIVE_IDLE_MS (LIM_KEEPALIVE_BUSY_MS when slots run short), and a
+ * body that stalls for LIM_BODY_IDLE_MS (not counting our own pauses) ends the
+ * connection, releasing its upload.
+ *
+ * The http_conn_* calls that take a request are for stream/http.c; the rest
+ * are for the listener.  All run on the loop thread.
+ */
+#ifndef STREAM_HTTP_CONN_H
+#define STREAM_HTTP_CONN_H
+
+#include "http_parse.h"
+#include "problem.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <uv.h>
+
+struct http_conn;
+struct http_req;
+
+struct http_conn_ops {
+    /*
+     * A request head arrived; req belongs to the connection.  bad is non-NULL
+     * for a request that cannot be served (malformed, too large): answer it
+     * with that problem (the connection closes after).  Return -1 to close now.
+     */
+    int (*request)(struct http_req *req, const struct problem *bad);
+};
+
+/* Listener side. */
+void http_conn_setup(uv_loop_t *loop, const struct http_conn_ops *ops);
+/* Accepts one pending connection from server (503 and close past LIM_CONNECTIONS). */
+void http_conn_accept(uv_stream_t *server);
+/* Open connections. */
+size_t http_conn_count(void);
+/* Closes every connection (shutdown). */
+void http_conn_close_all(void);
+/*
+ * Takes the socket of req's connection for a WebSocket upgrade: *ret_fd is a
+ * new descriptor for it, *ret_bytes (malloc'd, the caller frees) the request
+ * head and whatever the client sent after it.  The connection is released
+ * and req detached from it; the caller holds one reference to req (drop it
+ * with http_req_unref()).  Returns 0 or a negative errno (the connection is
+ * then closed and no reference is taken).
+ */
+int http_conn_handoff(struct http_req *req, int *ret_fd, char **ret_bytes, size_t *ret_len);
+
+/* stream/http.c side. */
+/* Queues bytes for the client (copied when the socket cannot take them now). -1: gone. */
+int http_conn_write(struct http_conn *c, const void *p, size_t n);
+/* A write is still in flight: produce more only from the next writable call. */
+bool http_conn_choked(const struct http_conn *c);
+/* Calls http_on_writable() for the current request soon (from the loop, not from here). */
+void http_conn_want_write(struct http_conn *c);
+/* Stops / restarts delivering the request body (and reading the socket for it). */
+void http_conn_body_flow(struct http_conn *c, bool on);
+/* The exchange is complete (response written, body consumed): serve the next request. */
+void http_conn_next(struct http_conn *c);
+
+/*
+ * Internal to stream/: a request on c from head (moved into the request; head
+ * may be NULL).  parsed is false for a head that failed to parse, kept only so
+ * that the error reply can be built: the request is made and -1 returned with
+ * err untouched.  Otherwise returns 0, or -1 with err for a request-target that
+ * cannot be served.  The request exists in every case and *slot points to it.
+ */
+int http_req_from_head(struct http_conn *c, struct http_head *head, bool parsed,
+                       struct http_req **slot, struct problem *err);
+/* The request's head as received (for a WebSocket handoff). */
+const char *http_req_raw_head(const struct http_req *req, size_t *ret_len);
+
+#endif
