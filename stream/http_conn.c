@@ -33,11 +33,8 @@ struct http_conn {
     struct http_req *req;   /* the request being served, or NULL */
     char *rx;               /* read buffer (LIM_RX_BUFFER_BYTES), NULL while idle */
     size_t rx_off, rx_len;  /* unconsumed bytes are rx[rx_off..rx_len) */
-    size_t scan_pos;        /* http_head_scan() resume point */
+    struct http_framer fr;  /* where requests begin and end in the input */
     unsigned served;        /* requests started on this connection */
-    int64_t body_remain;    /* Content-Length framing: bytes still to come */
-    bool chunked;           /* chunked framing */
-    struct http_chunked ch; /* its decoder */
     bool body_off;          /* http_conn_body_flow(false) */
     bool reading;           /* uv_read_start is active */
     bool eof;               /* the client closed its side */
@@ -351,7 +348,7 @@ static void conn_update(struct http_conn *c)
             /* Idle: give the read buffer back. */
             free(c->rx);
             c->rx = NULL;
-            c->rx_off = c->rx_len = c->scan_pos = 0;
+            c->rx_off = c->rx_len = 0;
         }
     } else if (c->phase == PH_BODY && !c->body_off) {
         set_timer(c, T_BODY, LIM_BODY_IDLE_MS); /* restarted after every read */
@@ -362,101 +359,65 @@ static void conn_update(struct http_conn *c)
 
 /* ---- the state machine ------------------------------------------------------------------ */
 
-/* A request that cannot be served: answered with p, then the connection closes. */
-static int refuse(struct http_conn *c, struct http_head *h, struct problem *p)
+/* A stream that cannot be read further: the request (if one parsed) is answered with p. */
+static int refuse(struct http_conn *c, struct http_frame *fr, struct problem *p)
 {
-    http_req_from_head(c, h, false, &c->req, p);
+    if (c->req) {
+        /* Inside a body: answer if we still can; the connection closes either way. */
+        if (!http_replied(c->req)) {
+            http_set_close(c->req);
+            http_enter(c->req);
+            http_reply_problem(c->req, p);
+            return http_leave(c->req) < 0 ? -1 : 0;
+        }
+        return -1;
+    }
+    http_req_from_head(c, fr->head_parsed ? &fr->head : NULL, false, &c->req, p);
+    http_head_done(&fr->head);
     c->phase = PH_WAIT;
     return conn_ops->request(c->req, p);
 }
 
-/* Returns 1 when progress was made, 0 when more input is needed, -1 to close. */
-static int step_head(struct http_conn *c)
+/*
+ * One framer step over the buffered input, acted on.  Returns 1 when progress
+ * was made, 0 when more input is needed (or delivery is paused), -1 to close.
+ */
+static int step(struct http_conn *c)
 {
-    struct http_head h;
+    struct http_frame fr;
     struct problem p;
-    size_t skip;
-    long n;
 
-    if (c->rx_len == c->rx_off)
+    if (c->phase == PH_BODY && (c->body_off || !c->req))
+        return c->req ? 0 : -1;
+    http_framer_step(&c->fr, c->rx + c->rx_off, c->rx_len - c->rx_off, &fr, &p);
+    c->rx_off += fr.used;
+    switch (fr.kind) {
+    case HTTP_FRAME_MORE:
+        return fr.used ? 1 : 0;
+    case HTTP_FRAME_IDLE:
         return 0;
-    if (c->eof)
-        return -1;
-    n = http_head_scan(c->rx + c->rx_off, c->rx_len - c->rx_off, &c->scan_pos, &skip, &p);
-    if (skip) {
-        c->rx_off += skip;
+    case HTTP_FRAME_ERROR:
+        return refuse(c, &fr, &p) < 0 ? -1 : 0;
+    case HTTP_FRAME_HEAD:
+        c->served++;
+        c->body_off = false;
+        if (http_req_from_head(c, &fr.head, true, &c->req, &p) < 0) {
+            c->phase = PH_WAIT;
+            return conn_ops->request(c->req, &p) < 0 ? -1 : 1;
+        }
+        c->phase = fr.end ? PH_WAIT : PH_BODY;
+        return conn_ops->request(c->req, NULL) < 0 ? -1 : 1;
+    case HTTP_FRAME_BODY:
+        if (fr.len && http_on_body(c->req, fr.data, fr.len) < 0)
+            return -1;
+        if (fr.end) {
+            c->phase = PH_WAIT;
+            if (c->req && http_on_body_end(c->req) < 0)
+                return -1;
+        }
         return 1;
     }
-    if (n < 0)
-        return refuse(c, NULL, &p);
-    if (n == 0)
-        return 0;
-    c->scan_pos = 0;
-    c->served++;
-    if (http_head_parse(c->rx + c->rx_off, (size_t)n, &h, &p) < 0) {
-        c->rx_off += (size_t)n;
-        return refuse(c, &h, &p);
-    }
-    c->rx_off += (size_t)n;
-    c->chunked = h.chunked;
-    c->body_remain = h.content_length > 0 ? h.content_length : 0;
-    memset(&c->ch, 0, sizeof(c->ch));
-    c->body_off = false;
-    if (http_req_from_head(c, &h, true, &c->req, &p) < 0) {
-        c->phase = PH_WAIT;
-        return conn_ops->request(c->req, &p) < 0 ? -1 : 1;
-    }
-    c->phase = c->chunked || c->body_remain ? PH_BODY : PH_WAIT;
-    if (conn_ops->request(c->req, NULL) < 0)
-        return -1;
-    return 1;
-}
-
-/* Returns 1 when progress was made, 0 when more input is needed or delivery is paused. */
-static int step_body(struct http_conn *c)
-{
-    char *p = c->rx + c->rx_off;
-    size_t avail = c->rx_len - c->rx_off, used, out;
-    struct problem err;
-    bool end = false;
-    int r;
-
-    if (!c->req)
-        return -1;
-    if (c->body_off)
-        return 0;
-    if (avail == 0) {
-        if (c->eof)
-            return -1;
-        return 0;
-    }
-    if (c->chunked) {
-        r = http_chunked_decode(&c->ch, p, avail, &used, &out, &err);
-        if (r < 0) {
-            /* The framing is lost: answer if we still can, and close either way. */
-            if (!http_replied(c->req)) {
-                http_set_close(c->req);
-                http_enter(c->req);
-                http_reply_problem(c->req, &err);
-                http_leave(c->req);
-            }
-            return -1;
-        }
-        end = r == 1;
-    } else {
-        used = out = avail < (uint64_t)c->body_remain ? avail : (size_t)c->body_remain;
-        c->body_remain -= (int64_t)used;
-        end = c->body_remain == 0;
-    }
-    c->rx_off += used;
-    if (out && http_on_body(c->req, p, out) < 0)
-        return -1;
-    if (end) {
-        c->phase = PH_WAIT;
-        if (c->req && http_on_body_end(c->req) < 0)
-            return -1;
-    }
-    return 1;
+    return 0;
 }
 
 static void conn_process(struct http_conn *c)
@@ -475,12 +436,7 @@ static void conn_process(struct http_conn *c)
             }
             continue;
         }
-        if (c->phase == PH_HEAD)
-            r = step_head(c);
-        else if (c->phase == PH_BODY)
-            r = step_body(c);
-        else
-            r = 0;
+        r = c->phase == PH_WAIT ? 0 : step(c);
         if (r < 0 || (r == 0 && !c->again))
             break;
         c->again = false;
@@ -539,6 +495,7 @@ void http_conn_accept(uv_stream_t *server)
     conns = c;
     nconns++;
     c->phase = PH_HEAD;
+    http_framer_init(&c->fr);
     conn_update(c);
 }
 
@@ -618,6 +575,7 @@ void http_conn_body_flow(struct http_conn *c, bool on)
 void http_conn_next(struct http_conn *c)
 {
     c->phase = PH_HEAD;
+    http_framer_next(&c->fr);
     c->want_write = false;
     kick(c);
 }

@@ -478,3 +478,109 @@ big_trailer:
     return problem_set(err, 400, PROBLEM_INVALID_REQUEST,
                        "chunked body trailers are larger than %d bytes", LIM_CHUNK_TRAILER_BYTES);
 }
+
+enum {
+    FR_HEAD = 0, /* looking for a request head */
+    FR_BODY,     /* framing a body */
+    FR_WAIT,     /* request complete, its response not finished */
+    FR_DEAD,     /* after an error: nothing more is read */
+};
+
+void http_framer_init(struct http_framer *f)
+{
+    memset(f, 0, sizeof(*f));
+}
+
+void http_framer_next(struct http_framer *f)
+{
+    if (f->phase == FR_WAIT)
+        f->phase = FR_HEAD;
+}
+
+bool http_framer_in_body(const struct http_framer *f)
+{
+    return f->phase == FR_BODY;
+}
+
+static void frame_head(struct http_framer *f, char *buf, size_t n, struct http_frame *fr,
+                       struct problem *err)
+{
+    size_t skip = 0;
+    long len;
+
+    for (;;) {
+        len = http_head_scan(buf + fr->used, n - fr->used, &f->scan_pos, &skip, err);
+        if (!skip)
+            break;
+        fr->used += skip;
+    }
+    if (len < 0) {
+        f->phase = FR_DEAD;
+        fr->kind = HTTP_FRAME_ERROR;
+        return;
+    }
+    if (len == 0)
+        return; /* HTTP_FRAME_MORE */
+    f->scan_pos = 0;
+    if (http_head_parse(buf + fr->used, (size_t)len, &fr->head, err) < 0) {
+        fr->used += (size_t)len;
+        f->phase = FR_DEAD;
+        fr->kind = HTTP_FRAME_ERROR;
+        fr->head_parsed = true;
+        return;
+    }
+    fr->used += (size_t)len;
+    fr->kind = HTTP_FRAME_HEAD;
+    f->chunked = fr->head.chunked;
+    f->remain = fr->head.content_length > 0 ? fr->head.content_length : 0;
+    memset(&f->ch, 0, sizeof(f->ch));
+    fr->end = !f->chunked && !f->remain;
+    f->phase = fr->end ? FR_WAIT : FR_BODY;
+}
+
+static void frame_body(struct http_framer *f, char *buf, size_t n, struct http_frame *fr,
+                       struct problem *err)
+{
+    size_t used, out;
+    int r;
+
+    if (n == 0)
+        return; /* HTTP_FRAME_MORE */
+    if (f->chunked) {
+        r = http_chunked_decode(&f->ch, buf, n, &used, &out, err);
+        if (r < 0) {
+            f->phase = FR_DEAD;
+            fr->kind = HTTP_FRAME_ERROR;
+            return;
+        }
+        fr->end = r == 1;
+    } else {
+        used = out = n < (uint64_t)f->remain ? n : (size_t)f->remain;
+        f->remain -= (int64_t)used;
+        fr->end = f->remain == 0;
+    }
+    fr->kind = HTTP_FRAME_BODY;
+    fr->used = used;
+    fr->data = buf;
+    fr->len = out;
+    if (fr->end)
+        f->phase = FR_WAIT;
+}
+
+void http_framer_step(struct http_framer *f, char *buf, size_t n, struct http_frame *frame,
+                      struct problem *err)
+{
+    memset(frame, 0, sizeof(*frame));
+    frame->kind = HTTP_FRAME_MORE;
+    switch (f->phase) {
+    case FR_HEAD:
+        frame_head(f, buf, n, frame, err);
+        break;
+    case FR_BODY:
+        frame_body(f, buf, n, frame, err);
+        break;
+    default:
+        frame->kind = HTTP_FRAME_IDLE;
+        break;
+    }
+}

@@ -93,4 +93,52 @@ struct http_chunked {
 int http_chunked_decode(struct http_chunked *c, char *buf, size_t n, size_t *ret_used,
                         size_t *ret_out, struct problem *err);
 
+/*
+ * The framer: where each request's head and body lie in a byte stream.  It
+ * holds no bytes: the caller keeps a buffer of unconsumed input, calls
+ * http_framer_step() on it, and drops frame.used bytes from its front after
+ * each step.  After a request's head (and its body, if any) the framer waits
+ * until http_framer_next() says the response is done, so requests are served
+ * strictly one after the other.
+ */
+enum http_frame_kind {
+    HTTP_FRAME_MORE,  /* nothing complete yet: read more (after dropping used bytes) */
+    HTTP_FRAME_HEAD,  /* a request head: frame.head (the caller owns it now) */
+    HTTP_FRAME_BODY,  /* body bytes: frame.data[0..len), decoded in place in the buffer */
+    HTTP_FRAME_ERROR, /* the stream cannot be read further: err says why (400/414/431/501/505) */
+    HTTP_FRAME_IDLE,  /* waiting for http_framer_next(), or dead after an error */
+};
+
+struct http_frame {
+    enum http_frame_kind kind; /* what this step found */
+    size_t used;               /* input bytes consumed by this step */
+    const char *data;          /* HTTP_FRAME_BODY: decoded bytes, inside the input */
+    size_t len;                /* their count (may be 0) */
+    bool end;                  /* HTTP_FRAME_BODY / HEAD: the request is now complete */
+    bool head_parsed;          /* HTTP_FRAME_ERROR: frame.head holds a head that failed */
+    struct http_head head;     /* HTTP_FRAME_HEAD (and ERROR with head_parsed) */
+};
+
+struct http_framer {
+    int phase;              /* enum in http_parse.c */
+    size_t scan_pos;        /* http_head_scan() resume point */
+    int64_t remain;         /* Content-Length: body bytes still to come */
+    bool chunked;           /* chunked framing */
+    struct http_chunked ch; /* its decoder */
+};
+
+void http_framer_init(struct http_framer *f);
+/*
+ * One step over buf[0..n) (the unconsumed input, which the step may modify:
+ * chunked data is decoded in place).  Fills *frame; see enum
+ * http_frame_kind.  A HEAD frame's head belongs to the caller
+ * (http_head_done()).
+ */
+void http_framer_step(struct http_framer *f, char *buf, size_t n, struct http_frame *frame,
+                      struct problem *err);
+/* The response to the current request is finished: look for the next head. */
+void http_framer_next(struct http_framer *f);
+/* True while a request body is being framed. */
+bool http_framer_in_body(const struct http_framer *f);
+
 #endif

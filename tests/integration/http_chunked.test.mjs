@@ -1,0 +1,236 @@
+// Chunked request bodies (Transfer-Encoding: chunked) on every route that takes a body, of any
+// size, and the framing cases that must never be read two ways (request smuggling).
+import { test, describe, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import fs from "node:fs";
+import fsp from "node:fs/promises";
+import path from "node:path";
+import { SandboxAgent } from "sandbox-agent";
+import {
+  startDaemon,
+  request,
+  rawExchange,
+  assertProblem,
+  snapshot,
+  assertUnchanged,
+  realTempDir,
+  makeTar,
+  vmRssKb,
+  pidIsSanitized,
+  q,
+  waitFor,
+} from "./harness.mjs";
+
+let d;
+let dir;
+before(async () => {
+  d = await startDaemon();
+  dir = await realTempDir("agentd-chunked-");
+});
+after(async () => {
+  if (d) await d.stop();
+});
+
+/** The responses in a raw byte capture: [{ status, headers, body }] (Content-Length framing). */
+function responses(text) {
+  const out = [];
+  let rest = text;
+  for (;;) {
+    const end = rest.indexOf("\r\n\r\n");
+    if (!rest.startsWith("HTTP/1.1 ") || end < 0) break;
+    const head = rest.slice(0, end);
+    const m = /\r\ncontent-length: (\d+)/i.exec(head);
+    const len = m ? Number(m[1]) : 0;
+    out.push({ status: Number(head.slice(9, 12)), head, body: rest.slice(end + 4, end + 4 + len) });
+    rest = rest.slice(end + 4 + len);
+  }
+  return out;
+}
+
+/** Chunked encoding of buffers, one chunk each, and the terminator. */
+const chunked = (...parts) =>
+  Buffer.concat([
+    ...parts.flatMap((p) => {
+      const b = Buffer.from(p);
+      return [Buffer.from(`${b.length.toString(16)}\r\n`), b, Buffer.from("\r\n")];
+    }),
+    Buffer.from("0\r\n\r\n"),
+  ]);
+
+describe("chunked request bodies", () => {
+  test("curl -T - streams 1 GiB into PUT /v1/fs/file byte-exact, with bounded memory", async () => {
+    const target = path.join(dir, "one-gib.bin");
+    const total = 1024 * 1024 * 1024;
+    const block = Buffer.alloc(1024 * 1024);
+    const hash = createHash("sha256");
+    const curl = spawn("curl", ["-sS", "--fail-with-body", "-T", "-", `${d.base}/v1/fs/file?path=${q(target)}`], {
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let out = "";
+    let err = "";
+    curl.stdout.on("data", (c) => (out += c));
+    curl.stderr.on("data", (c) => (err += c));
+    const exited = new Promise((r) => curl.on("exit", r));
+    let maxRss = 0;
+    const sampler = setInterval(() => (maxRss = Math.max(maxRss, vmRssKb(d.pid) || 0)), 50);
+    try {
+      for (let sent = 0, i = 0; sent < total; sent += block.length, i++) {
+        // Varying content, so that a lost or repeated block changes the hash.
+        block.writeUInt32LE(i, 0);
+        block.writeUInt32LE(i * 2654435761 >>> 0, 512 * 1024);
+        hash.update(block);
+        if (!curl.stdin.write(block)) await new Promise((r) => curl.stdin.once("drain", r));
+      }
+      curl.stdin.end();
+      assert.equal(await exited, 0, `curl: ${err} ${out}`);
+    } finally {
+      clearInterval(sampler);
+    }
+    assert.deepEqual(JSON.parse(out), { path: target, bytesWritten: total });
+    const disk = createHash("sha256");
+    for await (const c of fs.createReadStream(target, { highWaterMark: 4 << 20 })) disk.update(c);
+    assert.equal(disk.digest("hex"), hash.digest("hex"), "the file on disk is what was sent");
+    await fsp.rm(target);
+    // Release builds stay near 10 MB; sanitizers add their own shadow memory.
+    const limit = pidIsSanitized(d.pid) ? 512 * 1024 : 64 * 1024;
+    assert.ok(maxRss > 0 && maxRss < limit, `RSS peaked at ${maxRss} kB`);
+  });
+
+  test("a chunked tar into POST /v1/fs/upload-batch", async () => {
+    const dest = path.join(dir, "batch");
+    const tar = makeTar([
+      { name: "a.txt", data: "alpha" },
+      { name: "d/", type: "dir" },
+      { name: "d/b.txt", data: "beta".repeat(5000) },
+    ]);
+    const res = await request(d, {
+      method: "POST",
+      path: `/v1/fs/upload-batch?path=${q(dest)}`,
+      headers: { "Content-Type": "application/x-tar" },
+      chunked: true,
+      body: tar,
+    });
+    assert.equal(res.status, 200, res.text);
+    assert.equal(fs.readFileSync(path.join(dest, "a.txt"), "utf8"), "alpha");
+    assert.equal(fs.readFileSync(path.join(dest, "d/b.txt"), "utf8"), "beta".repeat(5000));
+  });
+
+  test("chunk boundaries anywhere (one byte per chunk, extensions, trailers) decode the same", async () => {
+    const target = path.join(dir, "tiny-chunks.txt");
+    const text = "every byte its own chunk";
+    const body = Buffer.concat([
+      ...[...text].map((ch, i) => Buffer.from(`1${i % 2 ? ";ext=1" : ""}\r\n${ch}\r\n`)),
+      Buffer.from("0\r\nX-Trailer: yes\r\n\r\n"),
+    ]);
+    const r = await rawExchange(
+      d,
+      Buffer.concat([
+        Buffer.from(`PUT /v1/fs/file?path=${q(target)} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n`),
+        body,
+        Buffer.from("GET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+      ]),
+    );
+    const rs = responses(r.text);
+    assert.deepEqual(rs.map((x) => x.status), [200, 200], r.text);
+    assert.equal(rs[1].body, '{"status":"ok"}', "the request after the body is parsed as one");
+    assert.equal(fs.readFileSync(target, "utf8"), text);
+  });
+
+  test("JSON limits apply to the decoded size", async () => {
+    const big = JSON.stringify({ command: "true", args: ["x".repeat(2 * 1024 * 1024)] });
+    const res = await request(d, {
+      method: "POST",
+      path: "/v1/processes/run",
+      headers: { "Content-Type": "application/json" },
+      chunked: true,
+      body: big,
+    });
+    assertProblem(res, 413, "invalid_request");
+  });
+
+  test("the official SDK through a forwarding fetch (bodies re-sent as streams) drives an ACP session", async () => {
+    let streamed = 0;
+    const forwarding = async (input, init) => {
+      const req = new Request(input, init);
+      if (req.body) streamed++;
+      return fetch(req.url, {
+        method: req.method,
+        headers: req.headers,
+        body: req.body,
+        duplex: "half",
+        signal: req.signal,
+      });
+    };
+    const sdk = await SandboxAgent.connect({ baseUrl: d.base, fetch: forwarding });
+    try {
+      const session = await sdk.createSession({ agent: "mock", cwd: dir });
+      const result = await session.prompt([{ type: "text", text: "through a proxy" }]);
+      assert.deepEqual(result, { stopReason: "end_turn" });
+      await sdk.writeFsFile({ path: path.join(dir, "via-proxy.txt") }, "proxied");
+      assert.equal(fs.readFileSync(path.join(dir, "via-proxy.txt"), "utf8"), "proxied");
+      assert.ok(streamed >= 3, `bodies went out as streams (${streamed})`);
+    } finally {
+      await sdk.dispose();
+    }
+  });
+});
+
+describe("framing that could be read two ways is refused and the connection closed", () => {
+  // Each case: bytes that, read leniently, would smuggle `POST /v1/fs/mkdir?path=<victim>`.
+  // The chunk-size cases PUT a file, so that the body is really decoded (and nothing is written).
+  const victim = () => path.join(dir, "smuggled");
+  const smuggle = () => `POST /v1/fs/mkdir?path=${q(victim())} HTTP/1.1\r\nHost: x\r\n\r\n`;
+  const cases = [
+    ["Content-Length with Transfer-Encoding", () => `POST /v1/health HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${smuggle()}`, 400],
+    ["Transfer-Encoding with Content-Length", () => `POST /v1/health HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n${smuggle()}`, 400],
+    ["two equal Content-Lengths", () => `POST /v1/health HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok${smuggle()}`, 400],
+    ["two different Content-Lengths", () => `POST /v1/health HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 60\r\n\r\n${smuggle()}`, 400],
+    ["a Content-Length list", () => `POST /v1/health HTTP/1.1\r\nHost: x\r\nContent-Length: 0, 60\r\n\r\n${smuggle()}`, 400],
+    ["a signed Content-Length", () => `POST /v1/health HTTP/1.1\r\nHost: x\r\nContent-Length: +0\r\n\r\n${smuggle()}`, 400],
+    ["space before the colon", () => `POST /v1/health HTTP/1.1\r\nHost: x\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n${smuggle()}`, 400],
+    ["a tab before the colon", () => `POST /v1/health HTTP/1.1\r\nHost: x\r\nContent-Length\t: 0\r\n\r\n${smuggle()}`, 400],
+    ["a folded header", () => `POST /v1/health HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\n${smuggle()}`, 400],
+    ["two Transfer-Encoding lines", () => `POST /v1/health HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${smuggle()}`, 400],
+    ["a coding other than chunked", () => `POST /v1/health HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n${smuggle()}`, 501],
+    ["xchunked", () => `POST /v1/health HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\n\r\n0\r\n\r\n${smuggle()}`, 501],
+    ["Transfer-Encoding on HTTP/1.0", () => `POST /v1/health HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${smuggle()}`, 400],
+    ["a chunk size that is not hex", () => `PUT /v1/fs/file?path=${q(path.join(dir, "upload.txt"))} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n${smuggle()}`, 400],
+    ["a chunk size with 16 hex digits", () => `PUT /v1/fs/file?path=${q(path.join(dir, "upload.txt"))} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1000000000000000\r\n${smuggle()}`, 400],
+    ["a chunk size with a sign", () => `PUT /v1/fs/file?path=${q(path.join(dir, "upload.txt"))} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n-5\r\n${smuggle()}`, 400],
+    ["chunk data longer than its size", () => `PUT /v1/fs/file?path=${q(path.join(dir, "upload.txt"))} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nxy\r\n0\r\n\r\n${smuggle()}`, 400],
+    ["a bare CR in a header", () => `POST /v1/health HTTP/1.1\r\nHost: x\rContent-Length: 0\r\n\r\n${smuggle()}`, 400],
+  ];
+  for (const [name, bytes, status] of cases) {
+    test(name, async () => {
+      const before = await snapshot(dir);
+      const r = await rawExchange(d, bytes());
+      const rs = responses(r.text);
+      assert.equal(rs.length, 1, `exactly one response: ${r.text}`);
+      assert.equal(rs[0].status, status, r.text);
+      assert.match(rs[0].head, /\r\nconnection: close/i);
+      assert.match(rs[0].head, /content-type: application\/problem\+json/i);
+      assert.ok(r.closedByPeer, "the connection is closed");
+      assert.equal(fs.existsSync(victim()), false, "the smuggled request did not run");
+      await assertUnchanged(dir, before);
+      assert.equal((await request(d, { path: "/v1/health", timeout: 1000 })).status, 200);
+    });
+  }
+
+  test("an unterminated chunked upload that is cut off leaves no file", async () => {
+    const target = path.join(dir, "cut.txt");
+    const r = await rawExchange(
+      d,
+      `PUT /v1/fs/file?path=${q(target)} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n`,
+      { timeout: 300 },
+    );
+    assert.equal(r.text, "", "no reply while the body is incomplete");
+    assert.equal((await request(d, { path: "/v1/health" })).status, 200);
+    // The abandoned upload is released: no temporary stays behind (O_TMPFILE leaves none at all).
+    await waitFor(async () => (await fsp.readdir(dir)).every((n) => !n.startsWith(".agentd-upload-")), {
+      what: "the abandoned upload's temporary to go",
+    });
+    assert.equal(fs.existsSync(target), false);
+  });
+});
