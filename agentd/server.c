@@ -368,8 +368,7 @@ static bool is_loopback(const struct sockaddr *sa)
         return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
     if (sa->sa_family == AF_INET6) {
         const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-        return IN6_IS_ADDR_LOOPBACK(a) ||
-               (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+        return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
     }
     return false;
 }
@@ -388,8 +387,9 @@ static int raise_fd_limit(void)
             getrlimit(RLIMIT_NOFILE, &rl);
     }
     if (rl.rlim_cur < (rlim_t)LIM_CONNECTIONS + 64)
-        log_warn("server", "only %llu file descriptors allowed (ulimit -n); fewer than %d "
-                           "connections will fit",
+        log_warn("server",
+                 "only %llu file descriptors allowed (ulimit -n); fewer than %d "
+                 "connections will fit",
                  (unsigned long long)rl.rlim_cur, LIM_CONNECTIONS);
     return rl.rlim_cur > 65536 ? 65536 : (int)rl.rlim_cur;
 }
@@ -409,8 +409,9 @@ static int listen_all(uv_loop_t *loop, const struct agentd_config *cfg, int *ret
     hints.ai_flags = AI_PASSIVE;
     r = getaddrinfo(cfg->host, NULL, &hints, &res);
     if (r != 0) {
-        fprintf(stderr, "agentd: --host %s: cannot resolve it (%s); give an IP address such as "
-                        "127.0.0.1 or ::1, or a host name\n",
+        fprintf(stderr,
+                "agentd: --host %s: cannot resolve it (%s); give an IP address such as "
+                "127.0.0.1 or ::1, or a host name\n",
                 cfg->host, gai_strerror(r));
         return -EINVAL;
     }
@@ -460,8 +461,7 @@ static int listen_all(uv_loop_t *loop, const struct agentd_config *cfg, int *ret
     }
     freeaddrinfo(res);
     if (!nlisteners) {
-        fprintf(stderr, "agentd: --host %s has no IPv4 or IPv6 address to listen on\n",
-                cfg->host);
+        fprintf(stderr, "agentd: --host %s has no IPv4 or IPv6 address to listen on\n", cfg->host);
         return -EADDRNOTAVAIL;
     }
     if (exposed && !cfg->token)

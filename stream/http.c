@@ -27,25 +27,25 @@
 #define HTTP_PARAMS_MAX 4
 
 struct http_req {
-    int refs;                             /* the connection's reference plus any holders */
-    struct http_conn *conn;               /* NULL once detached from the connection */
-    struct http_head head;                /* the request head as parsed, owned */
-    unsigned method;                      /* one enum http_method bit */
-    char *path;                           /* decoded request path, owned */
-    char *raw_path;                       /* the path as sent (escapes kept), owned */
-    struct query query;                   /* decoded query parameters */
-    char *params[HTTP_PARAMS_MAX];        /* router captures, owned */
-    int64_t content_length;               /* request Content-Length, -1 if absent */
-    bool chunked;                         /* request body uses chunked transfer coding */
-    uint64_t body_seen;                   /* request body bytes received so far */
-    size_t body_max;                      /* HTTP_BODY_BUFFER: limit for body */
-    bool body_buffering;                  /* accumulate the body into body */
-    struct buf body;                      /* the buffered body */
-    const struct http_body_ops *body_ops; /* streamed body sink */
-    bool body_discard;                    /* answered early: drop the rest of the body */
-    bool body_complete;                   /* the whole body has arrived */
-    bool body_paused;                     /* socket reads are stopped for backpressure */
-    bool body_too_large;                  /* buffered body overflowed body_max */
+    int refs;                                      /* the connection's reference plus any holders */
+    struct http_conn *conn;                        /* NULL once detached from the connection */
+    struct http_head head;                         /* the request head as parsed, owned */
+    unsigned method;                               /* one enum http_method bit */
+    char *path;                                    /* decoded request path, owned */
+    char *raw_path;                                /* the path as sent (escapes kept), owned */
+    struct query query;                            /* decoded query parameters */
+    char *params[HTTP_PARAMS_MAX];                 /* router captures, owned */
+    int64_t content_length;                        /* request Content-Length, -1 if absent */
+    bool chunked;                                  /* request body uses chunked transfer coding */
+    uint64_t body_seen;                            /* request body bytes received so far */
+    size_t body_max;                               /* HTTP_BODY_BUFFER: limit for body */
+    bool body_buffering;                           /* accumulate the body into body */
+    struct buf body;                               /* the buffered body */
+    const struct http_body_ops *body_ops;          /* streamed body sink */
+    bool body_discard;                             /* answered early: drop the rest of the body */
+    bool body_complete;                            /* the whole body has arrived */
+    bool body_paused;                              /* socket reads are stopped for backpressure */
+    bool body_too_large;                           /* buffered body overflowed body_max */
     void (*then)(struct http_req *, const void *); /* http_body_then() */
     const void *then_arg;
 
@@ -96,8 +96,8 @@ static unsigned method_from_name(const char *p, size_t n)
         const char *name;
         unsigned bit;
     } methods[] = {
-        {"GET", HTTP_GET},       {"HEAD", HTTP_HEAD},     {"POST", HTTP_POST},
-        {"PUT", HTTP_PUT},       {"DELETE", HTTP_DELETE}, {"PATCH", HTTP_PATCH},
+        {"GET", HTTP_GET},         {"HEAD", HTTP_HEAD},     {"POST", HTTP_POST},
+        {"PUT", HTTP_PUT},         {"DELETE", HTTP_DELETE}, {"PATCH", HTTP_PATCH},
         {"OPTIONS", HTTP_OPTIONS},
     };
 
@@ -211,9 +211,8 @@ int http_req_from_head(struct http_conn *c, struct http_head *head, bool parsed,
     else if (req->head.minor == 0)
         http_add_header(req, "connection", "keep-alive");
     if (!req->method)
-        return problem_set(err, 405, PROBLEM_INVALID_REQUEST,
-                           "HTTP method `%.*s` is not supported", (int)req->head.method_len,
-                           req->head.raw + req->head.method);
+        return problem_set(err, 405, PROBLEM_INVALID_REQUEST, "HTTP method `%.*s` is not supported",
+                           (int)req->head.method_len, req->head.raw + req->head.method);
 
     t = req->head.raw + req->head.target;
     tn = req->head.target_len;
@@ -225,8 +224,8 @@ int http_req_from_head(struct http_conn *c, struct http_head *head, bool parsed,
                            "the request-target must be a path starting with `/`");
     /* A decoded CR or LF could cut a path short further down: refuse it outright. */
     for (size_t i = 0; i + 2 < tn; i++)
-        if (t[i] == '%' && t[i + 1] == '0' && (t[i + 2] == 'd' || t[i + 2] == 'D' ||
-                                               t[i + 2] == 'a' || t[i + 2] == 'A'))
+        if (t[i] == '%' && t[i + 1] == '0' &&
+            (t[i + 2] == 'd' || t[i + 2] == 'D' || t[i + 2] == 'a' || t[i + 2] == 'A'))
             return problem_set(err, 400, PROBLEM_INVALID_REQUEST,
                                "the URL holds an encoded CR or LF (%%0D or %%0A)");
     qm = memchr(t, '?', tn);

@@ -27,28 +27,28 @@ enum phase {
 };
 
 struct http_conn {
-    uv_tcp_t tcp;           /* the client socket */
-    uv_timer_t timer;       /* header, idle, body or linger timeout */
-    enum phase phase;       /* see above */
-    struct http_req *req;   /* the request being served, or NULL */
-    char *rx;               /* read buffer (LIM_RX_BUFFER_BYTES), NULL while idle */
-    size_t rx_off, rx_len;  /* unconsumed bytes are rx[rx_off..rx_len) */
-    struct http_framer fr;  /* where requests begin and end in the input */
-    unsigned served;        /* requests started on this connection */
-    bool body_off;          /* http_conn_body_flow(false) */
-    bool reading;           /* uv_read_start is active */
-    bool eof;               /* the client closed its side */
-    unsigned writes;        /* uv_write requests in flight */
-    bool want_write;        /* call http_on_writable() when no write is in flight */
-    bool in_process;        /* inside conn_process() */
-    bool again;             /* kicked while inside conn_process(): loop once more */
-    bool kicked;            /* on the kick list */
-    bool shutting;          /* closing: flushing what is queued, then FIN */
-    bool lingering;         /* FIN sent: drain input until EOF or timeout */
-    bool closing;           /* uv_close started */
+    uv_tcp_t tcp;          /* the client socket */
+    uv_timer_t timer;      /* header, idle, body or linger timeout */
+    enum phase phase;      /* see above */
+    struct http_req *req;  /* the request being served, or NULL */
+    char *rx;              /* read buffer (LIM_RX_BUFFER_BYTES), NULL while idle */
+    size_t rx_off, rx_len; /* unconsumed bytes are rx[rx_off..rx_len) */
+    struct http_framer fr; /* where requests begin and end in the input */
+    unsigned served;       /* requests started on this connection */
+    bool body_off;         /* http_conn_body_flow(false) */
+    bool reading;          /* uv_read_start is active */
+    bool eof;              /* the client closed its side */
+    unsigned writes;       /* uv_write requests in flight */
+    bool want_write;       /* call http_on_writable() when no write is in flight */
+    bool in_process;       /* inside conn_process() */
+    bool again;            /* kicked while inside conn_process(): loop once more */
+    bool kicked;           /* on the kick list */
+    bool shutting;         /* closing: flushing what is queued, then FIN */
+    bool lingering;        /* FIN sent: drain input until EOF or timeout */
+    bool closing;          /* uv_close started */
     enum timer_kind { T_NONE, T_HEAD, T_IDLE, T_BODY, T_FLUSH, T_LINGER } timer_kind;
-    struct http_conn *kick_next;        /* kick list link */
-    struct http_conn *prev, *next;      /* all connections */
+    struct http_conn *kick_next;   /* kick list link */
+    struct http_conn *prev, *next; /* all connections */
 };
 
 struct wreq {
@@ -231,8 +231,7 @@ static void on_timeout(uv_timer_t *t)
     case T_HEAD:
         if (c->rx_len > c->rx_off && !c->req) {
             struct http_req *req = NULL;
-            problem_set(&p, 408, PROBLEM_TIMEOUT,
-                        "the request head was not complete within %d ms",
+            problem_set(&p, 408, PROBLEM_TIMEOUT, "the request head was not complete within %d ms",
                         LIM_HEADER_TIMEOUT_MS);
             http_req_from_head(c, NULL, false, &c->req, &p);
             req = c->req;

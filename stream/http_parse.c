@@ -204,8 +204,8 @@ static int parse_field(struct http_head *h, size_t s, size_t n, struct problem *
         return problem_set(err, 400, PROBLEM_INVALID_REQUEST,
                            "malformed header line (expected `Name: value`)");
     if (h->nfields >= LIM_HTTP_HEADERS)
-        return problem_set(err, 431, PROBLEM_INVALID_REQUEST,
-                           "too many header lines (at most %d)", LIM_HTTP_HEADERS);
+        return problem_set(err, 431, PROBLEM_INVALID_REQUEST, "too many header lines (at most %d)",
+                           LIM_HTTP_HEADERS);
     v = i + 1;
     while (v < n && (p[v] == ' ' || p[v] == '\t'))
         v++;

@@ -31,18 +31,18 @@ struct http_field {
 };
 
 struct http_head {
-    char *raw;                                /* the head's bytes, NUL-terminated, owned */
-    size_t raw_len;                           /* through the blank line */
-    uint32_t method, method_len;              /* request method (case-sensitive token) */
-    uint32_t target, target_len;              /* request-target as sent */
-    int minor;                                /* HTTP/1.<minor>: 0 or 1 */
+    char *raw;                                  /* the head's bytes, NUL-terminated, owned */
+    size_t raw_len;                             /* through the blank line */
+    uint32_t method, method_len;                /* request method (case-sensitive token) */
+    uint32_t target, target_len;                /* request-target as sent */
+    int minor;                                  /* HTTP/1.<minor>: 0 or 1 */
     struct http_field fields[LIM_HTTP_HEADERS]; /* header lines in order */
-    size_t nfields;                           /* entries used */
-    int64_t content_length;                   /* -1 when absent */
-    bool chunked;                             /* Transfer-Encoding: chunked */
-    bool keep_alive;                          /* the connection may carry another request */
-    bool upgrade;                             /* Upgrade: websocket with Connection: upgrade */
-    bool expect_continue;                     /* Expect: 100-continue */
+    size_t nfields;                             /* entries used */
+    int64_t content_length;                     /* -1 when absent */
+    bool chunked;                               /* Transfer-Encoding: chunked */
+    bool keep_alive;                            /* the connection may carry another request */
+    bool upgrade;                               /* Upgrade: websocket with Connection: upgrade */
+    bool expect_continue;                       /* Expect: 100-continue */
 };
 
 /*
@@ -75,12 +75,12 @@ size_t http_head_count(const struct http_head *h, const char *name);
 
 /* Chunked decoder state; zero-initialise for a new body. */
 struct http_chunked {
-    int state;         /* enum in http_parse.c */
-    uint64_t remain;   /* data bytes left in the current chunk */
-    unsigned digits;   /* hex digits of the current size */
-    size_t line;       /* bytes of the current size/extension/trailer line */
-    size_t trailer;    /* bytes of all trailer lines */
-    uint64_t total;    /* decoded bytes so far */
+    int state;       /* enum in http_parse.c */
+    uint64_t remain; /* data bytes left in the current chunk */
+    unsigned digits; /* hex digits of the current size */
+    size_t line;     /* bytes of the current size/extension/trailer line */
+    size_t trailer;  /* bytes of all trailer lines */
+    uint64_t total;  /* decoded bytes so far */
 };
 
 /*
