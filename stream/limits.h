@@ -13,7 +13,7 @@
 /* Longest request line (414 beyond): the URI plus method and version. */
 #define LIM_REQUEST_LINE_BYTES (LIM_URI_BYTES + 64)
 /* Chunked request bodies: one chunk-size line with its extensions, and all trailers (400). */
-#define LIM_CHUNK_LINE_BYTES   4096
+#define LIM_CHUNK_LINE_BYTES    4096
 #define LIM_CHUNK_TRAILER_BYTES 16384
 /* Longest request path plus query string we accept (414 beyond). */
 #define LIM_URI_BYTES 8192
