@@ -393,7 +393,7 @@ int acp_create(const char *id, const struct agent_adapter *a, struct acp_server 
         return problem_set(err, 409, PROBLEM_CONFLICT,
                            "%u ACP servers are running, the most agentd allows; DELETE one first",
                            n);
-    if (a->launch(a, &cmd, err) < 0)
+    if (agent_launch(a, &cmd, err) < 0)
         return -1;
     s = xcalloc(1, sizeof(*s));
     s->refs = 1;

@@ -107,5 +107,13 @@ int agent_data_path(char *out, size_t n, const char *rel);
 void agent_npm_status(const struct agent_adapter *a, struct agent_status *st);
 int agent_npm_launch(const struct agent_adapter *a, struct agent_cmd *cmd, struct problem *err);
 int agent_npm_install(uv_loop_t *loop, struct agent_install *in, struct problem *err);
+/*
+ * How agent a starts, with the user's launcher overrides first (docs/api/agents.md):
+ * an executable $XDG_DATA_HOME/sandbox-agent/bin/agent_processes/<id>-acp (the
+ * reference's location), then ~/.local/share/agentd/bin/agent_processes/<id>-acp
+ * (except the mock launcher agentd writes itself), then the adapter's own launch.
+ * XDG_DATA_HOME defaults to ~/.local/share.  Fills cmd (agent_cmd_done() frees it).
+ */
+int agent_launch(const struct agent_adapter *a, struct agent_cmd *cmd, struct problem *err);
 
 #endif

@@ -112,6 +112,64 @@ static bool on_path(const char *name, char *out, size_t n)
     return false;
 }
 
+/* The marker line of the launcher the mock's install writes (adapters/agent_mock.c). */
+#define MOCK_LAUNCHER_MARK "# The ACP mock agent built into agentd."
+
+/* True when the launcher at p is the one agentd wrote for its built-in mock. */
+static bool own_mock_launcher(const char *p)
+{
+    char head[128];
+    ssize_t n;
+    int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+    if (fd < 0)
+        return false;
+    n = read(fd, head, sizeof(head) - 1); /* a few bytes of a local file, on the loop */
+    close(fd);
+    if (n <= 0)
+        return false;
+    head[n] = '\0';
+    return strstr(head, MOCK_LAUNCHER_MARK) != NULL;
+}
+
+/* The user's launcher for agent id, if one is installed, into out. */
+static bool launcher_override(const char *id, char *out, size_t n)
+{
+    const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+    char rel[256];
+    int w;
+
+    if (snprintf(rel, sizeof(rel), "bin/agent_processes/%s-acp", id) >= (int)sizeof(rel))
+        return false;
+    if (xdg && *xdg == '/')
+        w = snprintf(out, n, "%s/sandbox-agent/%s", xdg, rel);
+    else if (home && *home)
+        w = snprintf(out, n, "%s/.local/share/sandbox-agent/%s", home, rel);
+    else
+        w = -1;
+    if (w > 0 && (size_t)w < n && executable(out))
+        return true;
+    if (xdg && *xdg == '/')
+        w = snprintf(out, n, "%s/agentd/%s", xdg, rel);
+    else
+        w = agent_data_path(out, n, rel) == 0 ? 1 : -1;
+    return w > 0 && (size_t)w < n && executable(out) && !own_mock_launcher(out);
+}
+
+int agent_launch(const struct agent_adapter *a, struct agent_cmd *cmd, struct problem *err)
+{
+    char p[PATH_MAX];
+
+    if (launcher_override(a->id, p, sizeof(p))) {
+        log_info("agents", "%s: starting the launcher %s", a->id, p);
+        cmd->argv[0] = xstrdup(p);
+        cmd->argv[1] = NULL;
+        cmd->argc = 1;
+        return 0;
+    }
+    return a->launch(a, cmd, err);
+}
+
 /* mkdir -p, 0755. */
 static int mkdir_p(const char *path)
 {
