@@ -68,6 +68,25 @@ static bool kick_ready;
 /* How long a closing connection reads and drops what the client still sends. */
 #define CONN_LINGER_MS 2000
 
+/* The timeouts in force: stream/limits.h, or AGENTD_{HEADER,BODY,KEEPALIVE}_TIMEOUT_MS. */
+static uint64_t header_ms = LIM_HEADER_TIMEOUT_MS, body_ms = LIM_BODY_IDLE_MS,
+                idle_ms = LIM_KEEPALIVE_IDLE_MS;
+
+static void env_ms(const char *name, uint64_t *v)
+{
+    const char *e = getenv(name);
+    char *end;
+    unsigned long long n;
+
+    if (!e || !*e)
+        return;
+    n = strtoull(e, &end, 10);
+    if (*end || n == 0 || n > 24ull * 3600 * 1000)
+        log_warn("http", "ignoring %s='%s' (a number of milliseconds)", name, e);
+    else
+        *v = n;
+}
+
 static void conn_process(struct http_conn *c);
 static void conn_close(struct http_conn *c);
 static void conn_update(struct http_conn *c);
@@ -110,6 +129,9 @@ void http_conn_setup(uv_loop_t *loop, const struct http_conn_ops *ops)
 {
     conn_loop = loop;
     conn_ops = ops;
+    env_ms("AGENTD_HEADER_TIMEOUT_MS", &header_ms);
+    env_ms("AGENTD_BODY_TIMEOUT_MS", &body_ms);
+    env_ms("AGENTD_KEEPALIVE_TIMEOUT_MS", &idle_ms);
     if (!kick_ready) {
         uv_idle_init(loop, &kick_idle);
         uv_unref((uv_handle_t *)&kick_idle);
@@ -231,8 +253,9 @@ static void on_timeout(uv_timer_t *t)
     case T_HEAD:
         if (c->rx_len > c->rx_off && !c->req) {
             struct http_req *req = NULL;
-            problem_set(&p, 408, PROBLEM_TIMEOUT, "the request head was not complete within %d ms",
-                        LIM_HEADER_TIMEOUT_MS);
+            problem_set(&p, 408, PROBLEM_TIMEOUT,
+                        "the request head was not complete within %llu ms",
+                        (unsigned long long)header_ms);
             http_req_from_head(c, NULL, false, &c->req, &p);
             req = c->req;
             c->phase = PH_WAIT;
@@ -246,8 +269,8 @@ static void on_timeout(uv_timer_t *t)
         conn_close(c);
         return;
     case T_BODY:
-        log_info("http", "closing a connection whose request body stalled for %d ms",
-                 LIM_BODY_IDLE_MS);
+        log_info("http", "closing a connection whose request body stalled for %llu ms",
+                 (unsigned long long)body_ms);
         conn_close(c);
         return;
     case T_FLUSH:
@@ -334,14 +357,15 @@ static void conn_update(struct http_conn *c)
     if (c->lingering) {
         set_timer(c, T_LINGER, CONN_LINGER_MS);
     } else if (c->shutting) {
-        set_timer(c, T_FLUSH, LIM_BODY_IDLE_MS);
+        set_timer(c, T_FLUSH, body_ms);
     } else if (c->phase == PH_HEAD) {
         bool partial = c->rx_len > c->rx_off;
         if (partial || c->served == 0) {
-            set_timer(c, T_HEAD, LIM_HEADER_TIMEOUT_MS);
+            set_timer(c, T_HEAD, header_ms);
         } else {
             bool busy = nconns > LIM_CONNECTIONS / 2;
-            set_timer(c, T_IDLE, busy ? LIM_KEEPALIVE_BUSY_MS : LIM_KEEPALIVE_IDLE_MS);
+            set_timer(c, T_IDLE,
+                      busy && idle_ms > LIM_KEEPALIVE_BUSY_MS ? LIM_KEEPALIVE_BUSY_MS : idle_ms);
         }
         if (!partial && c->rx && !c->req) {
             /* Idle: give the read buffer back. */
@@ -350,7 +374,7 @@ static void conn_update(struct http_conn *c)
             c->rx_off = c->rx_len = 0;
         }
     } else if (c->phase == PH_BODY && !c->body_off) {
-        set_timer(c, T_BODY, LIM_BODY_IDLE_MS); /* restarted after every read */
+        set_timer(c, T_BODY, body_ms); /* restarted after every read */
     } else {
         set_timer(c, T_NONE, 0);
     }

@@ -284,7 +284,7 @@ export const q = (p) => encodeURIComponent(p);
  * Write bytes on a raw TCP connection and collect everything until the server closes (or the
  * timeout, then the socket is closed). Resolves { data: Buffer, text, closedByPeer, error }.
  */
-export function rawExchange(d, bytes, { timeout = 5000, oneResponse = false } = {}) {
+export function rawExchange(d, bytes, { timeout = 5000, oneResponse = false, until = null } = {}) {
   return new Promise((resolve) => {
     const sock = net.connect(d.port, d.host || "127.0.0.1");
     const chunks = [];
@@ -301,6 +301,7 @@ export function rawExchange(d, bytes, { timeout = 5000, oneResponse = false } = 
     sock.on("connect", () => sock.write(bytes));
     sock.on("data", (c) => {
       chunks.push(c);
+      if (until && until(Buffer.concat(chunks).toString("latin1"))) return finish({ closedByPeer: false });
       if (!oneResponse) return;
       // stop after the first complete response (headers + content-length bytes)
       const all = Buffer.concat(chunks);
@@ -313,6 +314,41 @@ export function rawExchange(d, bytes, { timeout = 5000, oneResponse = false } = 
     sock.on("close", () => finish({ closedByPeer: true }));
     sock.on("error", (e) => finish({ closedByPeer: true, error: e }));
   });
+}
+
+/**
+ * The HTTP/1.1 responses in a raw capture, in order: [{ status, head, body }] (Content-Length
+ * framing; interim 1xx responses count; parsing stops at the first bytes that are not one).
+ */
+export function parseResponses(text) {
+  const out = [];
+  let rest = text;
+  for (;;) {
+    const end = rest.indexOf("\r\n\r\n");
+    if (!rest.startsWith("HTTP/1.1 ") || end < 0) break;
+    const head = rest.slice(0, end);
+    const m = /\r\ncontent-length: (\d+)/i.exec(head);
+    const len = m ? Number(m[1]) : 0;
+    if (rest.length < end + 4 + len) break;
+    out.push({ status: Number(head.slice(9, 12)), head, body: rest.slice(end + 4, end + 4 + len) });
+    rest = rest.slice(end + 4 + len);
+  }
+  return out;
+}
+
+/** GET /v1/health on a fresh connection must answer 200 within `ms` (the daemon is alive). */
+export async function assertHealthWithin(d, ms = 0, what = "") {
+  // 100 ms as the hostile-input suite asks; sanitizer builds run several times slower.
+  if (!ms) ms = pidIsSanitized(d.pid) ? 400 : 100;
+  const t0 = process.hrtime.bigint();
+  let res;
+  try {
+    res = await request(d, { path: "/v1/health", timeout: ms, headers: d.token ? { authorization: `Bearer ${d.token}` } : {} });
+  } catch (e) {
+    assert.fail(`${what ? `${what}: ` : ""}/v1/health did not answer within ${ms} ms (${e.message})`);
+  }
+  assert.equal(res.status, 200, what);
+  return Number(process.hrtime.bigint() - t0) / 1e6;
 }
 
 // ---------------------------------------------------------------------------------------------
