@@ -85,5 +85,10 @@ long base64_decode(const char *src, size_t n, unsigned char *dst, size_t *ret_ba
         *ret_bad = n ? n - 1 : 0;
         return -1;
     }
+    /* Padding, when given, completes the last quantum exactly ("QQ==", "QUI=", not "QUJD="). */
+    if (pad && n % 4 != 0) {
+        *ret_bad = n - pad;
+        return -1;
+    }
     return (long)o;
 }

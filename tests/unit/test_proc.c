@@ -106,6 +106,12 @@ static void test_base64_rejects(void **state)
     assert_int_equal(base64_decode("aG=k", 4, out, &bad), -1);
     assert_int_equal(bad, 3);
     assert_int_equal(base64_decode("a", 1, out, &bad), -1);
+    /* Padding must complete the last quantum: misplaced or surplus '=' is refused. */
+    assert_int_equal(base64_decode("QUJD=", 5, out, &bad), -1);
+    assert_int_equal(bad, 4);
+    assert_int_equal(base64_decode("QQ=", 3, out, &bad), -1);
+    assert_int_equal(base64_decode("QQ==", 4, out, &bad), 1);
+    assert_int_equal(base64_decode("QUI=", 4, out, &bad), 2);
 }
 
 static int cmd(const char *json, struct proc_cmd *c, struct problem *err)

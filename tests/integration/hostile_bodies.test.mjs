@@ -1,0 +1,136 @@
+// Hostile input, family 3: request bodies. A declared body that never comes, bodies built to
+// exhaust a parser, bad encodings, and slow uploads that try to occupy the worker pool. Each
+// case checks the status, that /v1/health answers within 100 ms from another connection, and
+// that nothing changed on disk or in the process table.
+import { test, describe, before, after } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import {
+  startDaemon,
+  rawExchange,
+  parseResponses,
+  assertHealthWithin,
+  assertProblem,
+  snapshot,
+  assertUnchanged,
+  realTempDir,
+  request,
+  postJson,
+  procCreate,
+  procKillQuietly,
+  waitFor,
+  q,
+} from "./harness.mjs";
+
+let d;
+let dir;
+before(async () => {
+  // A short body deadline so that an abandoned upload is seen to be released.
+  d = await startDaemon({ env: { AGENTD_BODY_TIMEOUT_MS: "800" } });
+  dir = await realTempDir("agentd-bodies-");
+});
+after(async () => {
+  if (d) await d.stop();
+});
+
+const fdCount = (pid) => fs.readdirSync(`/proc/${pid}/fd`).length;
+const listProcs = async () => (await request(d, { path: "/v1/processes" })).json().processes.map((p) => p.id);
+
+describe("bodies that do not come", () => {
+  test("a huge Content-Length and five bytes: the connection and its upload are released on timeout", async () => {
+    const before = await snapshot(dir);
+    const fds = fdCount(d.pid);
+    const f = path.join(dir, "never");
+    const r = await rawExchange(
+      d,
+      `PUT /v1/fs/file?path=${q(f)} HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000000000\r\n\r\nhello`,
+      { timeout: 8000 },
+    );
+    assert.ok(r.closedByPeer, "the daemon closed the stalled connection");
+    await waitFor(() => fdCount(d.pid) <= fds, { what: "the upload's descriptors to be closed" });
+    await assertHealthWithin(d);
+    await assertUnchanged(dir, before);
+    assert.equal(fs.existsSync(f), false);
+  });
+
+  test("a huge Content-Length on a JSON route is refused before any byte of it", async () => {
+    const r = await rawExchange(
+      d,
+      `POST /v1/processes/run HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 99999999999\r\n\r\n`,
+      { until: (t) => /\r\n\r\n\{.*\}$/s.test(t) },
+    );
+    assert.deepEqual(parseResponses(r.text).map((x) => x.status), [413]);
+    await assertHealthWithin(d);
+  });
+});
+
+describe("bodies built to exhaust a parser", () => {
+  test("JSON nested 10,000 deep is 400, at once", async () => {
+    const deep = "[".repeat(10000) + "]".repeat(10000);
+    const res = await postJson(d, "/v1/processes/run", deep);
+    const p = assertProblem(res, 400, "invalid_request");
+    assert.match(p.detail, /nesting is deeper than 64/);
+    await assertHealthWithin(d);
+  });
+
+  test("a JSON object with 100,000 keys is answered quickly and runs nothing", async () => {
+    const before = await listProcs();
+    const keys = {};
+    for (let i = 0; i < 100000; i++) keys[`k${i}`] = i;
+    const res = await postJson(d, "/v1/processes", keys);
+    assertProblem(res, 422, "invalid_request"); /* no `command`: the reference's 422 */
+    await assertHealthWithin(d);
+    assert.deepEqual(await listProcs(), before, "no process was created");
+  });
+
+  test("bad base64 on process input is 400 and writes nothing", async () => {
+    const p = await procCreate(d, { command: "cat" });
+    try {
+      // (Unpadded input such as "QQ" is accepted: docs/api/processes.md.)
+      for (const data of ["!!!", "QUJD=", "QQ=", "Q===", "QUJDRA==QUJD", "\u00e9t\u00e9", "QQ==\n"]) {
+        const res = await postJson(d, `/v1/processes/${p.id}/input`, { data, encoding: "base64" });
+        const prob = assertProblem(res, 400, "invalid_request", JSON.stringify(data));
+        assert.match(prob.detail, /base64/);
+      }
+      const logs = (await request(d, { path: `/v1/processes/${p.id}/logs` })).json();
+      assert.deepEqual(logs.entries, [], "cat received nothing");
+      assert.equal((await request(d, { path: `/v1/processes/${p.id}` })).json().status, "running");
+      await assertHealthWithin(d);
+    } finally {
+      await procKillQuietly(d, p.id);
+    }
+  });
+});
+
+describe("slow uploads do not starve the worker pool", () => {
+  test("16 uploads sending a byte every 100 ms: health and pool-backed requests still answer", async () => {
+    const slow = [];
+    for (let i = 0; i < 16; i++) {
+      const s = net.connect(d.port, "127.0.0.1");
+      s.on("error", () => {});
+      s.write(`PUT /v1/fs/file?path=${q(path.join(dir, `slow${i}`))} HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n`);
+      slow.push(s);
+    }
+    const timer = setInterval(() => slow.forEach((s) => s.write("x")), 100);
+    try {
+      const t0 = Date.now();
+      let n = 0;
+      while (Date.now() - t0 < 1500) {
+        await assertHealthWithin(d, 0, `probe ${n}`);
+        // stat and a small upload run on the pool.
+        const st = await request(d, { path: `/v1/fs/stat?path=${q(dir)}`, timeout: 1000 });
+        assert.equal(st.status, 200);
+        const up = await request(d, { method: "PUT", path: `/v1/fs/file?path=${q(path.join(dir, "quick"))}`, body: `n=${n}`, timeout: 1000 });
+        assert.equal(up.status, 200, up.text);
+        n++;
+      }
+      assert.ok(n >= 5, `${n} rounds`);
+    } finally {
+      clearInterval(timer);
+      for (const s of slow) s.destroy();
+    }
+    for (let i = 0; i < 16; i++) assert.equal(fs.existsSync(path.join(dir, `slow${i}`)), false, "no partial upload lands");
+  });
+});
