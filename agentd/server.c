@@ -488,8 +488,10 @@ int server_start(uv_loop_t *loop, const struct agentd_config *cfg, int *ret_port
 
     /* libwebsockets only frames upgraded connections: it listens nowhere. */
     memset(&info, 0, sizeof(info));
+    /* Text frames must be UTF-8: lws closes with 1007 otherwise (RFC 6455 8.1); lws reads this
+     * option from the context, not the vhost. */
     info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
-                   LWS_SERVER_OPTION_UV_NO_SIGSEGV_SIGFPE_SPIN;
+                   LWS_SERVER_OPTION_UV_NO_SIGSEGV_SIGFPE_SPIN | LWS_SERVER_OPTION_VALIDATE_UTF8;
     info.foreign_loops = foreign_loops;
     info.pt_serv_buf_size = LIM_RX_BUFFER_BYTES;
     info.max_http_header_data = LIM_HTTP_HEADER_BYTES;

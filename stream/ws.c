@@ -30,7 +30,6 @@ struct ws_session {
     size_t queued;
     struct buf rx; /* message being reassembled */
     bool rx_binary;
-    bool rx_too_big;
     bool closing;
     int close_code;
     char close_reason[124];
@@ -104,21 +103,24 @@ void ws_close(struct ws_session *s, int code, const char *reason)
 
 int ws_on_receive(struct ws_session *s, const void *in, size_t len)
 {
+    static unsigned char why[] = "message too big";
+
     if (lws_is_first_fragment(s->wsi)) {
         buf_reset(&s->rx);
         s->rx_binary = lws_frame_is_binary(s->wsi);
-        s->rx_too_big = false;
     }
-    if (!s->rx_too_big && buf_append(&s->rx, in, len) < 0)
-        s->rx_too_big = true;
-    if (!lws_is_final_fragment(s->wsi) || lws_remaining_packet_payload(s->wsi))
-        return 0;
-    if (s->rx_too_big) {
-        /* Bounded reassembly: refuse and close (1009 Message Too Big). */
-        static unsigned char why[] = "message too big";
+    /*
+     * Bounded reassembly: a frame that declares more than the limit (lws tells
+     * what is still to come of it), or a message whose fragments pass it, is
+     * refused at once with 1009, not after the client has sent it all.
+     */
+    if (len + lws_remaining_packet_payload(s->wsi) > s->rx.max - s->rx.len ||
+        buf_append(&s->rx, in, len) < 0) {
         lws_close_reason(s->wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, why, sizeof(why) - 1);
         return -1;
     }
+    if (!lws_is_final_fragment(s->wsi) || lws_remaining_packet_payload(s->wsi))
+        return 0;
     s->ops->message(s, s->ctx, s->rx.data ? s->rx.data : "", s->rx.len, s->rx_binary);
     buf_reset(&s->rx);
     return 0;

@@ -1,0 +1,140 @@
+// Hostile input, family 4: WebSocket frames on the terminal socket. A frame declaring 2 GiB, a
+// fragmented message that never ends, invalid UTF-8 in a text frame, and unmasked client
+// frames: the socket is closed with the RFC 6455 code where libwebsockets lets agentd see the
+// fault, memory stays bounded, and the daemon keeps answering others within 100 ms.
+import { test, describe, before, after } from "node:test";
+import assert from "node:assert/strict";
+import net from "node:net";
+import { startDaemon, assertHealthWithin, procCreate, procKillQuietly, vmRssKb, waitFor } from "./harness.mjs";
+
+let d;
+let proc;
+before(async () => {
+  d = await startDaemon();
+  proc = await procCreate(d, { command: "cat", tty: true });
+});
+after(async () => {
+  if (proc) await procKillQuietly(d, proc.id);
+  if (d) await d.stop();
+});
+
+/** A client frame: masked unless told otherwise; `len` may lie about the payload's size. */
+function frame(op, payload, { mask = true, fin = true, len } = {}) {
+  const b = Buffer.from(payload);
+  const n = len ?? b.length;
+  let hdr;
+  if (n < 126) hdr = Buffer.from([(fin ? 0x80 : 0) | op, (mask ? 0x80 : 0) | n]);
+  else if (n < 65536) {
+    hdr = Buffer.alloc(4);
+    hdr[1] = (mask ? 0x80 : 0) | 126;
+    hdr.writeUInt16BE(n, 2);
+  } else {
+    hdr = Buffer.alloc(10);
+    hdr[1] = (mask ? 0x80 : 0) | 127;
+    hdr.writeBigUInt64BE(BigInt(n), 2);
+  }
+  hdr[0] = (fin ? 0x80 : 0) | op;
+  if (!mask) return Buffer.concat([hdr, b]);
+  const key = Buffer.from([0x12, 0x34, 0x56, 0x78]);
+  return Buffer.concat([hdr, key, Buffer.from(b.map((x, i) => x ^ key[i % 4]))]);
+}
+
+/** Opens the terminal socket by hand; resolves { sock, frames(), closed() } once upgraded. */
+function openRaw() {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(d.port, "127.0.0.1");
+    let data = Buffer.alloc(0);
+    let upgraded = false;
+    let closed = false;
+    sock.on("error", () => {});
+    sock.on("close", () => (closed = true));
+    sock.on("connect", () =>
+      sock.write(
+        `GET /v1/processes/${proc.id}/terminal/ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+          `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${Buffer.from("hostile-ws-key!!").toString("base64")}\r\n\r\n`,
+      ),
+    );
+    sock.on("data", (c) => {
+      data = Buffer.concat([data, c]);
+      if (!upgraded && data.includes("\r\n\r\n")) {
+        if (!data.toString("latin1").startsWith("HTTP/1.1 101")) return reject(new Error(data.toString()));
+        upgraded = true;
+        data = data.subarray(data.indexOf("\r\n\r\n") + 4);
+        resolve({
+          sock,
+          closed: () => closed,
+          /** Server frames so far: [{ op, payload }] (unmasked, lengths up to 64 KiB). */
+          frames() {
+            const out = [];
+            for (let i = 0; i + 2 <= data.length; ) {
+              let n = data[i + 1] & 0x7f;
+              let h = 2;
+              if (n === 126) {
+                n = data.readUInt16BE(i + 2);
+                h = 4;
+              }
+              if (i + h + n > data.length) break;
+              out.push({ op: data[i] & 0x0f, payload: data.subarray(i + h, i + h + n) });
+              i += h + n;
+            }
+            return out;
+          },
+        });
+      }
+    });
+  });
+}
+
+const closeCode = (ws) => {
+  const c = ws.frames().find((f) => f.op === 8);
+  return c && c.payload.length >= 2 ? c.payload.readUInt16BE(0) : null;
+};
+
+describe("hostile WebSocket frames", () => {
+  test("a frame that declares 2 GiB is refused on its header with 1009", async () => {
+    const ws = await openRaw();
+    ws.sock.write(frame(2, "abc", { len: 2 ** 31 }));
+    await waitFor(() => closeCode(ws) !== null, { what: "a close frame" });
+    assert.equal(closeCode(ws), 1009);
+    await waitFor(() => ws.closed(), { timeout: 15000, what: "the TCP connection to close" });
+    await assertHealthWithin(d);
+  });
+
+  test("a fragmented message that never ends is cut off at the limit with 1009, memory bounded", async () => {
+    const rss0 = vmRssKb(d.pid);
+    const ws = await openRaw();
+    const piece = Buffer.alloc(60000, 0x61);
+    for (let i = 0; i < 400 && !ws.closed() && closeCode(ws) === null; i++) {
+      if (!ws.sock.write(frame(i ? 0 : 2, piece, { fin: false }))) await new Promise((r) => ws.sock.once("drain", r));
+    }
+    await waitFor(() => closeCode(ws) !== null, { what: "a close frame" });
+    assert.equal(closeCode(ws), 1009);
+    assert.ok(vmRssKb(d.pid) - rss0 < 32 * 1024, "reassembly stayed bounded");
+    ws.sock.destroy();
+    await assertHealthWithin(d);
+  });
+
+  test("invalid UTF-8 in a text frame closes with 1007", async () => {
+    const ws = await openRaw();
+    ws.sock.write(frame(1, Buffer.from([0x7b, 0xff, 0xfe, 0x7d])));
+    await waitFor(() => closeCode(ws) !== null, { what: "a close frame" });
+    assert.equal(closeCode(ws), 1007);
+    ws.sock.destroy();
+    await assertHealthWithin(d);
+  });
+
+  test("unmasked client frames do not disturb the daemon or other viewers", async () => {
+    // RFC 6455 says close with 1002; libwebsockets 4.1.6 accepts them without telling its
+    // user (ops-ws.c reads the mask bit and skips the key), so this only checks survival.
+    const bad = await openRaw();
+    const good = await openRaw();
+    bad.sock.write(frame(1, JSON.stringify({ type: "input", data: "from-unmasked\n" }), { mask: false }));
+    good.sock.write(frame(1, JSON.stringify({ type: "input", data: "from-masked\n" })));
+    await waitFor(() => good.frames().some((f) => f.op === 2 && f.payload.includes("from-masked")), {
+      what: "the masked viewer's echo",
+    });
+    await assertHealthWithin(d);
+    bad.sock.destroy();
+    good.sock.destroy();
+  });
+});
