@@ -29,13 +29,71 @@
 
 #define TAR_BLOCK (64 * 1024)
 
-struct batch {
-    struct fs_path dest; /* destination directory */
-    cJSON *paths;        /* reported paths (first LIM_TAR_REPORTED_PATHS) */
-    size_t count;        /* entries extracted */
-    char **links;        /* symlink entry names seen in pass 1 */
-    size_t n_links, cap_links;
+/* A set of entry names (open addressing, FNV-1a): the symlinks seen in pass 1. */
+struct nameset {
+    char **slots; /* NULL or an owned canonical name */
+    size_t cap;   /* a power of two, or 0 */
+    size_t n;     /* names stored */
 };
+
+struct batch {
+    struct fs_path dest;  /* destination directory */
+    cJSON *paths;         /* reported paths (first LIM_TAR_REPORTED_PATHS) */
+    size_t count;         /* entries extracted */
+    struct nameset links; /* canonical names of the symlink entries seen in pass 1 */
+};
+
+static uint64_t name_hash(const char *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)p[i]) * 1099511628211ull;
+    return h;
+}
+
+/* The slot for p[0..n): where it is, or the empty slot where it would go. */
+static char **nameset_slot(const struct nameset *s, const char *p, size_t n)
+{
+    size_t i = (size_t)name_hash(p, n) & (s->cap - 1);
+
+    while (s->slots[i] && (strncmp(s->slots[i], p, n) != 0 || s->slots[i][n] != '\0'))
+        i = (i + 1) & (s->cap - 1);
+    return &s->slots[i];
+}
+
+static bool nameset_has(const struct nameset *s, const char *p, size_t n)
+{
+    return s->cap && *nameset_slot(s, p, n) != NULL;
+}
+
+static void nameset_add(struct nameset *s, const char *name)
+{
+    char **slot;
+
+    if ((s->n + 1) * 2 > s->cap) {
+        struct nameset grown = {xcalloc(s->cap ? s->cap * 2 : 64, sizeof(char *)),
+                                s->cap ? s->cap * 2 : 64, s->n};
+        for (size_t i = 0; i < s->cap; i++)
+            if (s->slots[i])
+                *nameset_slot(&grown, s->slots[i], strlen(s->slots[i])) = s->slots[i];
+        free(s->slots);
+        *s = grown;
+    }
+    slot = nameset_slot(s, name, strlen(name));
+    if (!*slot) {
+        *slot = xstrdup(name);
+        s->n++;
+    }
+}
+
+static void nameset_done(struct nameset *s)
+{
+    for (size_t i = 0; i < s->cap; i++)
+        free(s->slots[i]);
+    free(s->slots);
+    memset(s, 0, sizeof(*s));
+}
 
 static int spool_tmpfile(struct problem *err)
 {
@@ -98,15 +156,43 @@ static struct archive *tar_reader(int fd)
     return a;
 }
 
-/* Is name beneath (or equal to) a symlink entry seen earlier? */
-static const char *under_link(const struct batch *b, const char *name)
+/*
+ * The canonical spelling of an entry name: empty and "." components dropped
+ * ("d//l/./x/" is "d/l/x"), so that no spelling slips past the symlink check.
+ * Returns its length (out has room for strlen(name) + 1).
+ */
+static size_t canon_name(const char *name, char *out)
 {
-    for (size_t i = 0; i < b->n_links; i++) {
-        size_t n = strlen(b->links[i]);
-        if (strncmp(name, b->links[i], n) == 0 && name[n] == '/')
-            return b->links[i];
+    size_t o = 0;
+
+    for (const char *p = name; *p;) {
+        const char *e = strchr(p, '/');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        if (n && !(n == 1 && p[0] == '.')) {
+            if (o)
+                out[o++] = '/';
+            memcpy(out + o, p, n);
+            o += n;
+        }
+        p += n;
+        if (*p == '/')
+            p++;
     }
-    return NULL;
+    out[o] = '\0';
+    return o;
+}
+
+/*
+ * Is the canonical name beneath a symlink entry seen earlier?  One set lookup
+ * per parent directory of the name, so validation stays linear in the archive.
+ * Returns the length of that symlink's name (a prefix of name), or 0.
+ */
+static size_t under_link(const struct batch *b, const char *name, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (name[i] == '/' && nameset_has(&b->links, name, i))
+            return i;
+    return 0;
 }
 
 /* Pass 1: reads the whole archive, writes nothing. Returns 0 or -1 with err. */
@@ -115,13 +201,15 @@ static int batch_validate(struct batch *b, int fd, struct problem *err)
     struct archive *a = tar_reader(fd);
     struct archive_entry *e;
     size_t entries = 0;
+    char *canon = xmalloc(LIM_PATH_BYTES + 1);
     int r, ret = 0;
 
     while ((r = ar->archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
         const char *raw = ar->archive_entry_pathname(e);
         const char *name = raw ? entry_name(raw) : NULL;
         mode_t type = ar->archive_entry_filetype(e);
-        const char *hl = ar->archive_entry_hardlink(e), *link;
+        const char *hl = ar->archive_entry_hardlink(e);
+        size_t canon_len = 0, link;
 
         if (++entries > LIM_TAR_ENTRIES) {
             ret = problem_set(err, 413, PROBLEM_INVALID_REQUEST, "archive has more than %d entries",
@@ -152,20 +240,18 @@ static int batch_validate(struct batch *b, int fd, struct problem *err)
                               raw);
             goto out;
         }
-        if (name && (link = under_link(b, name)) != NULL) {
-            ret = problem_set(err, 400, PROBLEM_INVALID_REQUEST,
-                              "archive entry %s would be written through the symlink %s it "
-                              "creates; nothing was extracted",
-                              raw, link);
-            goto out;
-        }
-        if (name && type == AE_IFLNK && !hl) {
-            if (b->n_links == b->cap_links) {
-                b->cap_links = b->cap_links ? b->cap_links * 2 : 8;
-                b->links = xrealloc(b->links, b->cap_links * sizeof(*b->links));
+        if (name) {
+            canon_len = canon_name(name, canon);
+            if ((link = under_link(b, canon, canon_len)) != 0) {
+                ret = problem_set(err, 400, PROBLEM_INVALID_REQUEST,
+                                  "archive entry %s would be written through the symlink %.*s it "
+                                  "creates; nothing was extracted",
+                                  raw, (int)link, canon);
+                goto out;
             }
-            b->links[b->n_links++] = xstrdup(name);
         }
+        if (name && canon_len && type == AE_IFLNK && !hl)
+            nameset_add(&b->links, canon);
         if (ar->archive_read_data_skip(a) != ARCHIVE_OK) {
             r = ARCHIVE_FATAL;
             break;
@@ -176,6 +262,7 @@ static int batch_validate(struct batch *b, int fd, struct problem *err)
                           "not a valid tar archive (%s); nothing was extracted",
                           ar->archive_error_string(a) ? ar->archive_error_string(a) : "read error");
 out:
+    free(canon);
     ar->archive_read_free(a);
     return ret;
 }
@@ -188,9 +275,7 @@ int fs_tar_check(int fd, struct problem *err)
     if (!(ar = fs_archive(err)))
         return -1;
     r = batch_validate(&b, fd, err);
-    for (size_t i = 0; i < b.n_links; i++)
-        free(b.links[i]);
-    free(b.links);
+    nameset_done(&b.links);
     return r;
 }
 
@@ -341,9 +426,7 @@ static void batch_release(void *arg)
     struct batch *b = arg;
 
     cJSON_Delete(b->paths);
-    for (size_t i = 0; i < b->n_links; i++)
-        free(b->links[i]);
-    free(b->links);
+    nameset_done(&b->links);
     free(b);
 }
 

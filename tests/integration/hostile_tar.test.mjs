@@ -1,0 +1,114 @@
+// Hostile input, family 5: tar bombs against POST /v1/fs/upload-batch. Many symlinks (the
+// check that no entry is written through one must stay linear), every spelling of a path
+// through the archive's own symlink, and a 10 GB sparse entry (it must stay sparse). Symlinks
+// and hard links pointing out of the destination are in fs_tar.test.mjs.
+import { test, describe, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import fsp from "node:fs/promises";
+import path from "node:path";
+import {
+  startDaemon,
+  request,
+  assertProblem,
+  assertHealthWithin,
+  snapshot,
+  assertUnchanged,
+  realTempDir,
+  makeTar,
+  tarEntry,
+  q,
+} from "./harness.mjs";
+
+let d;
+let dir;
+let OUT; // where the archives' symlinks point: must never be written
+before(async () => {
+  d = await startDaemon();
+  dir = await realTempDir("agentd-tarbomb-");
+  OUT = await realTempDir("agentd-tarbomb-out-");
+});
+after(async () => {
+  if (d) await d.stop();
+});
+
+const upload = (dest, body, timeout = 120000) =>
+  request(d, {
+    method: "POST",
+    path: `/v1/fs/upload-batch?path=${q(dest)}`,
+    headers: { "Content-Type": "application/x-tar" },
+    body,
+    timeout,
+  });
+
+describe("tar bombs", () => {
+  test("20,000 symlinks then a file under the last one: refused, and health answers meanwhile", async () => {
+    const n = 20000;
+    const entries = [];
+    for (let i = 0; i < n; i++) entries.push(tarEntry({ name: `d${i % 100}/l${i}`, type: "symlink", linkname: "." }));
+    entries.push(tarEntry({ name: `d${(n - 1) % 100}//./l${n - 1}/escape.txt`, data: "through a symlink" }));
+    const dest = path.join(dir, "links");
+    const pending = upload(dest, makeTar(entries));
+    // The loop is never blocked by the validation (it runs on the pool).
+    let probes = 0;
+    let done = false;
+    pending.finally(() => (done = true));
+    while (!done) {
+      await assertHealthWithin(d, 0, `probe ${probes}`);
+      probes++;
+    }
+    const res = await pending;
+    const p = assertProblem(res, 400, "invalid_request");
+    assert.match(p.detail, new RegExp(`through the symlink d${(n - 1) % 100}/l${n - 1} it creates`));
+    assert.equal(fs.existsSync(dest), false, "nothing was extracted");
+  });
+
+  const through = () => [
+    ["l then l/x", [{ name: "l", type: "symlink", linkname: OUT }, { name: "l/x", data: "x" }]],
+    ["d/l then d//l/x", [{ name: "d/", type: "dir" }, { name: "d/l", type: "symlink", linkname: OUT }, { name: "d//l/x", data: "x" }]],
+    ["d/l then d/./l/x", [{ name: "d/", type: "dir" }, { name: "d/l", type: "symlink", linkname: OUT }, { name: "d/./l/x", data: "x" }]],
+    ["a symlink named l/ then l/x", [{ name: "l/", type: "symlink", linkname: OUT }, { name: "l/x", data: "x" }]],
+    ["./d/l then d/l/sub/x", [{ name: "./d/l", type: "symlink", linkname: OUT }, { name: "d/l/sub/x", data: "x" }]],
+    ["l then a directory l/sub/", [{ name: "l", type: "symlink", linkname: OUT }, { name: "l/sub/", type: "dir" }]],
+    ["l then a hard link l/h", [{ name: "f", data: "f" }, { name: "l", type: "symlink", linkname: OUT }, { name: "l/h", type: "hardlink", linkname: "f" }]],
+  ];
+  for (let i = 0; i < 7; i++) {
+    test(`no spelling writes through the archive's own symlink (case ${i + 1})`, async () => {
+      const [name, entries] = through()[i];
+      const before = await snapshot(dir);
+      const outBefore = await snapshot(OUT);
+      const res = await upload(path.join(dir, "spell"), makeTar(entries));
+      const p = assertProblem(res, 400, "invalid_request", name);
+      assert.match(p.detail, /written through the symlink/, name);
+      await assertUnchanged(dir, before);
+      await assertUnchanged(OUT, outBefore, "wrote outside through the symlink");
+      await assertHealthWithin(d);
+    });
+  }
+
+  test("a 10 GB sparse entry stays sparse on disk", async () => {
+    const src = await realTempDir("agentd-sparse-src-");
+    const f = path.join(src, "sparse.img");
+    await fsp.writeFile(f, "head");
+    await fsp.truncate(f, 10 * 1024 ** 3);
+    const fd = await fsp.open(f, "r+");
+    await fd.write("tail", 10 * 1024 ** 3 - 4);
+    await fd.close();
+    const tar = execFileSync("tar", ["-S", "-C", src, "-cf", "-", "sparse.img"], { maxBuffer: 64 << 20 });
+    assert.ok(tar.length < 1 << 20, `the archive is small (${tar.length} bytes)`);
+    const dest = path.join(dir, "sparse");
+    const res = await upload(dest, tar);
+    assert.equal(res.status, 200, res.text);
+    const st = fs.statSync(path.join(dest, "sparse.img"));
+    assert.equal(st.size, 10 * 1024 ** 3);
+    assert.ok(st.blocks * 512 < 16 << 20, `allocated ${st.blocks * 512} bytes`);
+    const h = await fsp.open(path.join(dest, "sparse.img"));
+    const b = Buffer.alloc(4);
+    await h.read(b, 0, 4, 10 * 1024 ** 3 - 4);
+    await h.close();
+    assert.equal(b.toString(), "tail");
+    await fsp.rm(dest, { recursive: true });
+    await assertHealthWithin(d);
+  });
+});
