@@ -42,6 +42,8 @@ static const char usage_text[] =
     "  --log-level LEVEL               debug, info, warn or error (default info;\n"
     "                                  also AGENTD_LOG)\n"
     "  --port-file FILE                write the bound port to FILE once listening\n"
+    "  --allow-host NAME               also accept requests whose Host is NAME (repeatable;\n"
+    "                                  also AGENTD_ALLOW_HOSTS=a,b): see README, Security\n"
     "  --no-telemetry                  accepted for compatibility (agentd sends none)\n";
 
 enum {
@@ -53,6 +55,7 @@ enum {
     OPT_LOG_LEVEL,
     OPT_PORT_FILE,
     OPT_NO_TELEMETRY,
+    OPT_ALLOW_HOST,
     OPT_HELP,
 };
 
@@ -69,6 +72,7 @@ static const struct option server_options[] = {
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"port-file", required_argument, NULL, OPT_PORT_FILE},
     {"no-telemetry", no_argument, NULL, OPT_NO_TELEMETRY},
+    {"allow-host", required_argument, NULL, OPT_ALLOW_HOST},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -159,6 +163,15 @@ static enum cli_action parse_server(int argc, char **argv, struct agentd_config 
             break;
         case OPT_NO_TELEMETRY:
             break;
+        case OPT_ALLOW_HOST:
+            if (!*optarg || strpbrk(optarg, " ,/")) {
+                fprintf(stderr, "agentd: --allow-host expects a host name or address, got '%s'\n",
+                        optarg);
+                return CLI_EXIT_USAGE;
+            }
+            if (list_add(&cfg->allow_hosts, "--allow-host", optarg) < 0)
+                return CLI_EXIT_USAGE;
+            break;
         case OPT_HELP:
             fputs(usage_text, stdout);
             return CLI_EXIT_OK;
@@ -189,6 +202,20 @@ static enum cli_action parse_server(int argc, char **argv, struct agentd_config 
         return CLI_EXIT_USAGE;
     }
     cfg->token = token;
+    /* AGENTD_ALLOW_HOSTS=a,b adds to --allow-host (kept for the life of the process). */
+    env = getenv("AGENTD_ALLOW_HOSTS");
+    if (env && *env) {
+        static char hosts[1024];
+        char *p, *save = NULL;
+        if (snprintf(hosts, sizeof(hosts), "%s", env) >= (int)sizeof(hosts)) {
+            fprintf(stderr, "agentd: AGENTD_ALLOW_HOSTS is longer than %zu bytes\n",
+                    sizeof(hosts) - 1);
+            return CLI_EXIT_USAGE;
+        }
+        for (p = strtok_r(hosts, ", ", &save); p; p = strtok_r(NULL, ", ", &save))
+            if (list_add(&cfg->allow_hosts, "AGENTD_ALLOW_HOSTS", p) < 0)
+                return CLI_EXIT_USAGE;
+    }
     return CLI_SERVER;
 }
 

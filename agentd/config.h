@@ -32,6 +32,7 @@ struct agentd_config {
     const char *fs_root;             /* --fs-root, NULL = unconfined */
     enum log_level log_level;        /* --log-level / AGENTD_LOG */
     const char *port_file;           /* --port-file: write the bound port here */
+    struct config_list allow_hosts;  /* --allow-host and AGENTD_ALLOW_HOSTS */
 };
 
 #endif

@@ -13,6 +13,7 @@
 #include "server.h"
 
 #include "auth.h"
+#include "browser.h"
 #include "cors.h"
 #include "router.h"
 
@@ -240,6 +241,14 @@ static int on_request(struct http_req *req, const struct problem *bad)
         http_reply_problem(req, bad);
         goto out;
     }
+    /* Before anything else: a rebound Host or a cross-site page learns nothing, changes nothing. */
+    if (browser_check(req,
+                      http_is_upgrade(req) ||
+                          !(http_method(req) & (HTTP_GET | HTTP_HEAD | HTTP_OPTIONS)),
+                      &p) < 0) {
+        http_reply_problem(req, &p);
+        goto out;
+    }
     if (http_is_upgrade(req) && http_method(req) == HTTP_GET) {
         on_upgrade(req);
         goto out;
@@ -464,6 +473,7 @@ static int listen_all(uv_loop_t *loop, const struct agentd_config *cfg, int *ret
         fprintf(stderr, "agentd: --host %s has no IPv4 or IPv6 address to listen on\n", cfg->host);
         return -EADDRNOTAVAIL;
     }
+    browser_init(cfg, bound, nlisteners);
     if (exposed && !cfg->token)
         log_warn("server",
                  "listening on %s, which other machines can reach, with --no-token: anyone who "

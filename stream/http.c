@@ -293,6 +293,11 @@ unsigned http_method(const struct http_req *req)
     return req->method;
 }
 
+int http_minor(const struct http_req *req)
+{
+    return req->head.minor;
+}
+
 const char *http_path(const struct http_req *req)
 {
     return req->path;

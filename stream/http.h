@@ -97,6 +97,8 @@ bool http_replied(const struct http_req *req);
 
 /* Request accessors. */
 unsigned http_method(const struct http_req *req);
+/* The request's HTTP/1.x minor version (0 or 1). */
+int http_minor(const struct http_req *req);
 const char *http_method_name(unsigned method);
 const char *http_path(const struct http_req *req);
 /* The path as the client sent it, escapes kept (what the router matches). */

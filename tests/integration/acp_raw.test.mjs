@@ -417,7 +417,7 @@ describe("ACP over HTTP with the mock agent", () => {
     assert.equal(r.result.stopReason, "end_turn");
 
     // Refused on the headers alone: nothing is buffered.
-    const head = `POST ${acpPath("bodies")} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${LINE_LIMIT + 1}\r\n\r\n`;
+    const head = `POST ${acpPath("bodies")} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${LINE_LIMIT + 1}\r\n\r\n`;
     const ex = await rawExchange(d, head, { oneResponse: true, timeout: 5000 });
     const m = /^HTTP\/1\.1 (\d+)/.exec(ex.text);
     assert.ok(m, ex.text.slice(0, 200));

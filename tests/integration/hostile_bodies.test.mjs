@@ -45,7 +45,7 @@ describe("bodies that do not come", () => {
     const f = path.join(dir, "never");
     const r = await rawExchange(
       d,
-      `PUT /v1/fs/file?path=${q(f)} HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000000000\r\n\r\nhello`,
+      `PUT /v1/fs/file?path=${q(f)} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000000000000\r\n\r\nhello`,
       { timeout: 8000 },
     );
     assert.ok(r.closedByPeer, "the daemon closed the stalled connection");
@@ -58,7 +58,7 @@ describe("bodies that do not come", () => {
   test("a huge Content-Length on a JSON route is refused before any byte of it", async () => {
     const r = await rawExchange(
       d,
-      `POST /v1/processes/run HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 99999999999\r\n\r\n`,
+      `POST /v1/processes/run HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 99999999999\r\n\r\n`,
       { until: (t) => /\r\n\r\n\{.*\}$/s.test(t) },
     );
     assert.deepEqual(parseResponses(r.text).map((x) => x.status), [413]);
@@ -110,7 +110,7 @@ describe("slow uploads do not starve the worker pool", () => {
     for (let i = 0; i < 16; i++) {
       const s = net.connect(d.port, "127.0.0.1");
       s.on("error", () => {});
-      s.write(`PUT /v1/fs/file?path=${q(path.join(dir, `slow${i}`))} HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n`);
+      s.write(`PUT /v1/fs/file?path=${q(path.join(dir, `slow${i}`))} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000\r\n\r\n`);
       slow.push(s);
     }
     const timer = setInterval(() => slow.forEach((s) => s.write("x")), 100);

@@ -50,7 +50,7 @@ function openRaw() {
     sock.on("close", () => (closed = true));
     sock.on("connect", () =>
       sock.write(
-        `GET /v1/processes/${proc.id}/terminal/ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+        `GET /v1/processes/${proc.id}/terminal/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
           `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${Buffer.from("hostile-ws-key!!").toString("base64")}\r\n\r\n`,
       ),
     );

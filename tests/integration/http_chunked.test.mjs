@@ -127,9 +127,9 @@ describe("chunked request bodies", () => {
     const r = await rawExchange(
       d,
       Buffer.concat([
-        Buffer.from(`PUT /v1/fs/file?path=${q(target)} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n`),
+        Buffer.from(`PUT /v1/fs/file?path=${q(target)} HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n`),
         body,
-        Buffer.from("GET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+        Buffer.from("GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"),
       ]),
     );
     const rs = responses(r.text);
@@ -181,25 +181,25 @@ describe("framing that could be read two ways is refused and the connection clos
   // Each case: bytes that, read leniently, would smuggle `POST /v1/fs/mkdir?path=<victim>`.
   // The chunk-size cases PUT a file, so that the body is really decoded (and nothing is written).
   const victim = () => path.join(dir, "smuggled");
-  const smuggle = () => `POST /v1/fs/mkdir?path=${q(victim())} HTTP/1.1\r\nHost: x\r\n\r\n`;
+  const smuggle = () => `POST /v1/fs/mkdir?path=${q(victim())} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`;
   const cases = [
-    ["Content-Length with Transfer-Encoding", () => `POST /v1/health HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${smuggle()}`, 400],
-    ["Transfer-Encoding with Content-Length", () => `POST /v1/health HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n${smuggle()}`, 400],
-    ["two equal Content-Lengths", () => `POST /v1/health HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok${smuggle()}`, 400],
-    ["two different Content-Lengths", () => `POST /v1/health HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 60\r\n\r\n${smuggle()}`, 400],
-    ["a Content-Length list", () => `POST /v1/health HTTP/1.1\r\nHost: x\r\nContent-Length: 0, 60\r\n\r\n${smuggle()}`, 400],
-    ["a signed Content-Length", () => `POST /v1/health HTTP/1.1\r\nHost: x\r\nContent-Length: +0\r\n\r\n${smuggle()}`, 400],
-    ["space before the colon", () => `POST /v1/health HTTP/1.1\r\nHost: x\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n${smuggle()}`, 400],
-    ["a tab before the colon", () => `POST /v1/health HTTP/1.1\r\nHost: x\r\nContent-Length\t: 0\r\n\r\n${smuggle()}`, 400],
-    ["a folded header", () => `POST /v1/health HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\n${smuggle()}`, 400],
-    ["two Transfer-Encoding lines", () => `POST /v1/health HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${smuggle()}`, 400],
-    ["a coding other than chunked", () => `POST /v1/health HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n${smuggle()}`, 501],
-    ["xchunked", () => `POST /v1/health HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\n\r\n0\r\n\r\n${smuggle()}`, 501],
-    ["Transfer-Encoding on HTTP/1.0", () => `POST /v1/health HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${smuggle()}`, 400],
-    ["a chunk size that is not hex", () => `PUT /v1/fs/file?path=${q(path.join(dir, "upload.txt"))} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n${smuggle()}`, 400],
-    ["a chunk size with 16 hex digits", () => `PUT /v1/fs/file?path=${q(path.join(dir, "upload.txt"))} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1000000000000000\r\n${smuggle()}`, 400],
-    ["a chunk size with a sign", () => `PUT /v1/fs/file?path=${q(path.join(dir, "upload.txt"))} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n-5\r\n${smuggle()}`, 400],
-    ["chunk data longer than its size", () => `PUT /v1/fs/file?path=${q(path.join(dir, "upload.txt"))} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nxy\r\n0\r\n\r\n${smuggle()}`, 400],
+    ["Content-Length with Transfer-Encoding", () => `POST /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${smuggle()}`, 400],
+    ["Transfer-Encoding with Content-Length", () => `POST /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n${smuggle()}`, 400],
+    ["two equal Content-Lengths", () => `POST /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok${smuggle()}`, 400],
+    ["two different Content-Lengths", () => `POST /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nContent-Length: 60\r\n\r\n${smuggle()}`, 400],
+    ["a Content-Length list", () => `POST /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0, 60\r\n\r\n${smuggle()}`, 400],
+    ["a signed Content-Length", () => `POST /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: +0\r\n\r\n${smuggle()}`, 400],
+    ["space before the colon", () => `POST /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n${smuggle()}`, 400],
+    ["a tab before the colon", () => `POST /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length\t: 0\r\n\r\n${smuggle()}`, 400],
+    ["a folded header", () => `POST /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\n${smuggle()}`, 400],
+    ["two Transfer-Encoding lines", () => `POST /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${smuggle()}`, 400],
+    ["a coding other than chunked", () => `POST /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n${smuggle()}`, 501],
+    ["xchunked", () => `POST /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: xchunked\r\n\r\n0\r\n\r\n${smuggle()}`, 501],
+    ["Transfer-Encoding on HTTP/1.0", () => `POST /v1/health HTTP/1.0\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${smuggle()}`, 400],
+    ["a chunk size that is not hex", () => `PUT /v1/fs/file?path=${q(path.join(dir, "upload.txt"))} HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n${smuggle()}`, 400],
+    ["a chunk size with 16 hex digits", () => `PUT /v1/fs/file?path=${q(path.join(dir, "upload.txt"))} HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n1000000000000000\r\n${smuggle()}`, 400],
+    ["a chunk size with a sign", () => `PUT /v1/fs/file?path=${q(path.join(dir, "upload.txt"))} HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n-5\r\n${smuggle()}`, 400],
+    ["chunk data longer than its size", () => `PUT /v1/fs/file?path=${q(path.join(dir, "upload.txt"))} HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nxy\r\n0\r\n\r\n${smuggle()}`, 400],
     ["a bare CR in a header", () => `POST /v1/health HTTP/1.1\r\nHost: x\rContent-Length: 0\r\n\r\n${smuggle()}`, 400],
   ];
   for (const [name, bytes, status] of cases) {
@@ -222,7 +222,7 @@ describe("framing that could be read two ways is refused and the connection clos
     const target = path.join(dir, "cut.txt");
     const r = await rawExchange(
       d,
-      `PUT /v1/fs/file?path=${q(target)} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n`,
+      `PUT /v1/fs/file?path=${q(target)} HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n`,
       { timeout: 300 },
     );
     assert.equal(r.text, "", "no reply while the body is incomplete");

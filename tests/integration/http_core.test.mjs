@@ -130,7 +130,7 @@ describe("no token", () => {
   test("a huge declared Content-Length on a JSON route is refused up front (413)", async () => {
     const r = await rawExchange(
       d,
-      "POST /v1/fs/move HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 99999999999\r\n\r\n{",
+      "POST /v1/fs/move HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 99999999999\r\n\r\n{",
       { timeout: 5000, oneResponse: true },
     );
     assert.match(r.text, /^HTTP\/1\.[01] 413 /, r.text);
@@ -158,7 +158,7 @@ describe("no token", () => {
   test("the connection survives an error response (keep-alive)", async () => {
     const r = await rawExchange(
       d,
-      "GET /v1/nope HTTP/1.1\r\nHost: x\r\n\r\nGET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+      "GET /v1/nope HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
     );
     const statuses = [...r.text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]));
     assert.deepEqual(statuses, [404, 200], r.text);
