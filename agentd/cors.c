@@ -38,6 +38,7 @@ void cors_init(const struct agentd_config *cfg)
 void cors_apply(struct http_req *req)
 {
     char *origin;
+    bool allowed = false;
 
     http_add_header(req, "vary",
                     "origin, access-control-request-method, "
@@ -45,16 +46,15 @@ void cors_apply(struct http_req *req)
     if (cors_cfg->cors_origins.n) {
         origin = http_header(req, "origin:");
         if (origin) {
-            for (size_t i = 0; i < cors_cfg->cors_origins.n; i++) {
-                if (strcmp(origin, cors_cfg->cors_origins.v[i]) == 0) {
-                    http_add_header(req, "access-control-allow-origin", origin);
-                    break;
-                }
-            }
+            for (size_t i = 0; i < cors_cfg->cors_origins.n && !allowed; i++)
+                allowed = strcmp(origin, cors_cfg->cors_origins.v[i]) == 0;
+            if (allowed)
+                http_add_header(req, "access-control-allow-origin", origin);
             free(origin);
         }
     }
-    if (cors_cfg->cors_credentials)
+    /* Credentials only go with an origin that is allowed (never to any page that asks). */
+    if (cors_cfg->cors_credentials && allowed)
         http_add_header(req, "access-control-allow-credentials", "true");
 }
 

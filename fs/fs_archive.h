@@ -24,6 +24,7 @@
     X(archive_read_data_block)                                                                     \
     X(archive_read_free)                                                                           \
     X(archive_error_string)                                                                        \
+    X(archive_errno)                                                                               \
     X(archive_entry_pathname)                                                                      \
     X(archive_entry_filetype)                                                                      \
     X(archive_entry_hardlink)                                                                      \

@@ -201,6 +201,7 @@ static int batch_validate(struct batch *b, int fd, struct problem *err)
     struct archive *a = tar_reader(fd);
     struct archive_entry *e;
     size_t entries = 0;
+    uint64_t total = 0;
     char *canon = xmalloc(LIM_PATH_BYTES + 1);
     int r, ret = 0;
 
@@ -212,8 +213,18 @@ static int batch_validate(struct batch *b, int fd, struct problem *err)
         size_t canon_len = 0, link;
 
         if (++entries > LIM_TAR_ENTRIES) {
-            ret = problem_set(err, 413, PROBLEM_INVALID_REQUEST, "archive has more than %d entries",
+            ret = problem_set(err, 413, PROBLEM_INVALID_REQUEST,
+                              "archive has more than %d entries; upload it in parts; nothing "
+                              "was extracted",
                               LIM_TAR_ENTRIES);
+            goto out;
+        }
+        if (type == AE_IFREG && ar->archive_entry_size(e) > 0 &&
+            (total += (uint64_t)ar->archive_entry_size(e)) > LIM_TAR_TOTAL_BYTES) {
+            ret = problem_set(err, 413, PROBLEM_INVALID_REQUEST,
+                              "archive's files hold more than %llu bytes in all; upload it in "
+                              "parts; nothing was extracted",
+                              (unsigned long long)LIM_TAR_TOTAL_BYTES);
             goto out;
         }
         if (!raw) {
@@ -295,6 +306,12 @@ static int fd_realpath(int fd, char *dst, size_t cap)
     return 0;
 }
 
+/* An errno that means the data did not reach the disk. */
+static bool disk_errno(int e)
+{
+    return e == ENOSPC || e == EDQUOT || e == EFBIG || e == EIO || e == EROFS;
+}
+
 static int copy_data(struct archive *in, struct archive *out)
 {
     const void *buf;
@@ -308,7 +325,9 @@ static int copy_data(struct archive *in, struct archive *out)
             return ARCHIVE_OK;
         if (r < ARCHIVE_WARN)
             return r;
-        if (ar->archive_write_data_block(out, buf, size, off) < ARCHIVE_WARN)
+        /* libarchive reports a failed write(2) (ENOSPC...) as ARCHIVE_WARN: any warning here
+         * means bytes are missing from the file. */
+        if (ar->archive_write_data_block(out, buf, size, off) != ARCHIVE_OK)
             return ARCHIVE_FATAL;
     }
 }
@@ -317,6 +336,7 @@ static int copy_data(struct archive *in, struct archive *out)
 static int batch_extract(struct batch *b, int fd, struct problem *err)
 {
     char root[FS_PATH_MAX], full[FS_PATH_MAX * 2], link[FS_PATH_MAX * 2];
+    char tmp[FS_PATH_MAX * 2 + 64];
     struct archive *a, *w;
     struct archive_entry *e;
     int dfd, r, ret = 0;
@@ -336,6 +356,7 @@ static int batch_extract(struct batch *b, int fd, struct problem *err)
     if (r < 0)
         return fs_errno_problem(err, r, b->dest.display, "upload-batch");
 
+    tmp[0] = '\0';
     a = tar_reader(fd);
     w = ar->archive_write_disk_new();
     ar->archive_write_disk_set_options(w, ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
@@ -351,11 +372,23 @@ static int batch_extract(struct batch *b, int fd, struct problem *err)
         /* Copy: setting the pathname below frees the string raw points into. */
         snprintf(name, sizeof(name), "%s", raw);
         snprintf(full, sizeof(full), "%s/%s", root, name);
+        /*
+         * A regular file is written under a temporary name beside its target and renamed
+         * over it only once complete (as single uploads are), so a failed entry (a full
+         * disk) leaves the previous file or none, never a partial one.  (libarchive's own
+         * SAFE_WRITES renames even a failed entry into place when the writer is closed.)
+         */
+        tmp[0] = '\0';
+        if (!hl && ar->archive_entry_filetype(e) == AE_IFREG) {
+            const char *slash = strrchr(full, '/');
+            snprintf(tmp, sizeof(tmp), "%.*s/.agentd-tar-%zu-%lx", (int)(slash - full), full,
+                     b->count, (unsigned long)getpid());
+        }
         if (hl) {
             snprintf(link, sizeof(link), "%s/%s", root, entry_name(hl));
             ar->archive_entry_set_hardlink(e, link);
         }
-        ar->archive_entry_set_pathname(e, full);
+        ar->archive_entry_set_pathname(e, tmp[0] ? tmp : full);
         /* Ownership is never taken from the archive. */
         ar->archive_entry_set_uid(e, getuid());
         ar->archive_entry_set_gid(e, getgid());
@@ -364,14 +397,38 @@ static int batch_extract(struct batch *b, int fd, struct problem *err)
             r = ar->archive_entry_size(e) > 0 ? copy_data(a, w) : ARCHIVE_OK;
         if (r == ARCHIVE_OK || r == ARCHIVE_WARN)
             r = ar->archive_write_finish_entry(w);
-        if (r < ARCHIVE_WARN) {
-            ret = problem_set(err, 409, PROBLEM_CONFLICT,
-                              "cannot extract %s: %s (%zu entries were extracted before it)", name,
-                              ar->archive_error_string(w) ? ar->archive_error_string(w)
-                                                          : "write error",
-                              b->count);
+        /* A warning that comes from the disk (a truncate, a rename or a close that failed) is a
+         * failure too; others (an mtime that cannot be set) are not. */
+        if (r == ARCHIVE_WARN && disk_errno(ar->archive_errno(w)))
+            r = ARCHIVE_FAILED;
+        if (r >= ARCHIVE_WARN && tmp[0] && rename(tmp, full) < 0) {
+            int e2 = errno;
+            unlink(tmp);
+            tmp[0] = '\0';
+            ret = e2 == EISDIR || e2 == ENOTEMPTY || e2 == EEXIST
+                      ? problem_set(err, 409, PROBLEM_CONFLICT,
+                                    "cannot extract %s: a directory is in the way (%zu entries "
+                                    "were extracted before it)",
+                                    name, b->count)
+                      : fs_errno_problem(err, -e2, name, "upload-batch");
             break;
         }
+        if (r < ARCHIVE_WARN) {
+            int e2 = ar->archive_errno(w);
+            if (e2 == ENOSPC || e2 == EDQUOT || e2 == EFBIG)
+                ret = problem_set(err, 507, PROBLEM_STREAM_ERROR,
+                                  "no space left to extract %s (%s); %zu entries were extracted "
+                                  "before it, and no partial file was left",
+                                  name, strerror(e2), b->count);
+            else
+                ret = problem_set(
+                    err, 409, PROBLEM_CONFLICT,
+                    "cannot extract %s: %s (%zu entries were extracted before it)", name,
+                    ar->archive_error_string(w) ? ar->archive_error_string(w) : "write error",
+                    b->count);
+            break;
+        }
+        tmp[0] = '\0';
         b->count++;
         if (cJSON_GetArraySize(b->paths) < LIM_TAR_REPORTED_PATHS) {
             snprintf(shown, sizeof(shown), "%s%s%s", b->dest.display, slash_end ? "" : "/", name);
@@ -381,7 +438,14 @@ static int batch_extract(struct batch *b, int fd, struct problem *err)
             cJSON_AddItemToArray(b->paths, cJSON_CreateString(shown));
         }
     }
-    ar->archive_write_close(w);
+    /* Deferred fixups (directory times and modes) happen here: their disk errors count too. */
+    if (ar->archive_write_close(w) != ARCHIVE_OK && ret == 0 && disk_errno(ar->archive_errno(w)))
+        ret = problem_set(err, 507, PROBLEM_STREAM_ERROR,
+                          "the archive was extracted but finishing it failed: %s",
+                          strerror(ar->archive_errno(w)));
+    /* A failed entry's temporary (the writer finished it on close): gone. */
+    if (tmp[0])
+        unlink(tmp);
     ar->archive_write_free(w);
     ar->archive_read_free(a);
     return ret;

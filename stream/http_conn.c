@@ -39,6 +39,7 @@ struct http_conn {
     bool reading;          /* uv_read_start is active */
     bool eof;              /* the client closed its side */
     unsigned writes;       /* uv_write requests in flight */
+    uint64_t written;      /* bytes handed to the socket (progress, for the spin guard) */
     bool want_write;       /* call http_on_writable() when no write is in flight */
     bool in_process;       /* inside conn_process() */
     bool again;            /* kicked while inside conn_process(): loop once more */
@@ -46,6 +47,7 @@ struct http_conn {
     bool shutting;         /* closing: flushing what is queued, then FIN */
     bool lingering;        /* FIN sent: drain input until EOF or timeout */
     bool closing;          /* uv_close started */
+    bool refused;          /* past the cap: answered 503, not counted in nconns */
     enum timer_kind { T_NONE, T_HEAD, T_IDLE, T_BODY, T_FLUSH, T_LINGER } timer_kind;
     struct http_conn *kick_next;   /* kick list link */
     struct http_conn *prev, *next; /* all connections */
@@ -67,12 +69,43 @@ static bool kick_ready;
 
 /* How long a closing connection reads and drops what the client still sends. */
 #define CONN_LINGER_MS 2000
+/* Steps one connection may take per loop turn before the others get theirs. */
+#define CONN_STEPS_PER_TURN 64
+/* Consecutive steps without progress after which a connection is a bug and is closed. */
+#define CONN_STUCK_STEPS 16
 
 /* The timeouts in force: stream/limits.h, or AGENTD_{HEADER,BODY,KEEPALIVE}_TIMEOUT_MS. */
 static uint64_t header_ms = LIM_HEADER_TIMEOUT_MS, body_ms = LIM_BODY_IDLE_MS,
                 idle_ms = LIM_KEEPALIVE_IDLE_MS;
+/* Refused connections still lingering (answered 503, draining); beyond this they are cut. */
+#define CONN_REFUSED_MAX 256
+static size_t nrefused;
+/* The connection cap: LIM_CONNECTIONS, or lower with AGENTD_MAX_CONNECTIONS. */
+static size_t max_conns = LIM_CONNECTIONS;
+/* More than half the slots are in use: idle keep-alive connections get LIM_KEEPALIVE_BUSY_MS
+ * (set when crossing half, cleared below a quarter, so the walk below is rare). */
+static bool busy_mode;
 
-static void env_ms(const char *name, uint64_t *v)
+static void set_timer(struct http_conn *c, enum timer_kind kind, uint64_t ms);
+static void on_timeout(uv_timer_t *t);
+
+/* Re-arms the idle timers of connections already waiting, when slots start to run short. */
+static void check_pressure(void)
+{
+    if (!busy_mode && nconns > max_conns / 2) {
+        busy_mode = true;
+        log_info("http", "%zu of %zu connections open: idle keep-alives now close after %d ms",
+                 nconns, max_conns, LIM_KEEPALIVE_BUSY_MS);
+        for (struct http_conn *c = conns; c; c = c->next)
+            if (c->timer_kind == T_IDLE && idle_ms > LIM_KEEPALIVE_BUSY_MS)
+                uv_timer_start(&c->timer, on_timeout, LIM_KEEPALIVE_BUSY_MS, 0);
+    } else if (busy_mode && nconns < max_conns / 4) {
+        busy_mode = false;
+    }
+}
+
+/* A positive number from the environment, at most max, into *v (untouched otherwise). */
+static void env_number(const char *name, const char *unit, uint64_t max, uint64_t *v)
 {
     const char *e = getenv(name);
     char *end;
@@ -81,8 +114,9 @@ static void env_ms(const char *name, uint64_t *v)
     if (!e || !*e)
         return;
     n = strtoull(e, &end, 10);
-    if (*end || n == 0 || n > 24ull * 3600 * 1000)
-        log_warn("http", "ignoring %s='%s' (a number of milliseconds)", name, e);
+    if (*end || n == 0 || n > max)
+        log_warn("http", "ignoring %s='%s' (a number of %s, at most %llu)", name, e, unit,
+                 (unsigned long long)max);
     else
         *v = n;
 }
@@ -93,18 +127,21 @@ static void conn_update(struct http_conn *c);
 
 static void on_kick(uv_idle_t *h)
 {
+    /* Only the connections kicked before this turn: one kicked again waits for the next. */
+    struct http_conn *list = kick_head;
+
     (void)h;
-    while (kick_head) {
-        struct http_conn *c = kick_head;
-        kick_head = c->kick_next;
-        if (!kick_head)
-            kick_tail = NULL;
+    kick_head = kick_tail = NULL;
+    while (list) {
+        struct http_conn *c = list;
+        list = c->kick_next;
         c->kicked = false;
         c->kick_next = NULL;
         if (!c->closing)
             conn_process(c);
     }
-    uv_idle_stop(&kick_idle);
+    if (!kick_head)
+        uv_idle_stop(&kick_idle);
 }
 
 static void kick(struct http_conn *c)
@@ -129,9 +166,15 @@ void http_conn_setup(uv_loop_t *loop, const struct http_conn_ops *ops)
 {
     conn_loop = loop;
     conn_ops = ops;
-    env_ms("AGENTD_HEADER_TIMEOUT_MS", &header_ms);
-    env_ms("AGENTD_BODY_TIMEOUT_MS", &body_ms);
-    env_ms("AGENTD_KEEPALIVE_TIMEOUT_MS", &idle_ms);
+    {
+        const uint64_t day = 24ull * 3600 * 1000;
+        uint64_t n = max_conns;
+        env_number("AGENTD_HEADER_TIMEOUT_MS", "milliseconds", day, &header_ms);
+        env_number("AGENTD_BODY_TIMEOUT_MS", "milliseconds", day, &body_ms);
+        env_number("AGENTD_KEEPALIVE_TIMEOUT_MS", "milliseconds", day, &idle_ms);
+        env_number("AGENTD_MAX_CONNECTIONS", "connections", LIM_CONNECTIONS, &n);
+        max_conns = (size_t)n;
+    }
     if (!kick_ready) {
         uv_idle_init(loop, &kick_idle);
         uv_unref((uv_handle_t *)&kick_idle);
@@ -177,7 +220,12 @@ static void conn_close(struct http_conn *c)
         conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    nconns--;
+    if (c->refused) {
+        nrefused--;
+    } else {
+        nconns--;
+        check_pressure();
+    }
     if (c->kicked) {
         struct http_conn *prev = NULL;
         for (struct http_conn *k = kick_head; k; prev = k, k = k->kick_next) {
@@ -363,7 +411,7 @@ static void conn_update(struct http_conn *c)
         if (partial || c->served == 0) {
             set_timer(c, T_HEAD, header_ms);
         } else {
-            bool busy = nconns > LIM_CONNECTIONS / 2;
+            bool busy = busy_mode;
             set_timer(c, T_IDLE,
                       busy && idle_ms > LIM_KEEPALIVE_BUSY_MS ? LIM_KEEPALIVE_BUSY_MS : idle_ms);
         }
@@ -443,69 +491,100 @@ static int step(struct http_conn *c)
     return 0;
 }
 
+/*
+ * Moves c forward as far as it can, for at most CONN_STEPS_PER_TURN steps (then
+ * it yields to other connections and continues on the next loop turn).  A
+ * connection whose steps stop consuming input, writing output or changing
+ * phase is a bug, not a client: it is logged and closed rather than let spin.
+ */
 static void conn_process(struct http_conn *c)
 {
+    unsigned steps = 0, stuck = 0;
+    bool yield = false;
     int r = 1;
 
     if (c->in_process || c->closing)
         return;
     c->in_process = true;
     while (!c->closing && !c->shutting) {
+        size_t off0 = c->rx_off;
+        uint64_t written0 = c->written;
+        enum phase phase0 = c->phase;
+        struct http_req *req0 = c->req;
+
+        if (++steps > CONN_STEPS_PER_TURN) {
+            yield = true;
+            break;
+        }
         if (c->want_write && !c->writes) {
             c->want_write = false;
             if (c->req && http_on_writable(c->req) < 0) {
                 r = -1;
                 break;
             }
-            continue;
+            r = 1;
+        } else {
+            r = c->phase == PH_WAIT ? 0 : step(c);
+            if (r < 0 || (r == 0 && !c->again))
+                break;
+            c->again = false;
         }
-        r = c->phase == PH_WAIT ? 0 : step(c);
-        if (r < 0 || (r == 0 && !c->again))
-            break;
-        c->again = false;
+        if (c->rx_off != off0 || c->written != written0 || c->phase != phase0 || c->req != req0)
+            stuck = 0;
+        else if (++stuck >= CONN_STUCK_STEPS) {
+            log_error("http", "a connection made no progress in %d steps (%s %s): closing it",
+                      CONN_STUCK_STEPS, c->req ? http_method_name(http_method(c->req)) : "-",
+                      c->req ? http_path(c->req) : "-");
+            c->in_process = false;
+            conn_close(c);
+            return;
+        }
     }
     c->again = false;
     c->in_process = false;
     if (r < 0)
         conn_shutdown(c);
+    else if (yield)
+        kick(c);
     conn_update(c);
 }
 
 /* ---- accepting -------------------------------------------------------------------------- */
 
-static void refuse_busy(uv_stream_t *server)
-{
-    static char busy[] =
-        "HTTP/1.1 503 Service Unavailable\r\n"
-        "content-type: application/problem+json\r\n"
-        "connection: close\r\n"
-        "content-length: 187\r\n\r\n"
-        "{\"type\":\"urn:sandbox-agent:error:stream_error\",\"title\":\"Service Unavailable\","
-        "\"status\":503,\"detail\":\"too many open connections; close idle ones or retry in a "
-        "moment\"}     ";
-    uv_tcp_t *t = xmalloc(sizeof(*t));
-    uv_buf_t b = uv_buf_init((char *)busy, sizeof(busy) - 1);
-
-    uv_tcp_init(conn_loop, t);
-    if (uv_accept(server, (uv_stream_t *)t) == 0)
-        (void)uv_try_write((uv_stream_t *)t, &b, 1);
-    uv_close((uv_handle_t *)t, (uv_close_cb)free);
-}
+#define BUSY_BODY                                                                                  \
+    "{\"type\":\"urn:sandbox-agent:error:stream_error\",\"title\":\"Service Unavailable\","        \
+    "\"status\":503,\"detail\":\"too many open connections; close idle ones or retry in a "        \
+    "moment\"}"
+#define BUSY_HEAD                                                                                  \
+    "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/problem+json\r\n"               \
+    "connection: close\r\ncontent-length: "
+static char busy_reply[sizeof(BUSY_HEAD) + sizeof(BUSY_BODY) + 16];
+static size_t busy_len;
 
 void http_conn_accept(uv_stream_t *server)
 {
     struct http_conn *c;
+    bool refused = nconns >= max_conns;
 
-    if (nconns >= LIM_CONNECTIONS) {
+    if (refused) {
         log_warn("http", "%zu connections open (the limit): refusing one with 503", nconns);
-        refuse_busy(server);
-        return;
+        if (nrefused >= CONN_REFUSED_MAX) {
+            /* A flood: no answer, no linger, just the slot back. */
+            uv_tcp_t *t = xmalloc(sizeof(*t));
+            uv_tcp_init(conn_loop, t);
+            uv_accept(server, (uv_stream_t *)t);
+            uv_close((uv_handle_t *)t, (uv_close_cb)free);
+            return;
+        }
     }
     c = xcalloc(1, sizeof(*c));
     uv_tcp_init(conn_loop, &c->tcp);
     uv_timer_init(conn_loop, &c->timer);
     c->tcp.data = c;
     c->timer.data = c;
+    if (!busy_len)
+        busy_len = (size_t)snprintf(busy_reply, sizeof(busy_reply), "%s%zu\r\n\r\n%s", BUSY_HEAD,
+                                    sizeof(BUSY_BODY) - 1, BUSY_BODY);
     if (uv_accept(server, (uv_stream_t *)&c->tcp) < 0) {
         c->closing = true;
         uv_close((uv_handle_t *)&c->timer, on_timer_closed);
@@ -516,9 +595,22 @@ void http_conn_accept(uv_stream_t *server)
     if (conns)
         conns->prev = c;
     conns = c;
-    nconns++;
     c->phase = PH_HEAD;
     http_framer_init(&c->fr);
+    if (refused) {
+        /* Answered at once, then FIN and a short drain, so that the client reads the 503
+         * instead of a reset (its request bytes are never parsed). */
+        c->refused = true;
+        nrefused++;
+        c->phase = PH_WAIT;
+        if (http_conn_write(c, busy_reply, busy_len) < 0)
+            conn_close(c);
+        else
+            conn_shutdown(c);
+        return;
+    }
+    nconns++;
+    check_pressure();
     conn_update(c);
 }
 
@@ -553,6 +645,8 @@ int http_conn_write(struct http_conn *c, const void *p, size_t n)
         return 0;
     if (!c->writes) {
         r = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+        if (r > 0)
+            c->written += (uint64_t)r;
         if (r == (int)n)
             return 0;
         if (r < 0 && r != UV_EAGAIN)
@@ -569,6 +663,7 @@ int http_conn_write(struct http_conn *c, const void *p, size_t n)
         return -1;
     }
     c->writes++;
+    c->written += n - (size_t)r;
     return 0;
 }
 

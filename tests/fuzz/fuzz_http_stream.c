@@ -9,8 +9,17 @@
  * no split can make one byte stream mean two things; heads never overlap and
  * each starts after the previous request's body ended (no request seen twice);
  * there are never more requests than blank-line-terminated heads in the
- * input; consumed bytes never exceed what was fed.
+ * input; consumed bytes never exceed what was fed.  Every head is also turned
+ * into a request and routed with agentd's real route tables, and the route
+ * chosen (or the error) is part of the events compared.
  */
+#include "../../adapters/acp.h"
+#include "../../adapters/config_routes.h"
+#include "../../agentd/router.h"
+#include "../../desktop/desktop.h"
+#include "../../fs/fs.h"
+#include "../../process/proc.h"
+#include "../../stream/http_conn.h"
 #include "../../stream/http_parse.h"
 
 #include <stdint.h>
@@ -52,6 +61,44 @@ static void log_event(struct run *r, char kind, uint64_t at, const void *p, size
     r->mark = r->log_len;
 }
 
+/* Builds the request a head makes and routes it; logs what the router chose. */
+static void route_head(struct run *r, struct http_head *head)
+{
+    struct http_req *req = NULL;
+    const struct route *route = NULL;
+    unsigned allow = 0;
+    struct problem err;
+    uint64_t what;
+
+    if (http_req_from_head(NULL, head, true, &req, &err) < 0) {
+        what = 1000u + (unsigned)err.status;
+    } else {
+        enum router_result rr = router_match(req, &route, &allow);
+        what = (uint64_t)rr << 32 | allow;
+        if (rr == ROUTER_MATCH && (!route || !(route->method & http_method(req)) ||
+                                   !(allow & http_method(req))))
+            if (!(route && (route->method & HTTP_GET) && http_method(req) == HTTP_HEAD))
+                abort(); /* a match must accept the request's method */
+    }
+    log_event(r, 'R', what, route ? route->pattern : "", route ? strlen(route->pattern) : 0);
+    http_req_unref(req);
+}
+
+static void register_routes(void)
+{
+    static int done;
+
+    if (done)
+        return;
+    done = 1;
+    router_add(fs_routes, fs_routes_count);
+    router_add(proc_routes, proc_routes_count);
+    router_add(agent_routes, agent_routes_count);
+    router_add(acp_routes, acp_routes_count);
+    router_add(config_routes, config_routes_count);
+    router_add(desk_routes, desk_routes_count);
+}
+
 /* Feeds data in pieces (sizes from seed; seed 0: all at once). */
 static void run_stream(const uint8_t *data, size_t size, uint32_t seed, struct run *r)
 {
@@ -76,7 +123,7 @@ static void run_stream(const uint8_t *data, size_t size, uint32_t seed, struct r
                 abort();
             r->heads++;
             log_event(r, 'H', consumed - fr.head.raw_len, fr.head.raw, fr.head.raw_len);
-            http_head_done(&fr.head);
+            route_head(r, &fr.head);
             if (fr.end) {
                 last_end = consumed;
                 log_event(r, 'E', consumed, NULL, 0);
@@ -149,6 +196,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (size < 1)
         return 0;
+    register_routes();
     run_stream(data + 1, size - 1, 0, &whole);
     run_stream(data + 1, size - 1, 1u + data[0], &split);
     if (whole.log_len != split.log_len ||

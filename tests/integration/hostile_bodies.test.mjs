@@ -23,6 +23,7 @@ import {
   waitFor,
   q,
 } from "./harness.mjs";
+import { displayNum } from "./desktop_helpers.mjs";
 
 let d;
 let dir;
@@ -105,7 +106,12 @@ describe("bodies built to exhaust a parser", () => {
 });
 
 describe("slow uploads do not starve the worker pool", () => {
-  test("16 uploads sending a byte every 100 ms: health and pool-backed requests still answer", async () => {
+  // An upload holds a pool thread only while one of its 1 MiB buffers is being written, never
+  // while it waits for the client, so slow clients cannot occupy the pool (no per-client share
+  // is needed: docs/ARCHITECTURE.md, Limits).
+  test("16 uploads sending a byte every 100 ms: health, pool-backed requests and a screenshot still answer", async () => {
+    const started = await postJson(d, "/v1/desktop/start", { width: 640, height: 480, displayNum: displayNum() });
+    assert.equal(started.status, 200, started.text);
     const slow = [];
     for (let i = 0; i < 16; i++) {
       const s = net.connect(d.port, "127.0.0.1");
@@ -124,12 +130,17 @@ describe("slow uploads do not starve the worker pool", () => {
         assert.equal(st.status, 200);
         const up = await request(d, { method: "PUT", path: `/v1/fs/file?path=${q(path.join(dir, "quick"))}`, body: `n=${n}`, timeout: 1000 });
         assert.equal(up.status, 200, up.text);
+        // Capture runs on the X thread and encoding on the pool.
+        const shot = await request(d, { path: "/v1/desktop/screenshot?format=png", timeout: 2000 });
+        assert.equal(shot.status, 200, shot.text);
+        assert.equal(shot.headers["content-type"], "image/png");
         n++;
       }
       assert.ok(n >= 5, `${n} rounds`);
     } finally {
       clearInterval(timer);
       for (const s of slow) s.destroy();
+      await postJson(d, "/v1/desktop/stop", {});
     }
     for (let i = 0; i < 16; i++) assert.equal(fs.existsSync(path.join(dir, `slow${i}`)), false, "no partial upload lands");
   });

@@ -117,6 +117,16 @@ describe("pipelined requests are answered in order", () => {
     }
   });
 
+  test("a POST without Content-Length has no body (RFC 9112): the next request follows, Connection: close is honoured", async () => {
+    const sub = path.join(dir, "nocl");
+    const post = `POST /v1/fs/mkdir?path=${q(sub)} HTTP/1.1\r\n${H}\r\n`;
+    await pipeline(post + get("/v1/health", last), { expect: [200, 200], changed: [sub] });
+    // Connection: close on the POST itself: answered, then closed (not held open).
+    const r = await rawExchange(d, `POST /v1/fs/mkdir?path=${q(sub)} HTTP/1.1\r\n${H}${last}\r\n`);
+    assert.deepEqual(parseResponses(r.text).map((x) => x.status), [200]);
+    assert.ok(r.closedByPeer);
+  });
+
   test("a hundred GETs in one write", async () => {
     const bytes = get("/v1/health").repeat(99) + get("/v1/health", last);
     const rs = await pipeline(bytes, { expect: Array(100).fill(200) });

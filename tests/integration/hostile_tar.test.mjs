@@ -5,6 +5,7 @@
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import zlib from "node:zlib";
 import fs from "node:fs";
 import fsp from "node:fs/promises";
 import path from "node:path";
@@ -86,6 +87,52 @@ describe("tar bombs", () => {
       await assertHealthWithin(d);
     });
   }
+
+  test("a million tiny entries (a 1 MB-ish gzip) is refused before anything is extracted", async () => {
+    // One header per entry, patched in place: name and checksum.
+    const tmpl = tarEntry({ name: "f0000000" });
+    const gz = zlib.createGzip({ level: 1 });
+    const parts = [];
+    gz.on("data", (c) => parts.push(c));
+    const ended = new Promise((r) => gz.on("end", r));
+    const block = Buffer.alloc(512 * 1000);
+    for (let i = 0; i < 1000000; i++) {
+      const h = block.subarray((i % 1000) * 512, (i % 1000) * 512 + 512);
+      tmpl.copy(h);
+      h.write(`f${String(i).padStart(7, "0")}`, 0, "latin1");
+      h.fill(0x20, 148, 156);
+      let sum = 0;
+      for (let k = 0; k < 512; k++) sum += h[k];
+      h.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148, "latin1");
+      if (i % 1000 === 999) gz.write(Buffer.from(block));
+    }
+    gz.end(Buffer.alloc(1024));
+    await ended;
+    const body = Buffer.concat(parts);
+    const before = await snapshot(dir);
+    const res = await upload(path.join(dir, "million"), body);
+    const p = assertProblem(res, 413, "invalid_request");
+    assert.match(p.detail, /more than 250000 entries/);
+    await assertUnchanged(dir, before);
+    await assertHealthWithin(d);
+  });
+
+  test("files declaring more than 64 GiB in all are refused before anything is extracted", async () => {
+    // One header declaring 70 GiB (GNU base-256 size field), no data: refused on the header.
+    const h = tarEntry({ name: "big" });
+    h.fill(0, 124, 136);
+    h[124] = 0x80;
+    h.writeBigUInt64BE(70n * 1024n ** 3n, 128);
+    h.fill(0x20, 148, 156);
+    let sum = 0;
+    for (const b of h) sum += b;
+    h.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148, "latin1");
+    const before = await snapshot(dir);
+    const res = await upload(path.join(dir, "huge"), h);
+    const p = assertProblem(res, 413, "invalid_request");
+    assert.match(p.detail, /more than \d+ bytes in all/);
+    await assertUnchanged(dir, before);
+  });
 
   test("a 10 GB sparse entry stays sparse on disk", async () => {
     const src = await realTempDir("agentd-sparse-src-");

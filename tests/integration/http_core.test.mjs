@@ -314,15 +314,18 @@ describe("CORS with -O", () => {
     assert.equal(other.headers["access-control-allow-origin"], undefined);
   });
 
-  test("-C adds allow-credentials to every response, several -O origins", async () => {
+  test("-C adds allow-credentials to responses for an allowed origin, several -O origins", async () => {
     for (const origin of ["http://a.example", "http://b.example"]) {
       const res = await request(dc, { path: "/v1/health", headers: { Origin: origin } });
       assert.equal(res.headers["access-control-allow-origin"], origin);
       assert.equal(res.headers["access-control-allow-credentials"], "true");
     }
+    // Credentials go only with an allowed origin (issue 17: never to a page that is not).
     const other = await request(dc, { path: "/v1/health", headers: { Origin: "http://c.example" } });
     assert.equal(other.headers["access-control-allow-origin"], undefined);
-    assert.equal(other.headers["access-control-allow-credentials"], "true");
+    assert.equal(other.headers["access-control-allow-credentials"], undefined);
+    const none = await request(dc, { path: "/v1/health" });
+    assert.equal(none.headers["access-control-allow-credentials"], undefined);
     const pre = await request(dc, {
       method: "OPTIONS",
       path: "/v1/health",
