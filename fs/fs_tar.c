@@ -37,7 +37,9 @@ struct nameset {
 };
 
 struct batch {
-    struct fs_path dest;  /* destination directory */
+    struct fs_path dest;  /* destination directory (empty display: validation only) */
+    int dest_fd;          /* pass 1: the destination when it exists already, else -1 */
+    struct nameset dirs;  /* pass 1: parents checked on disk (real directories or absent) */
     cJSON *paths;         /* reported paths (first LIM_TAR_REPORTED_PATHS) */
     size_t count;         /* entries extracted */
     struct nameset links; /* canonical names of the symlink entries seen in pass 1 */
@@ -183,6 +185,36 @@ static size_t canon_name(const char *name, char *out)
 }
 
 /*
+ * Pass 1, for a destination that exists: is a parent directory of the
+ * canonical name a symlink already on disk?  libarchive would replace it with
+ * a real directory (ARCHIVE_EXTRACT_UNLINK) or refuse mid-way; refusing here
+ * leaves nothing created.  Each parent is looked at once per archive.
+ * Returns the length of that symlink's name, or 0.
+ */
+static size_t under_disk_link(struct batch *b, char *name, size_t n)
+{
+    struct stat st;
+
+    if (b->dest_fd < 0)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (name[i] != '/' || nameset_has(&b->dirs, name, i))
+            continue;
+        name[i] = '\0';
+        int r = fstatat(b->dest_fd, name, &st, AT_SYMLINK_NOFOLLOW);
+        bool link = r == 0 && S_ISLNK(st.st_mode);
+        if (!link)
+            nameset_add(&b->dirs, name); /* a directory, a file (libarchive's 409), or absent */
+        name[i] = '/';
+        if (link)
+            return i;
+        if (r < 0)
+            return 0; /* absent: nothing below it exists either */
+    }
+    return 0;
+}
+
+/*
  * Is the canonical name beneath a symlink entry seen earlier?  One set lookup
  * per parent directory of the name, so validation stays linear in the archive.
  * Returns the length of that symlink's name (a prefix of name), or 0.
@@ -260,6 +292,14 @@ static int batch_validate(struct batch *b, int fd, struct problem *err)
                                   raw, (int)link, canon);
                 goto out;
             }
+            if ((link = under_disk_link(b, canon, canon_len)) != 0) {
+                ret = problem_set(err, 409, PROBLEM_CONFLICT,
+                                  "archive entry %s would be written through %s/%.*s, a symlink "
+                                  "already on disk; remove it or extract elsewhere; nothing was "
+                                  "extracted",
+                                  raw, b->dest.display, (int)link, canon);
+                goto out;
+            }
         }
         if (name && canon_len && type == AE_IFLNK && !hl)
             nameset_add(&b->links, canon);
@@ -280,7 +320,7 @@ out:
 
 int fs_tar_check(int fd, struct problem *err)
 {
-    struct batch b = {0};
+    struct batch b = {.dest_fd = -1};
     int r;
 
     if (!(ar = fs_archive(err)))
@@ -459,8 +499,16 @@ static int batch_commit(struct fs_spool *s, void *arg, int fd, uint64_t size, st
     (void)s;
     if (size > 0 && !(ar = fs_archive(err)))
         return -1;
-    if (size > 0 && batch_validate(b, fd, err) < 0)
-        return -1;
+    if (size > 0) {
+        b->dest_fd = fs_open(&b->dest, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+        r = batch_validate(b, fd, err);
+        if (b->dest_fd >= 0)
+            close(b->dest_fd);
+        b->dest_fd = -1;
+        nameset_done(&b->dirs);
+        if (r < 0)
+            return -1;
+    }
     if (size == 0) {
         r = fs_mkdir_all(&b->dest);
         if (r == -EEXIST)
@@ -511,6 +559,7 @@ void fs_handle_upload_batch(struct http_req *req)
         return;
     }
     b = xcalloc(1, sizeof(*b));
+    b->dest_fd = -1;
     if (fs_req_path(req, "path", false, &b->dest, &err) < 0) {
         free(b);
         http_reply_problem(req, &err);

@@ -213,9 +213,8 @@ describe("upload-batch rejects and writes nothing", () => {
     await rejects("text", Buffer.from("this is not a tar archive\n"));
   });
 
-  test("a second upload cannot write through a symlink left by a first", async () => {
-    // agentd may refuse (4xx, nothing written) or replace the link with a real directory; it
-    // must never write through it.
+  test("a second upload cannot write through a symlink left by a first: 409, nothing written", async () => {
+    // The link is neither written through nor replaced by a directory (docs/api/fs.md).
     const dest = path.join(W, "two-step");
     let res = await upload(dest, makeTar([{ name: "link", type: "symlink", linkname: OUT }]));
     assert.equal(res.status, 200, res.text);
@@ -223,12 +222,15 @@ describe("upload-batch rejects and writes nothing", () => {
     const beforeOut = await snapshot(OUT);
     res = await upload(dest, makeTar([{ name: "ok.txt", data: "ok" }, { name: "link/pwned.txt", data: "pwned" }]));
     await assertUnchanged(OUT, beforeOut, "wrote through the symlink");
-    if (res.status === 200) {
-      assert.equal(await fsp.readFile(path.join(dest, "link", "pwned.txt"), "utf8"), "pwned");
-      assert.equal((await fsp.lstat(path.join(dest, "link"))).isSymbolicLink(), false);
-    } else {
-      assertProblem(res, 400, "invalid_request");
-      await assertUnchanged(dest, before);
+    const p = assertProblem(res, 409, "conflict");
+    assert.match(p.detail, /a symlink already on disk/);
+    await assertUnchanged(dest, before);
+    assert.ok((await fsp.lstat(path.join(dest, "link"))).isSymbolicLink(), "the link is still a link");
+    // Every spelling of the same path is caught too.
+    for (const name of ["link/x.txt", "link//x.txt", "./link/./x.txt"]) {
+      const r2 = await upload(dest, makeTar([{ name, data: "x" }]));
+      assertProblem(r2, 409, "conflict", name);
     }
+    await assertUnchanged(dest, before);
   });
 });
