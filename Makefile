@@ -142,6 +142,7 @@ fuzz: $(FUZZ_BIN)
 bench: all
 	./bench/run.sh
 	node bench/terminal.mjs
+	node bench/connections.mjs
 	./bench/desktop.sh
 
 # ---- housekeeping ------------------------------------------------------------------------------
