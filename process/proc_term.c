@@ -39,6 +39,7 @@ struct term {
     size_t skip;    /* bytes of the next entry already sent */
     uint64_t pos;   /* PTY offset of the next byte to send */
     bool exit_sent;
+    bool behind;       /* closed with 1008: nothing more is sent */
     struct term *next; /* all viewers */
 };
 
@@ -78,21 +79,35 @@ static void send_error(struct term *t, const char *message)
     send_json(t->ws, o);
 }
 
-static void term_writable(struct ws_session *ws, void *ctx)
+/*
+ * What the viewer still had to send is gone from the log: close it with 1008
+ * and the offset to resume from.  Returns true when it did.
+ */
+static bool close_if_behind(struct term *t)
 {
-    struct term *t = ctx;
     const struct log_entry *e = proc_log_next(&t->p->log, t->after);
     uint64_t first = proc_log_first_seq(&t->p->log);
     char reason[120];
 
+    if (t->behind)
+        return true;
+    if (!(e && t->after + 1 < first && e->off > t->pos))
+        return false;
+    t->behind = true;
+    snprintf(reason, sizeof(reason),
+             "viewer fell behind the terminal buffer; reconnect with ?since=%" PRIu64, e->off);
+    ws_close(t->ws, 1008, reason);
+    return true;
+}
+
+static void term_writable(struct ws_session *ws, void *ctx)
+{
+    struct term *t = ctx;
+    const struct log_entry *e = proc_log_next(&t->p->log, t->after);
+
     (void)ws;
-    if (e && t->after + 1 < first && e->off > t->pos) {
-        /* What we still had to send is gone from the log. */
-        snprintf(reason, sizeof(reason),
-                 "viewer fell behind the terminal buffer; reconnect with ?since=%" PRIu64, e->off);
-        ws_close(t->ws, 1008, reason);
+    if (close_if_behind(t))
         return;
-    }
     if (e) {
         size_t n = e->len - t->skip;
         if (n > TERM_FRAME_MAX)
@@ -209,6 +224,10 @@ static void term_notify(struct proc_watcher *w, struct proc *p, enum proc_event 
     /* New output: stop reading the PTY at once if every viewer is already far behind. */
     if (ev == PROC_EV_OUTPUT)
         throttle(p);
+    /* A viewer that stopped reading never gets a writable turn: decide its 1008 here (the
+     * close frame waits for it, and the connection goes after LIM_WS_CLOSE_GRACE_S). */
+    if (ev == PROC_EV_OUTPUT && close_if_behind(t))
+        return;
     ws_want_write(t->ws);
 }
 

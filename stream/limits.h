@@ -60,6 +60,9 @@
 /* Server-Sent Events: keep-alive comment interval. */
 #define LIM_SSE_KEEPALIVE_MS 15000
 
+/* WebSocket: seconds a connection may take to let our close frame out before it is dropped. */
+#define LIM_WS_CLOSE_GRACE_S 5
+
 /* Receive buffer per connection (one read from the socket). */
 #define LIM_RX_BUFFER_BYTES (256u * 1024u)
 

@@ -7,6 +7,7 @@
 #include "ws.h"
 
 #include "buf.h"
+#include "limits.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -98,6 +99,9 @@ void ws_close(struct ws_session *s, int code, const char *reason)
     s->closing = true;
     s->close_code = code;
     snprintf(s->close_reason, sizeof(s->close_reason), "%s", reason ? reason : "");
+    /* A peer that stopped reading never lets the close frame out: drop the connection after a
+     * bounded grace instead of holding it forever. */
+    lws_set_timeout(s->wsi, PENDING_TIMEOUT_CLOSE_SEND, LIM_WS_CLOSE_GRACE_S);
     lws_callback_on_writable(s->wsi);
 }
 

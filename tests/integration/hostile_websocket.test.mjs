@@ -4,6 +4,7 @@
 // fault, memory stays bounded, and the daemon keeps answering others within 100 ms.
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import net from "node:net";
 import { startDaemon, assertHealthWithin, procCreate, procKillQuietly, vmRssKb, waitFor } from "./harness.mjs";
 
@@ -121,6 +122,63 @@ describe("hostile WebSocket frames", () => {
     assert.equal(closeCode(ws), 1007);
     ws.sock.destroy();
     await assertHealthWithin(d);
+  });
+
+  test("a viewer that stops reading is cut off with 1008 and its connection dropped after the grace", async () => {
+    const flood = await procCreate(d, { command: "yes", args: ["terminal flood"], tty: true });
+    /** Is the daemon's end of the connection from client port `cport` still established? */
+    const established = (cport) =>
+      execFileSync("ss", ["-tnH", "state", "established", `( sport = :${d.port} and dport = :${cport} )`], { encoding: "utf8" }).trim() !== "";
+    /** A raw viewer; `read` false stops reading right after the upgrade. */
+    const viewer = (read) =>
+      new Promise((resolve) => {
+        const sock = net.connect(d.port, "127.0.0.1");
+        let head = "";
+        const v = { sock, closed: false, bytes: 0 };
+        sock.on("error", () => {});
+        sock.on("close", () => (v.closed = true));
+        sock.on("connect", () =>
+          sock.write(
+            `GET /v1/processes/${flood.id}/terminal/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+              `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${Buffer.from("stalled-viewer!!").toString("base64")}\r\n\r\n`,
+          ),
+        );
+        const onData = (c) => {
+          v.bytes += c.length;
+          if (head !== null) {
+            head += c.toString("latin1");
+            if (head.includes("\r\n\r\n")) {
+              head = null;
+              if (!read) {
+                sock.off("data", onData);
+                sock.pause();
+              }
+              resolve(v);
+            }
+          }
+        };
+        sock.on("data", onData);
+      });
+    try {
+      const stalled = await viewer(false);
+      const active = await viewer(true);
+      assert.ok(established(stalled.sock.localPort) && established(active.sock.localPort));
+      // The active viewer keeps the PTY flowing; the stalled one falls out of the log, is told
+      // 1008 (which it cannot read), and its connection goes after LIM_WS_CLOSE_GRACE_S.
+      await waitFor(() => !established(stalled.sock.localPort), {
+        timeout: 30000,
+        interval: 100,
+        what: "the daemon to drop the stalled viewer",
+      });
+      assert.ok(established(active.sock.localPort), "the reading viewer is still connected");
+      assert.equal(active.closed, false);
+      assert.ok(active.bytes > 10 << 20, `the reading viewer got ${active.bytes} bytes`);
+      await assertHealthWithin(d);
+      stalled.sock.destroy();
+      active.sock.destroy();
+    } finally {
+      await procKillQuietly(d, flood.id);
+    }
   });
 
   test("unmasked client frames do not disturb the daemon or other viewers", async () => {
