@@ -129,17 +129,6 @@ const char *http_method_name(unsigned m)
     }
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decodes the path of a request-target into req->path. */
 static int decode_path(struct http_req *req, const char *p, size_t n, struct problem *err)
 {
@@ -149,8 +138,8 @@ static int decode_path(struct http_req *req, const char *p, size_t n, struct pro
     for (size_t i = 0; i < n; i++) {
         char c = p[i];
         if (c == '%') {
-            int hi = i + 2 < n ? hexval(p[i + 1]) : -1;
-            int lo = i + 2 < n ? hexval(p[i + 2]) : -1;
+            int hi = i + 2 < n ? http_hex_digit(p[i + 1]) : -1;
+            int lo = i + 2 < n ? http_hex_digit(p[i + 2]) : -1;
             if (hi < 0 || lo < 0) {
                 free(out);
                 return problem_set(err, 400, PROBLEM_INVALID_REQUEST,
@@ -392,8 +381,8 @@ void http_set_param(struct http_req *req, unsigned i, const char *value, size_t 
      * when the path was decoded. */
     v = xmalloc(len + 1);
     for (size_t k = 0; k < len; k++) {
-        int hi = value[k] == '%' && k + 2 < len ? hexval(value[k + 1]) : -1;
-        int lo = hi >= 0 ? hexval(value[k + 2]) : -1;
+        int hi = value[k] == '%' && k + 2 < len ? http_hex_digit(value[k + 1]) : -1;
+        int lo = hi >= 0 ? http_hex_digit(value[k + 2]) : -1;
         if (hi >= 0 && lo >= 0) {
             v[o++] = (char)(hi << 4 | lo);
             k += 2;

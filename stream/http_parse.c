@@ -341,7 +341,7 @@ enum {
     CH_DONE,
 };
 
-static int hexdigit(char c)
+int http_hex_digit(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -363,7 +363,7 @@ int http_chunked_decode(struct http_chunked *c, char *buf, size_t n, size_t *ret
 
         switch (c->state) {
         case CH_SIZE:
-            d = hexdigit(ch);
+            d = http_hex_digit(ch);
             if (d >= 0) {
                 if (c->digits >= 15)
                     goto bad_size;

@@ -45,6 +45,9 @@ struct http_head {
     bool expect_continue;                       /* Expect: 100-continue */
 };
 
+/* The value of a hex digit, or -1 (shared by the URL, query and chunk-size decoders). */
+int http_hex_digit(char c);
+
 /*
  * Looks for the end of a request head in buf[0..n).  *scan_pos carries the
  * search position between calls (start at 0 for a new head).  Returns the

@@ -4,6 +4,7 @@
  */
 #include "query.h"
 
+#include "http_parse.h"
 #include "json.h"
 #include "limits.h"
 #include "xmalloc.h"
@@ -62,17 +63,6 @@ int query_add(struct query *q, const char *frag, size_t len, struct problem *err
     return 0;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int query_parse(struct query *q, const char *raw, size_t len, struct problem *err)
 {
     char *dec;
@@ -90,8 +80,8 @@ int query_parse(struct query *q, const char *raw, size_t len, struct problem *er
             if (c == '+') {
                 c = ' ';
             } else if (c == '%') {
-                int hi = i + 2 < len ? hexval(raw[i + 1]) : -1;
-                int lo = i + 2 < len ? hexval(raw[i + 2]) : -1;
+                int hi = i + 2 < len ? http_hex_digit(raw[i + 1]) : -1;
+                int lo = i + 2 < len ? http_hex_digit(raw[i + 2]) : -1;
                 if (hi < 0 || lo < 0) {
                     r = problem_set(err, 400, PROBLEM_INVALID_REQUEST,
                                     "query string has a malformed %%-escape at byte %zu", i);

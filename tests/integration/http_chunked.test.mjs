@@ -12,6 +12,7 @@ import {
   startDaemon,
   request,
   rawExchange,
+  parseResponses,
   assertProblem,
   snapshot,
   assertUnchanged,
@@ -32,22 +33,6 @@ before(async () => {
 after(async () => {
   if (d) await d.stop();
 });
-
-/** The responses in a raw byte capture: [{ status, headers, body }] (Content-Length framing). */
-function responses(text) {
-  const out = [];
-  let rest = text;
-  for (;;) {
-    const end = rest.indexOf("\r\n\r\n");
-    if (!rest.startsWith("HTTP/1.1 ") || end < 0) break;
-    const head = rest.slice(0, end);
-    const m = /\r\ncontent-length: (\d+)/i.exec(head);
-    const len = m ? Number(m[1]) : 0;
-    out.push({ status: Number(head.slice(9, 12)), head, body: rest.slice(end + 4, end + 4 + len) });
-    rest = rest.slice(end + 4 + len);
-  }
-  return out;
-}
 
 /** Chunked encoding of buffers, one chunk each, and the terminator. */
 const chunked = (...parts) =>
@@ -132,7 +117,7 @@ describe("chunked request bodies", () => {
         Buffer.from("GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"),
       ]),
     );
-    const rs = responses(r.text);
+    const rs = parseResponses(r.text);
     assert.deepEqual(rs.map((x) => x.status), [200, 200], r.text);
     assert.equal(rs[1].body, '{"status":"ok"}', "the request after the body is parsed as one");
     assert.equal(fs.readFileSync(target, "utf8"), text);
@@ -206,7 +191,7 @@ describe("framing that could be read two ways is refused and the connection clos
     test(name, async () => {
       const before = await snapshot(dir);
       const r = await rawExchange(d, bytes());
-      const rs = responses(r.text);
+      const rs = parseResponses(r.text);
       assert.equal(rs.length, 1, `exactly one response: ${r.text}`);
       assert.equal(rs[0].status, status, r.text);
       assert.match(rs[0].head, /\r\nconnection: close/i);
