@@ -75,8 +75,8 @@ static void route_head(struct run *r, struct http_head *head)
     } else {
         enum router_result rr = router_match(req, &route, &allow);
         what = (uint64_t)rr << 32 | allow;
-        if (rr == ROUTER_MATCH && (!route || !(route->method & http_method(req)) ||
-                                   !(allow & http_method(req))))
+        if (rr == ROUTER_MATCH &&
+            (!route || !(route->method & http_method(req)) || !(allow & http_method(req))))
             if (!(route && (route->method & HTTP_GET) && http_method(req) == HTTP_HEAD))
                 abort(); /* a match must accept the request's method */
     }
