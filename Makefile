@@ -9,6 +9,7 @@
 #   make clean
 
 CC       ?= cc
+comma    := ,
 PKGS     := libwebsockets libuv libcjson libarchive
 # The desktop: Xlib and its extensions (capture, input, cursor, damage), XCB (the clipboard
 # owner's connection), the image encoders.
@@ -121,9 +122,17 @@ test: all unit integration
 
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
                -fno-sanitize-recover=all
-build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) | $(DEPS_STAMP)
+# The library is compiled once for all targets (instrumented, without libFuzzer's main), so
+# adding a target costs one link, not another build of every source.
+FUZZ_LIB_CFLAGS := $(subst -fsanitize=fuzzer$(comma),-fsanitize=fuzzer-no-link$(comma),$(FUZZ_CFLAGS)) -MMD -MP
+FUZZ_OBJ := $(LIB_SRC:%.c=build/fuzz/obj/%.o)
+.SECONDARY: $(FUZZ_OBJ)
+build/fuzz/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB_SRC) $(PKG_LIBS)
+	clang $(FUZZ_LIB_CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) $(PKG_CFLAGS) -o $@ $< $(FUZZ_OBJ) $(PKG_LIBS)
 
 fuzz-build: $(FUZZ_BIN)
 
