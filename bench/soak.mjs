@@ -104,7 +104,10 @@ async function worker(w) {
 
 const rss0 = rss();
 const t0 = Date.now();
+const samples = [];
+const sampler = setInterval(() => samples.push((rss() / 1024).toFixed(1)), 15000);
 await Promise.all(Array.from({ length: WORKERS }, (_, w) => worker(w)));
+clearInterval(sampler);
 const secs = (Date.now() - t0) / 1000;
 const rss1 = rss();
 proc.kill("SIGTERM");
@@ -112,7 +115,7 @@ const exit = await exited;
 const total = Object.values(ops).reduce((a, b) => a + b, 0);
 console.log(`binary ${BIN}, ${WORKERS} workers, ${secs.toFixed(0)} s`);
 console.log(`operations ${total} (${(total / secs).toFixed(0)}/s), errors ${errors}`);
-console.log(`RSS ${(rss0 / 1024).toFixed(1)} MiB at start, ${(rss1 / 1024).toFixed(1)} MiB at the end`);
+console.log(`RSS ${(rss0 / 1024).toFixed(1)} MiB at start, ${(rss1 / 1024).toFixed(1)} MiB at the end (every 15 s: ${samples.join(", ")})`);
 console.log(`exit after SIGTERM: ${JSON.stringify(exit)}${/Sanitizer|runtime error/.test(logs) ? " (sanitizer report in the log)" : ""}`);
 console.log(Object.entries(ops).map(([k, v]) => `${k} ${v}${failed[k] ? ` (${failed[k]} failed)` : ""}`).join(", "));
 if (/Sanitizer|runtime error/.test(logs)) console.log(logs.slice(-4000));
