@@ -181,7 +181,7 @@ static struct acp_server *post_server(struct http_req *req, const char *body, si
     if (r < 0)
         return NULL;
     if (agent_id && !(a = agent_find(agent_id))) {
-        problem_with_id(err, 400, PROBLEM_UNSUPPORTED_AGENT, agent_id, "%s", agent_id);
+        agent_unknown(err, agent_id);
         return NULL;
     }
     for (w = installs; w && strcmp(w->id, id) != 0; w = w->next)

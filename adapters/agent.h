@@ -96,6 +96,8 @@ struct agent_adapter {
 extern const struct agent_adapter *const agent_table[];
 extern const size_t agent_count;
 const struct agent_adapter *agent_find(const char *id);
+/* The 400 for an agent id that is not in the table: names it and lists the known ones. */
+int agent_unknown(struct problem *err, const char *id);
 
 /* Shared pieces for the adapters. */
 bool agent_has_env(const char *const *names);

@@ -59,7 +59,7 @@ static const struct agent_adapter *path_agent(struct http_req *req, struct probl
     const struct agent_adapter *a = agent_find(id);
 
     if (!a)
-        problem_with_id(err, 400, PROBLEM_UNSUPPORTED_AGENT, id, "%s", id);
+        agent_unknown(err, id);
     return a;
 }
 

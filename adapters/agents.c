@@ -43,6 +43,23 @@ const struct agent_adapter *agent_find(const char *id)
     return NULL;
 }
 
+int agent_unknown(struct problem *err, const char *id)
+{
+    char known[256];
+    size_t len = 0;
+
+    known[0] = '\0';
+    for (size_t i = 0; i < agent_count; i++) {
+        int n =
+            snprintf(known + len, sizeof(known) - len, "%s%s", i ? ", " : "", agent_table[i]->id);
+        if (n < 0 || (size_t)n >= sizeof(known) - len)
+            break;
+        len += (size_t)n;
+    }
+    return problem_with_id(err, 400, PROBLEM_UNSUPPORTED_AGENT, id, "%s (known agents: %s)", id,
+                           known);
+}
+
 void agent_cmd_done(struct agent_cmd *c)
 {
     for (size_t i = 0; i < c->argc; i++)

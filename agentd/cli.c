@@ -18,9 +18,10 @@ static const char usage_text[] =
     "\n"
     "Usage:\n"
     "  agentd server [OPTIONS] (--token TOKEN | --no-token)\n"
-    "  agentd attach PROC_ID [--endpoint URL] [--token T] [--since N]\n"
-    "  agentd exec [-i] [-t] [--endpoint URL] [--token T] -- COMMAND [ARGS...]\n"
-    "                                  (agentd attach --help for the client options)\n"
+    "  agentd attach PROC_ID [--endpoint URL] [--token T] [--since N] [--detach-key KEY]\n"
+    "  agentd exec [-i] [-t] [--cwd DIR] [-e KEY=VALUE]... [--endpoint URL] [--token T]\n"
+    "              [--detach-key KEY] -- COMMAND [ARGS...]\n"
+    "                                  (agentd attach --help explains the client options)\n"
     "  agentd install-agent AGENT|--all [--reinstall] [--agent-version V]\n"
     "  agentd install desktop [--yes] [--print-only] [--package-manager apt|dnf|apk]\n"
     "                         [--no-fonts]\n"
@@ -235,7 +236,7 @@ enum cli_action cli_parse(int argc, char **argv, struct agentd_config *cfg)
         return CLI_EXIT_USAGE;
     }
     if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0 ||
-        strcmp(argv[1], "version") == 0) {
+        strcmp(argv[1], "-v") == 0 || strcmp(argv[1], "version") == 0) {
         printf("agentd %s (sandbox-agent API %s)\n", AGENTD_VERSION, AGENTD_COMPAT);
         return CLI_EXIT_OK;
     }

@@ -224,6 +224,8 @@ describe("ACP over HTTP with the mock agent", () => {
     assert.match(p.detail, /agent/);
     const bogus = assertProblem(await acpPost(d, "no-agent", INIT(), { agent: "bogus" }), 400, "unsupported_agent");
     assert.equal(bogus.agent, "bogus");
+    // The detail says which ids exist (issue 14: "unsupported agent: gpt" listed none).
+    assert.match(bogus.detail, /^unsupported agent: bogus \(known agents: claude, codex, opencode, amp, pi, cursor, mock\)$/);
     const empty = assertProblem(await acpPost(d, "no-agent", INIT(), { agent: "" }), 400, "unsupported_agent");
     assert.equal(empty.agent, "");
     assert.ok(!(await listServers(d)).some((s) => s.serverId === "no-agent"), "no server was created");

@@ -196,6 +196,7 @@ describe("agent registry through the SDK", () => {
     assert.ok(!("configOptions" in plain));
     const err = await sdkError(() => sdk.getAgent("bogus"), 400, "unsupported_agent");
     assert.equal(err.problem.agent, "bogus");
+    assert.match(err.problem.detail, /known agents: claude, codex, opencode, amp, pi, cursor, mock/);
   });
 
   test("installAgent('mock') twice: installed, then already installed", async () => {

@@ -13,18 +13,25 @@ function run(args, env = {}) {
 }
 
 describe("agentd command line", () => {
-  test("--version prints the version and the API it speaks", () => {
-    const r = run(["--version"]);
-    assert.equal(r.status, 0);
-    assert.match(r.stdout, /^agentd \d+\.\d+\.\d+ \(sandbox-agent API 0\.4\.2\)/);
+  test("--version (and -V, -v, version) prints the version and the API it speaks", () => {
+    for (const flag of ["--version", "-V", "-v", "version"]) {
+      const r = run([flag]);
+      assert.equal(r.status, 0, flag);
+      assert.match(r.stdout, /^agentd \d+\.\d+\.\d+ \(sandbox-agent API 0\.4\.2\)/, flag);
+    }
   });
 
   test("--help lists the server flags", () => {
     const r = run(["--help"]);
     assert.equal(r.status, 0);
     for (const flag of ["--host", "--port", "--token", "--no-token", "--cors-allow-origin",
-      "--cors-allow-method", "--cors-allow-header", "--cors-allow-credentials", "--fs-root"])
+      "--cors-allow-method", "--cors-allow-header", "--cors-allow-credentials", "--fs-root",
+      "--allow-host"])
       assert.ok(r.stdout.includes(flag), `help mentions ${flag}`);
+    // exec's and attach's own options are in the top-level help too (issue 14).
+    const exec = r.stdout.split("\n").filter((l) => /agentd (exec|attach)|^\s+\[--detach-key/.test(l)).join("\n");
+    for (const flag of ["--cwd", "-e KEY=VALUE", "--detach-key", "--since", "--endpoint"])
+      assert.ok(exec.includes(flag), `help shows ${flag} for exec/attach:\n${exec}`);
   });
 
   const bad = [
