@@ -225,6 +225,11 @@ int http_req_from_head(struct http_conn *c, struct http_head *head, bool parsed,
     return 0;
 }
 
+struct http_conn *http_req_conn(const struct http_req *req)
+{
+    return req->conn;
+}
+
 const char *http_req_raw_head(const struct http_req *req, size_t *ret_len)
 {
     *ret_len = req->head.raw_len;

@@ -37,7 +37,6 @@ struct http_conn {
     unsigned served;       /* requests started on this connection */
     bool body_off;         /* http_conn_body_flow(false) */
     bool reading;          /* uv_read_start is active */
-    bool eof;              /* the client closed its side */
     unsigned writes;       /* uv_write requests in flight */
     uint64_t written;      /* bytes handed to the socket (progress, for the spin guard) */
     bool want_write;       /* call http_on_writable() when no write is in flight */
@@ -180,11 +179,6 @@ void http_conn_setup(uv_loop_t *loop, const struct http_conn_ops *ops)
         uv_unref((uv_handle_t *)&kick_idle);
         kick_ready = true;
     }
-}
-
-size_t http_conn_count(void)
-{
-    return nconns;
 }
 
 /* ---- closing ---------------------------------------------------------------------------- */
@@ -370,7 +364,6 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
     if (c->closing)
         return;
     if (n < 0) {
-        c->eof = true;
         conn_close(c);
         return;
     }
@@ -393,7 +386,7 @@ static void conn_update(struct http_conn *c)
     else if (c->phase == PH_BODY)
         want = !c->body_off && room;
     else
-        want = room && !c->eof;
+        want = room;
     if (want && !c->reading) {
         if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0)
             c->reading = true;
@@ -700,16 +693,13 @@ void http_conn_next(struct http_conn *c)
 
 int http_conn_handoff(struct http_req *req, int *ret_fd, char **ret_bytes, size_t *ret_len)
 {
-    struct http_conn *c = NULL;
+    struct http_conn *c = http_req_conn(req);
     uv_os_fd_t fd;
     size_t head_len, rest;
     const char *head;
     char *bytes;
     int nfd;
 
-    for (struct http_conn *k = conns; k; k = k->next)
-        if (k->req == req)
-            c = k;
     if (!c || uv_fileno((uv_handle_t *)&c->tcp, &fd) < 0)
         return -EBADF;
     nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);

@@ -48,8 +48,6 @@ struct http_conn_ops {
 void http_conn_setup(uv_loop_t *loop, const struct http_conn_ops *ops);
 /* Accepts one pending connection from server (503 and close past LIM_CONNECTIONS). */
 void http_conn_accept(uv_stream_t *server);
-/* Open connections. */
-size_t http_conn_count(void);
 /* Closes every connection (shutdown). */
 void http_conn_close_all(void);
 /*
@@ -83,6 +81,8 @@ void http_conn_next(struct http_conn *c);
  */
 int http_req_from_head(struct http_conn *c, struct http_head *head, bool parsed,
                        struct http_req **slot, struct problem *err);
+/* The connection a request arrived on, or NULL once detached. */
+struct http_conn *http_req_conn(const struct http_req *req);
 /* The request's head as received (for a WebSocket handoff). */
 const char *http_req_raw_head(const struct http_req *req, size_t *ret_len);
 
