@@ -11,6 +11,13 @@
  * slow one never makes agentd queue; one that falls behind the ring resumes
  * at the oldest retained event, the id gap shows it), with `: heartbeat`
  * after LIM_SSE_KEEPALIVE_MS of silence.
+ *
+ * A GET for a server that does not exist yet waits up to
+ * LIM_ACP_EARLY_SUBSCRIBE_MS for the POST that creates it, then gets the
+ * reference's 404.  The SDK opens its stream as it POSTs `initialize`, so its
+ * GET usually arrives first; answered 404 at once, the SDK's stream stays
+ * down until some later write restarts it, and the first prompt's updates
+ * then come after its result.
  */
 #include "acp.h"
 
@@ -96,6 +103,7 @@ struct install_wait {
 static struct install_wait *installs;
 
 static void post_process(struct http_req *req, const char *body, size_t len);
+static void early_attach(struct acp_server *s);
 
 static void park(struct install_wait *w, struct http_req *req, const char *body, size_t len)
 {
@@ -211,7 +219,10 @@ static struct acp_server *post_server(struct http_req *req, const char *body, si
         *parked = install_then_post(id, a, req, body, len, err);
         return NULL;
     }
-    return acp_create(id, a, &s, err) < 0 ? NULL : s;
+    if (acp_create(id, a, &s, err) < 0)
+        return NULL;
+    early_attach(s);
+    return s;
 }
 
 static void post_process(struct http_req *req, const char *body, size_t len)
@@ -338,7 +349,8 @@ static void handle_post(struct http_req *req)
 
 struct acp_sub {
     struct acp_sub *next;
-    struct acp_server *srv; /* referenced */
+    struct acp_server *srv; /* referenced; NULL while waiting for the server (on `early`) */
+    char *early_id;         /* the server waited for */
     struct http_req *req;
     uint64_t after; /* last event id sent */
     struct buf out; /* the event being written */
@@ -347,6 +359,8 @@ struct acp_sub {
     bool ended; /* the server is gone: finish what is retained, then end */
     uv_timer_t timer;
 };
+
+static struct acp_sub *early; /* subscribers waiting for their server to be created */
 
 void acp_subs_wake(struct acp_server *s)
 {
@@ -367,7 +381,9 @@ static void sub_timer_closed(uv_handle_t *h)
     struct acp_sub *u = h->data;
 
     buf_done(&u->out);
-    acp_unref(u->srv);
+    if (u->srv)
+        acp_unref(u->srv);
+    free(u->early_id);
     free(u);
 }
 
@@ -375,7 +391,7 @@ static void sub_free(struct http_req *req, void *ctx)
 {
     struct acp_sub *u = ctx, **pp;
 
-    for (pp = &u->srv->subs; *pp && *pp != u; pp = &(*pp)->next)
+    for (pp = u->srv ? &u->srv->subs : &early; *pp && *pp != u; pp = &(*pp)->next)
         ;
     if (*pp)
         *pp = u->next;
@@ -412,25 +428,100 @@ static bool sub_next(struct acp_sub *u)
     return false;
 }
 
+/*
+ * Packs every retained event that fits into one write: a burst (a mock turn
+ * is a dozen updates and the response) leaves in one write, before the
+ * POST's reply that is kicked after this subscriber, so a client reads a
+ * turn's updates before the response that ends it. An event larger than
+ * `cap` goes out in pieces over several calls.
+ */
 static ssize_t sub_read(struct http_req *req, void *dst, size_t cap)
 {
     struct acp_sub *u = http_ctx(req);
-    size_t n;
+    char *p = dst;
+    size_t len = 0, n;
 
-    if (u->off == u->out.len) {
-        if (!sub_next(u))
-            return u->ended ? 0 : HTTP_SOURCE_WAIT;
-        uv_timer_again(&u->timer);
+    for (;;) {
+        if (u->off == u->out.len) {
+            if (len && cap - len < 64)
+                break;
+            if (!sub_next(u))
+                break;
+            uv_timer_again(&u->timer);
+            /* A whole event that does not fit waits for the next call (unless nothing is in). */
+            if (len && u->out.len > cap - len)
+                break;
+        }
+        n = u->out.len - u->off;
+        if (n > cap - len)
+            n = cap - len;
+        memcpy(p + len, u->out.data + u->off, n);
+        u->off += n;
+        len += n;
+        if (len == cap)
+            break;
     }
-    n = u->out.len - u->off;
-    if (n > cap)
-        n = cap;
-    memcpy(dst, u->out.data + u->off, n);
-    u->off += n;
-    return (ssize_t)n;
+    if (len)
+        return (ssize_t)len;
+    return u->ended ? 0 : HTTP_SOURCE_WAIT;
 }
 
 static const struct http_source_ops sub_source = {sub_read};
+
+/* Streams `s` to the subscriber from its Last-Event-ID on. */
+static void sub_start(struct acp_sub *u, struct acp_server *s)
+{
+    u->srv = s;
+    acp_ref(s);
+    /*
+     * An id beyond the last event (a client of an earlier server with this
+     * id, ids restart at 1) replays nothing, but live events still flow.
+     */
+    if (u->after > s->last_id)
+        u->after = s->last_id;
+    uv_timer_start(&u->timer, sub_keepalive, LIM_SSE_KEEPALIVE_MS, LIM_SSE_KEEPALIVE_MS);
+    u->next = s->subs;
+    s->subs = u;
+    http_add_header(u->req, "cache-control", "no-cache");
+    http_reply_stream(u->req, 200, "text/event-stream", -1, &sub_source);
+}
+
+static void early_unlink(struct acp_sub *u)
+{
+    struct acp_sub **pp;
+
+    for (pp = &early; *pp != u; pp = &(*pp)->next)
+        ;
+    *pp = u->next;
+    u->next = NULL;
+}
+
+/* No POST created the server in time: the reference's 404. */
+static void sub_early_expired(uv_timer_t *t)
+{
+    struct acp_sub *u = t->data;
+    struct problem err;
+
+    early_unlink(u);
+    problem_with_id(&err, 404, PROBLEM_SESSION_NOT_FOUND, u->early_id, "%s", u->early_id);
+    http_reply_problem(u->req, &err);
+}
+
+/* A POST has just created `s`: the subscribers waiting for it start streaming. */
+static void early_attach(struct acp_server *s)
+{
+    struct acp_sub **pp = &early, *u;
+
+    while ((u = *pp)) {
+        if (strcmp(u->early_id, s->id) != 0) {
+            pp = &u->next;
+            continue;
+        }
+        *pp = u->next;
+        uv_timer_stop(&u->timer);
+        sub_start(u, s);
+    }
+}
 
 static void handle_subscribe(struct http_req *req)
 {
@@ -445,10 +536,6 @@ static void handle_subscribe(struct http_req *req)
         problem_set(&err, 406, PROBLEM_NOT_ACCEPTABLE, "accept must allow text/event-stream");
         goto fail;
     }
-    if (!s) {
-        problem_with_id(&err, 404, PROBLEM_SESSION_NOT_FOUND, id, "%s", id);
-        goto fail;
-    }
     if (last) {
         errno = 0;
         after = strtoull(last, &end, 10);
@@ -461,24 +548,23 @@ static void handle_subscribe(struct http_req *req)
          * An id beyond the last event (a client of an earlier server with this
          * id, ids restart at 1) replays nothing, but live events still flow.
          */
-        if (after > s->last_id)
-            after = s->last_id;
     }
     free(last);
     u = xcalloc(1, sizeof(*u));
-    u->srv = s;
-    acp_ref(s);
     u->req = req;
     u->after = after;
     buf_init(&u->out, LIM_ACP_LINE_BYTES + 64);
     uv_timer_init(http_loop(), &u->timer);
     u->timer.data = u;
-    uv_timer_start(&u->timer, sub_keepalive, LIM_SSE_KEEPALIVE_MS, LIM_SSE_KEEPALIVE_MS);
-    u->next = s->subs;
-    s->subs = u;
     http_set_ctx(req, u, &sub_ctx_ops);
-    http_add_header(req, "cache-control", "no-cache");
-    http_reply_stream(req, 200, "text/event-stream", -1, &sub_source);
+    if (s) {
+        sub_start(u, s);
+        return;
+    }
+    u->early_id = xstrdup(id);
+    u->next = early;
+    early = u;
+    uv_timer_start(&u->timer, sub_early_expired, LIM_ACP_EARLY_SUBSCRIBE_MS, 0);
     return;
 fail:
     free(last);

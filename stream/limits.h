@@ -116,6 +116,9 @@
 /* ACP: a request the agent has not answered after this gets 504 (env
  * AGENTD_ACP_REQUEST_TIMEOUT_MS). */
 #define LIM_ACP_REQUEST_TIMEOUT_MS (10 * 60 * 1000)
+/* ACP: an SSE GET for a server that does not exist yet waits this long for the POST that
+ * creates it (the SDK sends both at once) before it gets 404. */
+#define LIM_ACP_EARLY_SUBSCRIBE_MS 2000
 /* ACP: live servers (agent processes) at once. */
 #define LIM_ACP_SERVERS 64
 /* ACP: after DELETE, SIGTERM to the agent's group, then SIGKILL after this. */

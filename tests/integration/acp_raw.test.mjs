@@ -232,6 +232,27 @@ describe("ACP over HTTP with the mock agent", () => {
     assertProblem(await api(d, "GET", acpPath("no-agent"), { headers: { Accept: "text/event-stream" } }), 404, "session_not_found");
   });
 
+  test("an SSE GET that comes before the POST creating its server waits for it and streams from event 1", async () => {
+    // The SDK sends both at once; its GET usually arrives first (issue: a CI failure of the SDK
+    // suite). The GET is on the wire and a later request on another connection has been
+    // answered before the POST is sent.
+    const early = openSse(d, acpPath("early"));
+    assertJson(await api(d, "GET", "/v1/health"));
+    assertJson(await acpPost(d, "early", INIT(7), { agent: "mock" }));
+    const sse = await early;
+    assert.equal(sse.status, 200, sse.text);
+    const first = await sse.next(() => true, { what: "the first event" });
+    assert.equal(first.id, "1");
+    assert.equal(data(first).id, 7, "the initialize response is event 1");
+    sse.close();
+    // Nobody creates `never`: its GET gets the reference's 404 after the wait.
+    const t0 = Date.now();
+    const late = await openSse(d, acpPath("never"));
+    assert.equal(late.status, 404);
+    assert.equal(JSON.parse(late.text).sessionId, "never");
+    assert.ok(Date.now() - t0 >= 1900, `answered after the ${Date.now() - t0} ms wait, not at once`);
+  });
+
   test("a server bound to one agent refuses another with 409; the same agent is fine", async () => {
     assertJson(await acpPost(d, "bound", INIT(1), { agent: "mock" }));
     const p = assertProblem(await acpPost(d, "bound", INIT(2), { agent: "claude" }), 409, "conflict");

@@ -276,6 +276,43 @@ describe("sessions with the mock agent", () => {
     for (const e of events) assert.ok(stored.items.some((s) => s.id === e.id), "persisted");
   });
 
+  test("the SDK's first SSE GET answered after its first POSTs: one stream, a prompt's updates before its result", async () => {
+    // The SDK opens its SSE stream as it POSTs initialize, so the GET usually reaches agentd
+    // before the server exists. Answered 404 at once (the reference does), a loaded client that
+    // reads that 404 after session/new's reply keeps its stream down until the next write: the
+    // first prompt restarts it, and its updates arrive after its result (a CI failure of this
+    // file). This fetch delivers the first GET's answer only after session/new's reply, the
+    // slowest order such a client produces.
+    const gets = [];
+    let newDone;
+    const sessionNewReplied = new Promise((r) => (newDone = r));
+    const slowFetch = async (input, init) => {
+      const req = new Request(input, init);
+      const isAcp = new URL(req.url).pathname.startsWith("/v1/acp/");
+      const body = isAcp && req.method === "POST" ? await req.clone().text() : "";
+      const res = await fetch(req);
+      if (isAcp && req.method === "GET") {
+        gets.push(res.status);
+        if (gets.length === 1) await sessionNewReplied;
+      }
+      if (body.includes('"session/new"')) newDone();
+      return res;
+    };
+    const slow = await SandboxAgent.connect({ baseUrl: d.base, fetch: slowFetch });
+    try {
+      const s = await slow.createSession({ agent: "mock", cwd: work });
+      const text = "first prompt on a late stream";
+      const { result, events } = await promptAndCollect(s, [{ type: "text", text }]);
+      assert.deepEqual(result, { stopReason: "end_turn" });
+      const seen = kinds(events);
+      for (const k of UPDATE_KINDS) assert.ok(seen.includes(k), `${k} in ${seen.join(",")}`);
+      assert.equal(textOf(events, "user_message_chunk"), text);
+      assert.deepEqual(gets, [200], "one SSE GET, answered 200 once its server existed");
+    } finally {
+      await slow.dispose();
+    }
+  });
+
   test("a prompt that needs a permission: onPermissionRequest + respondPermission, outcome reported", async () => {
     for (const [reply, optionId, status] of [
       ["once", "allow-once", "completed"],
