@@ -48,13 +48,94 @@ struct client_conn {
     const struct client_ws_hooks *hooks;
     void *ctx;
     struct ws_session *ws;
+    struct lws *wsi;
+    struct buf rx; /* the message being reassembled */
+    bool rx_binary;
+    int close_code; /* the session is closing: the Close frame goes when it has drained */
+    char close_reason[124];
 };
+
+/* ---- the session's transport: libwebsockets' client side ------------------------------------- */
+
+_Static_assert(LWS_PRE <= WS_HEADROOM, "a session's headroom holds lws's");
+
+static void tr_want_write(void *conn)
+{
+    struct client_conn *k = conn;
+
+    lws_callback_on_writable(k->wsi);
+}
+
+static int tr_write(void *conn, unsigned char *p, size_t n, bool binary)
+{
+    struct client_conn *k = conn;
+
+    return lws_write(k->wsi, p, n, binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT) < 0 ? -1 : 0;
+}
+
+static void tr_close(void *conn, int code, const char *reason)
+{
+    struct client_conn *k = conn;
+
+    k->close_code = code;
+    snprintf(k->close_reason, sizeof(k->close_reason), "%s", reason);
+    /* A server that stopped reading never lets the Close frame out: drop it after the grace. */
+    lws_set_timeout(k->wsi, PENDING_TIMEOUT_CLOSE_SEND, LIM_WS_CLOSE_GRACE_S);
+    lws_callback_on_writable(k->wsi);
+}
+
+static const struct ws_transport transport = {tr_want_write, tr_write, tr_close};
+
+static int ws_writable(struct client_conn *k)
+{
+    unsigned char frame[LWS_PRE + 2 + sizeof(k->close_reason)];
+    size_t rl;
+    int r = ws_on_writable(k->ws);
+
+    if (r != 0 || !k->close_code)
+        return r < 0 ? -1 : 0;
+    /* The Close frame itself (status code + reason), then hang up. */
+    rl = strlen(k->close_reason);
+    frame[LWS_PRE] = (unsigned char)(k->close_code >> 8);
+    frame[LWS_PRE + 1] = (unsigned char)(k->close_code & 0xff);
+    memcpy(frame + LWS_PRE + 2, k->close_reason, rl);
+    /* LWS_WRITE_CLOSE (4) is not in the public enum of lws 4.1. */
+    lws_write(k->wsi, frame + LWS_PRE, 2 + rl, (enum lws_write_protocol)4);
+    return -1;
+}
+
+/*
+ * Bounded reassembly: a frame that declares more than the limit (lws tells
+ * what is still to come of it), or a message whose fragments pass it, is
+ * refused at once with 1009.
+ */
+static int ws_receive(struct client_conn *k, const void *in, size_t len)
+{
+    static unsigned char why[] = "message too big";
+    struct lws *wsi = k->wsi;
+
+    if (lws_is_first_fragment(wsi)) {
+        buf_reset(&k->rx);
+        k->rx_binary = lws_frame_is_binary(wsi);
+    }
+    if (len + lws_remaining_packet_payload(wsi) > k->rx.max - k->rx.len ||
+        buf_append(&k->rx, in, len) < 0) {
+        lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, why, sizeof(why) - 1);
+        return -1;
+    }
+    if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
+        return 0;
+    ws_deliver(k->ws, k->rx.data ? k->rx.data : "", k->rx.len, k->rx_binary);
+    buf_reset(&k->rx);
+    return 0;
+}
 
 static void conn_free(struct lws *wsi, struct client_conn *k)
 {
     if (wsi)
         lws_set_opaque_user_data(wsi, NULL);
     buf_done(&k->resp);
+    buf_done(&k->rx);
     free(k->body);
     free(k->path);
     free(k);
@@ -192,14 +273,16 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 
     /* WebSocket */
     case LWS_CALLBACK_CLIENT_ESTABLISHED:
-        k->ws = ws_session_new(wsi, k->ops, k->ctx, LIM_RX_BUFFER_BYTES * 4);
+        k->wsi = wsi;
+        buf_init(&k->rx, LIM_RX_BUFFER_BYTES * 4);
+        k->ws = ws_session_new(&transport, k, k->ops, k->ctx, LIM_RX_BUFFER_BYTES * 4);
         k->finished = true;
         k->hooks->on_open(k->ctx, k->ws, NULL);
         return 0;
     case LWS_CALLBACK_CLIENT_RECEIVE:
-        return k->ws ? ws_on_receive(k->ws, in, len) : -1;
+        return k->ws ? ws_receive(k, in, len) : -1;
     case LWS_CALLBACK_CLIENT_WRITEABLE:
-        return k->ws ? ws_on_writable(k->ws) : 0;
+        return k->ws ? ws_writable(k) : 0;
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
         peer_close(k, in, len);
         return 0;

@@ -170,8 +170,6 @@ int main(int argc, char **argv)
              cfg.token ? "token required" : "no token");
 
     uv_run(loop, UV_RUN_DEFAULT);
-    server_finish();
-    uv_run(loop, UV_RUN_DEFAULT);
     desk_done();
     /* Anything a module left open is closed before the loop goes. */
     uv_walk(loop, on_close_walk, NULL);

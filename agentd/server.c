@@ -5,8 +5,9 @@
  * order: CORS preflight, 404 (routing comes before auth, as in the
  * reference), 401, 405, content-type and size checks for JSON bodies, and
  * finally the module's handler.  A WebSocket upgrade passes the same checks
- * and is then handed, socket and bytes, to a libwebsockets context on the same
- * loop, which does the handshake and the framing.  Nothing here blocks:
+ * and the handshake's own (version 13, a 16-byte key), and its socket and any
+ * bytes after the head then go to stream/ws_server.c, which answers the
+ * handshake and does the framing.  Nothing here blocks:
  * handlers either answer at once or hand work to the libuv pool and answer
  * from its completion callback.
  */
@@ -21,12 +22,12 @@
 #include "../stream/json.h"
 #include "../stream/limits.h"
 #include "../stream/log.h"
-#include "../stream/ws.h"
+#include "../stream/base64.h"
+#include "../stream/ws_server.h"
 #include "../stream/xmalloc.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <libwebsockets.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -35,27 +36,17 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-/* Per-WebSocket state (lws per_session_data). */
-struct conn {
-    struct ws_session *ws; /* after the upgrade */
-};
-
-/* A validated upgrade between the handoff and libwebsockets' ESTABLISHED. */
+/* A checked upgrade on its way to the route's ws_open. */
 struct upgrade {
-    int fd;                    /* the socket as libwebsockets knows it */
     struct http_req *req;      /* path, query and captures for ws_open (one reference) */
     const struct route *route; /* the WebSocket route */
-    struct upgrade *next;
 };
 
 #define SERVER_LISTENERS_MAX 8
 
-static struct lws_context *context;
-static struct lws_vhost *vhost;
 static const struct agentd_config *server_cfg;
 static uv_tcp_t listeners[SERVER_LISTENERS_MAX];
 static size_t nlisteners;
-static struct upgrade *upgrades;
 
 static bool authorized(struct http_req *req, const struct route *route)
 {
@@ -147,48 +138,72 @@ static void dispatch_route(struct http_req *req, const struct route *route)
         http_continue(req);
 }
 
-/* Gives a checked upgrade's socket to libwebsockets. */
-static void hand_off(struct http_req *req, const struct route *route)
+static struct ws_session *open_session(const struct ws_transport *tr, void *conn, void *arg)
 {
-    struct upgrade *u, **pp;
+    struct upgrade *u = arg;
+    struct ws_session *s = u->route->ws_open(tr, conn, u->req);
+
+    http_req_unref(u->req);
+    free(u);
+    return s;
+}
+
+/* Gives a checked upgrade's socket to the WebSocket server side. */
+static void hand_off(struct http_req *req, const struct route *route, const char *key)
+{
+    struct upgrade *u;
     char *bytes;
     size_t len;
-    int fd;
+    int fd, r;
 
     if (http_conn_handoff(req, &fd, &bytes, &len) < 0)
         return;
-    /* A descriptor number lws closed without telling us may have come back. */
-    for (pp = &upgrades; *pp;) {
-        u = *pp;
-        if (u->fd == fd) {
-            *pp = u->next;
-            http_req_unref(u->req);
-            free(u);
-        } else {
-            pp = &u->next;
-        }
-    }
     u = xcalloc(1, sizeof(*u));
-    u->fd = fd;
     u->req = req;
     u->route = route;
-    u->next = upgrades;
-    upgrades = u;
-    /* lws parses the head again, answers the handshake and calls ESTABLISHED (maybe now). */
-    if (!lws_adopt_socket_vhost_readbuf(vhost, fd, bytes, len))
-        log_warn("server", "libwebsockets did not take a WebSocket connection");
+    r = ws_server_accept(http_loop(), fd, key, strlen(key), bytes, len, open_session, u);
+    if (r < 0) {
+        log_warn("server", "cannot take a WebSocket connection: %s", uv_strerror(r));
+        http_req_unref(req);
+        free(u);
+    }
     free(bytes);
 }
 
-static struct upgrade *take_upgrade(int fd)
+/*
+ * The handshake's own checks (RFC 6455 4.2.1): version 13 (426 naming it
+ * otherwise) and a key that is 16 bytes in base64.  Returns the key
+ * (malloc'd) or NULL with the reply sent.
+ */
+static char *handshake_key(struct http_req *req)
 {
-    for (struct upgrade **pp = &upgrades; *pp; pp = &(*pp)->next) {
-        struct upgrade *u = *pp;
-        if (u->fd == fd) {
-            *pp = u->next;
-            return u;
-        }
+    char *version = http_header(req, "sec-websocket-version:");
+    char *key = http_header(req, "sec-websocket-key:");
+    unsigned char raw[32];
+    size_t bad = 0;
+    long n = -1;
+    struct problem p;
+
+    if (!version || strcmp(version, "13") != 0) {
+        problem_set(&p, 426, PROBLEM_INVALID_REQUEST,
+                    "WebSocket version %s is not supported; send Sec-WebSocket-Version: 13",
+                    version ? version : "(none)");
+        http_add_header(req, "sec-websocket-version", "13");
+        goto refuse;
     }
+    if (key && strlen(key) <= 2 * sizeof(raw))
+        n = base64_decode(key, strlen(key), raw, &bad);
+    if (n != 16) {
+        problem_set(&p, 400, PROBLEM_INVALID_REQUEST,
+                    "Sec-WebSocket-Key must be 16 bytes in base64 (RFC 6455 4.1)");
+        goto refuse;
+    }
+    free(version);
+    return key;
+refuse:
+    free(version);
+    free(key);
+    http_reply_problem(req, &p);
     return NULL;
 }
 
@@ -202,6 +217,7 @@ static void on_upgrade(struct http_req *req)
     const struct route *route = NULL;
     unsigned allow = 0;
     struct problem p;
+    char *key;
 
     http_set_close(req);
     if (router_match(req, &route, &allow) != ROUTER_MATCH) {
@@ -219,9 +235,12 @@ static void on_upgrade(struct http_req *req)
         reply_401(req);
         return;
     }
+    if (!(key = handshake_key(req)))
+        return;
     route->handler(req);
     if (!http_replied(req))
-        hand_off(req, route);
+        hand_off(req, route, key);
+    free(key);
 }
 
 /* Every request the connections parse (struct http_conn_ops). */
@@ -286,81 +305,6 @@ out:
 }
 
 static const struct http_conn_ops conn_ops = {on_request};
-
-/* libwebsockets' callback: only upgraded connections reach it. */
-static int callback_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-                       size_t len)
-{
-    struct conn *c = user;
-    struct upgrade *u;
-
-    switch (reason) {
-    case LWS_CALLBACK_HTTP:
-        return -1; /* a plain request here means the handoff went wrong */
-
-    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
-        return 0; /* checked before the handoff */
-
-    case LWS_CALLBACK_ESTABLISHED:
-        if (!c)
-            return -1;
-        c->ws = NULL;
-        u = take_upgrade(lws_get_socket_fd(wsi));
-        if (u) {
-            c->ws = u->route->ws_open(wsi, u->req);
-            http_req_unref(u->req);
-            free(u);
-        }
-        return c->ws ? 0 : -1;
-
-    case LWS_CALLBACK_RECEIVE:
-        return c && c->ws ? ws_on_receive(c->ws, in, len) : -1;
-
-    case LWS_CALLBACK_SERVER_WRITEABLE:
-        return c && c->ws ? ws_on_writable(c->ws) : 0;
-
-    case LWS_CALLBACK_CLOSED:
-        if (c && c->ws)
-            ws_on_closed(c->ws);
-        if (c)
-            c->ws = NULL;
-        return 0;
-
-    case LWS_CALLBACK_WSI_DESTROY:
-        u = take_upgrade(lws_get_socket_fd(wsi));
-        if (u) {
-            http_req_unref(u->req);
-            free(u);
-        }
-        return 0;
-
-    default:
-        break;
-    }
-    return lws_callback_http_dummy(wsi, reason, user, in, len);
-}
-
-static const struct lws_protocols protocols[] = {
-    {"http", callback_ws, sizeof(struct conn), LIM_RX_BUFFER_BYTES, 0, NULL, 0},
-    {NULL, NULL, 0, 0, 0, NULL, 0},
-};
-
-static void lws_log_bridge(int level, const char *line)
-{
-    size_t n = strlen(line);
-
-    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-        n--;
-    /* lws 4.1 reports every adoption with a read buffer (each WebSocket handoff) as an error. */
-    if (strstr(line, "adopt_socket_readbuf: calling service"))
-        level = LLL_DEBUG;
-    if (level & LLL_ERR)
-        log_error("lws", "%.*s", (int)n, line);
-    else if (level & LLL_WARN)
-        log_warn("lws", "%.*s", (int)n, line);
-    else
-        log_debug("lws", "%.*s", (int)n, line);
-}
 
 static void on_connection(uv_stream_t *server, int status)
 {
@@ -485,51 +429,11 @@ static int listen_all(uv_loop_t *loop, const struct agentd_config *cfg, int *ret
 
 int server_start(uv_loop_t *loop, const struct agentd_config *cfg, int *ret_port)
 {
-    struct lws_context_creation_info info;
-    void *foreign_loops[1] = {loop};
-    int levels = LLL_ERR | LLL_WARN, r, fds;
+    int r;
 
     server_cfg = cfg;
     cors_init(cfg);
-    fds = raise_fd_limit();
-    if (cfg->log_level == LOG_LVL_DEBUG)
-        levels |= LLL_NOTICE | LLL_INFO;
-    lws_set_log_level(levels, lws_log_bridge);
-
-    /* libwebsockets only frames upgraded connections: it listens nowhere. */
-    memset(&info, 0, sizeof(info));
-    /* Text frames must be UTF-8: lws closes with 1007 otherwise (RFC 6455 8.1); lws reads this
-     * option from the context, not the vhost. */
-    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
-                   LWS_SERVER_OPTION_UV_NO_SIGSEGV_SIGFPE_SPIN | LWS_SERVER_OPTION_VALIDATE_UTF8;
-    info.foreign_loops = foreign_loops;
-    info.pt_serv_buf_size = LIM_RX_BUFFER_BYTES;
-    info.max_http_header_data = LIM_HTTP_HEADER_BYTES;
-    info.max_http_header_pool = LIM_CONNECTIONS;
-    /* Adopted descriptors are looked up by number: cover every number we may hold. */
-    info.fd_limit_per_thread = (unsigned)fds;
-    info.count_threads = 1;
-    /* lws clears this pointer once a (foreign-loop) destroy has finished. */
-    info.pcontext = &context;
-    context = lws_create_context(&info);
-    if (!context) {
-        log_error("server", "cannot create the libwebsockets context");
-        return -EIO;
-    }
-    memset(&info, 0, sizeof(info));
-    info.options = LWS_SERVER_OPTION_LIBUV;
-    info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
-    info.protocols = protocols;
-    info.vhost_name = "agentd";
-    info.timeout_secs = 120;
-    vhost = lws_create_vhost(context, &info);
-    if (!vhost) {
-        log_error("server", "cannot create the libwebsockets vhost");
-        lws_context_destroy(context);
-        context = NULL;
-        return -EIO;
-    }
-
+    raise_fd_limit();
     http_conn_setup(loop, &conn_ops);
     r = listen_all(loop, cfg, ret_port);
     if (r < 0) {
@@ -545,23 +449,5 @@ void server_stop(void)
         if (!uv_is_closing((uv_handle_t *)&listeners[i]))
             uv_close((uv_handle_t *)&listeners[i], NULL);
     http_conn_close_all();
-    while (upgrades) {
-        struct upgrade *u = upgrades;
-        upgrades = u->next;
-        http_req_unref(u->req);
-        free(u);
-    }
-    /*
-     * On a foreign loop this starts the teardown; lws closes its handles as
-     * the loop keeps running and sets `context` to NULL when it is done.
-     */
-    if (context)
-        lws_context_destroy(context);
-}
-
-void server_finish(void)
-{
-    /* A second call completes a destroy that the loop could not finish. */
-    if (context)
-        lws_context_destroy(context);
+    ws_server_close_all();
 }

@@ -1,6 +1,6 @@
 /*
- * The listener: libwebsockets on the caller's libuv loop, one port for HTTP,
- * SSE and (later) WebSocket.
+ * The listener: one port for HTTP, SSE and WebSocket on the caller's libuv
+ * loop (stream/http_conn.c, stream/ws_server.c).
  */
 #ifndef AGENTD_SERVER_H
 #define AGENTD_SERVER_H
@@ -13,7 +13,5 @@
 int server_start(uv_loop_t *loop, const struct agentd_config *cfg, int *ret_port);
 /* Closes the listener and every connection (finishes as the loop runs on). */
 void server_stop(void);
-/* After the loop has stopped: completes the teardown if needed. */
-void server_finish(void);
 
 #endif

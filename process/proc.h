@@ -114,9 +114,10 @@ int proc_close_input(struct proc *p);
  */
 size_t proc_stdout_head(const struct proc *p, char *dst, size_t cap);
 
-struct lws;
+struct ws_transport;
 struct ws_session;
 /* The terminal WebSocket of the process named in req (after a checked upgrade), or NULL. */
-struct ws_session *proc_terminal_open(struct lws *wsi, struct http_req *req);
+struct ws_session *proc_terminal_open(const struct ws_transport *tr, void *conn,
+                                      struct http_req *req);
 
 #endif

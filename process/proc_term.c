@@ -231,7 +231,8 @@ static void term_notify(struct proc_watcher *w, struct proc *p, enum proc_event 
     ws_want_write(t->ws);
 }
 
-struct ws_session *proc_terminal_open(struct lws *wsi, struct http_req *req)
+struct ws_session *proc_terminal_open(const struct ws_transport *tr, void *conn,
+                                      struct http_req *req)
 {
     const char *id = http_param(req, 0);
     struct proc *p = id ? proc_find(id) : NULL;
@@ -248,7 +249,7 @@ struct ws_session *proc_terminal_open(struct lws *wsi, struct http_req *req)
     t->w.notify = term_notify;
     t->p = p;
     proc_ref(p);
-    t->ws = ws_session_new(wsi, &term_ops, t, TERM_MESSAGE_MAX);
+    t->ws = ws_session_new(tr, conn, &term_ops, t, TERM_MESSAGE_MAX);
     t->pos = p->log.produced[PROC_PTY];
     t->after = p->log.next_seq - 1;
     if (since != UINT64_MAX && since < t->pos) {

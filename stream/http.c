@@ -230,12 +230,6 @@ struct http_conn *http_req_conn(const struct http_req *req)
     return req->conn;
 }
 
-const char *http_req_raw_head(const struct http_req *req, size_t *ret_len)
-{
-    *ret_len = req->head.raw_len;
-    return req->head.raw ? req->head.raw : "";
-}
-
 void http_req_ref(struct http_req *req)
 {
     req->refs++;

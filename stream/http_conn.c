@@ -695,8 +695,7 @@ int http_conn_handoff(struct http_req *req, int *ret_fd, char **ret_bytes, size_
 {
     struct http_conn *c = http_req_conn(req);
     uv_os_fd_t fd;
-    size_t head_len, rest;
-    const char *head;
+    size_t rest;
     char *bytes;
     int nfd;
 
@@ -708,17 +707,15 @@ int http_conn_handoff(struct http_req *req, int *ret_fd, char **ret_bytes, size_
         conn_close(c);
         return e;
     }
-    head = http_req_raw_head(req, &head_len);
     rest = c->rx_len - c->rx_off;
-    bytes = xmalloc(head_len + rest + 1);
-    memcpy(bytes, head, head_len);
+    bytes = xmalloc(rest + 1);
     if (rest)
-        memcpy(bytes + head_len, c->rx + c->rx_off, rest);
+        memcpy(bytes, c->rx + c->rx_off, rest);
     /* The socket now belongs to the caller: no reply, no abort. */
     http_req_ref(req);
     conn_close(c);
     *ret_fd = nfd;
     *ret_bytes = bytes;
-    *ret_len = head_len + rest;
+    *ret_len = rest;
     return 0;
 }

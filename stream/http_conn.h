@@ -52,8 +52,8 @@ void http_conn_accept(uv_stream_t *server);
 void http_conn_close_all(void);
 /*
  * Takes the socket of req's connection for a WebSocket upgrade: *ret_fd is a
- * new descriptor for it, *ret_bytes (malloc'd, the caller frees) the request
- * head and whatever the client sent after it.  The connection is released
+ * new descriptor for it, *ret_bytes (malloc'd, the caller frees) whatever
+ * the client sent after the request head.  The connection is released
  * and req detached from it; the caller holds one reference to req (drop it
  * with http_req_unref()).  Returns 0 or a negative errno (the connection is
  * then closed and no reference is taken).
@@ -83,7 +83,5 @@ int http_req_from_head(struct http_conn *c, struct http_head *head, bool parsed,
                        struct http_req **slot, struct problem *err);
 /* The connection a request arrived on, or NULL once detached. */
 struct http_conn *http_req_conn(const struct http_req *req);
-/* The request's head as received (for a WebSocket handoff). */
-const char *http_req_raw_head(const struct http_req *req, size_t *ret_len);
 
 #endif

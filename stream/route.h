@@ -24,8 +24,8 @@ enum route_flags {
     ROUTE_WEBSOCKET = 1u << 3,
 };
 
-struct lws;
 struct ws_session;
+struct ws_transport;
 
 struct route {
     unsigned method;          /* one enum http_method bit (GET implies HEAD) */
@@ -36,7 +36,7 @@ struct route {
      * ROUTE_WEBSOCKET: the handler runs before the upgrade (it answers a
      * problem to refuse it); once upgraded, ws_open starts the session.
      */
-    struct ws_session *(*ws_open)(struct lws *wsi, struct http_req *req);
+    struct ws_session *(*ws_open)(const struct ws_transport *tr, void *conn, struct http_req *req);
 };
 
 #endif

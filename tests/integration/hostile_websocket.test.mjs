@@ -1,7 +1,8 @@
 // Hostile input, family 4: WebSocket frames on the terminal socket. A frame declaring 2 GiB, a
-// fragmented message that never ends, invalid UTF-8 in a text frame, and unmasked client
-// frames: the socket is closed with the RFC 6455 code where libwebsockets lets agentd see the
-// fault, memory stays bounded, and the daemon keeps answering others within 100 ms.
+// fragmented message that never ends, invalid UTF-8, unmasked client frames and every other
+// frame RFC 6455 makes a server refuse: the socket is closed with the RFC's code and a reason,
+// memory stays bounded, and the daemon keeps answering others within 100 ms. Also the close
+// handshake, ping/pong, and handshake faults answered as problems.
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -90,6 +91,7 @@ const closeCode = (ws) => {
   const c = ws.frames().find((f) => f.op === 8);
   return c && c.payload.length >= 2 ? c.payload.readUInt16BE(0) : null;
 };
+const closeReason = (ws) => ws.frames().find((f) => f.op === 8).payload.subarray(2).toString();
 
 describe("hostile WebSocket frames", () => {
   test("a frame that declares 2 GiB is refused on its header with 1009", async () => {
@@ -181,18 +183,106 @@ describe("hostile WebSocket frames", () => {
     }
   });
 
-  test("unmasked client frames do not disturb the daemon or other viewers", async () => {
-    // RFC 6455 says close with 1002; libwebsockets 4.1.6 accepts them without telling its
-    // user (ops-ws.c reads the mask bit and skips the key), so this only checks survival.
+  test("unmasked client frames are refused with 1002; other viewers are not disturbed", async () => {
     const bad = await openRaw();
     const good = await openRaw();
     bad.sock.write(frame(1, JSON.stringify({ type: "input", data: "from-unmasked\n" }), { mask: false }));
     good.sock.write(frame(1, JSON.stringify({ type: "input", data: "from-masked\n" })));
+    await waitFor(() => closeCode(bad) !== null, { what: "a close frame for the unmasked viewer" });
+    assert.equal(closeCode(bad), 1002);
+    assert.match(closeReason(bad), /masked/);
     await waitFor(() => good.frames().some((f) => f.op === 2 && f.payload.includes("from-masked")), {
       what: "the masked viewer's echo",
     });
+    // The unmasked input never reached the terminal.
+    assert.ok(!good.frames().some((f) => f.op === 2 && f.payload.includes("from-unmasked")));
     await assertHealthWithin(d);
     bad.sock.destroy();
     good.sock.destroy();
+  });
+
+  // Each frame a server must refuse (RFC 6455 5.2, 5.4, 5.5, 7.4.1), with the code it sends.
+  const PROTOCOL_FAULTS = [
+    ["reserved bit RSV1 without an extension", () => Buffer.from([0xc1, 0x80, 1, 2, 3, 4]), 1002, /reserved/],
+    ["opcode 3 (reserved)", () => frame(3, "x"), 1002, /opcode/],
+    ["opcode 0xB (reserved control)", () => frame(0xb, "x"), 1002, /opcode/],
+    ["a fragmented ping", () => frame(9, "x", { fin: false }), 1002, /fragmented/],
+    ["a ping of 126 bytes", () => frame(9, Buffer.alloc(126)), 1002, /125/],
+    ["a continuation with no message", () => frame(0, "x"), 1002, /continuation/],
+    ["a new message inside a fragmented one", () => Buffer.concat([frame(2, "a", { fin: false }), frame(2, "b")]), 1002, /new message/],
+    ["a close frame with a 1-byte payload", () => frame(8, Buffer.from([3])), 1002, /1-byte/],
+    ["close code 1005 (reserved, never sent)", () => frame(8, Buffer.from([0x03, 0xed])), 1002, /close code/],
+    ["close code 999", () => frame(8, Buffer.from([0x03, 0xe7])), 1002, /close code/],
+    ["a close reason that is not UTF-8", () => frame(8, Buffer.from([0x03, 0xe8, 0xc3, 0x28])), 1007, /UTF-8/],
+    ["an overlong UTF-8 slash in a text frame", () => frame(1, Buffer.from([0xc0, 0xaf])), 1007, /UTF-8/],
+    ["a UTF-16 surrogate in a text frame", () => frame(1, Buffer.from([0xed, 0xa0, 0x80])), 1007, /UTF-8/],
+  ];
+  for (const [what, bytes, code, reason] of PROTOCOL_FAULTS) {
+    test(`refused: ${what} -> ${code}`, async () => {
+      const ws = await openRaw();
+      ws.sock.write(bytes());
+      await waitFor(() => closeCode(ws) !== null, { what: "a close frame" });
+      assert.equal(closeCode(ws), code);
+      assert.match(closeReason(ws), reason);
+      // The daemon closes the TCP connection once the client answers (or after the grace).
+      ws.sock.write(frame(8, Buffer.from([0x03, 0xe8])));
+      await waitFor(() => ws.closed(), { what: "the TCP connection to close" });
+      await assertHealthWithin(d);
+    });
+  }
+
+  test("ping gets a pong with the same payload, also between the fragments of a message", async () => {
+    const ws = await openRaw();
+    ws.sock.write(frame(9, "are-you-there"));
+    await waitFor(() => ws.frames().some((f) => f.op === 10), { what: "a pong" });
+    assert.equal(ws.frames().find((f) => f.op === 10).payload.toString(), "are-you-there");
+    // A text message in two fragments with a ping between them: the message still arrives whole.
+    const msg = JSON.stringify({ type: "input", data: "split-message\n" });
+    ws.sock.write(Buffer.concat([frame(1, msg.slice(0, 10), { fin: false }), frame(9, "mid"), frame(0, msg.slice(10))]));
+    await waitFor(() => ws.frames().filter((f) => f.op === 10).length === 2, { what: "the second pong" });
+    await waitFor(() => ws.frames().some((f) => f.op === 2 && f.payload.includes("split-message")), { what: "the echo" });
+    assert.equal(closeCode(ws), null, "no close");
+    ws.sock.destroy();
+  });
+
+  test("a client's close is echoed with its code and the daemon ends the TCP connection", async () => {
+    const ws = await openRaw();
+    ws.sock.write(frame(8, Buffer.concat([Buffer.from([0x0f, 0xa0]), Buffer.from("bye")])));
+    await waitFor(() => closeCode(ws) !== null, { what: "the echoed close" });
+    assert.equal(closeCode(ws), 4000);
+    await waitFor(() => ws.closed(), { what: "the TCP connection to close" });
+    // An empty close is answered with an empty close.
+    const empty = await openRaw();
+    empty.sock.write(frame(8, ""));
+    await waitFor(() => empty.frames().some((f) => f.op === 8), { what: "the echoed close" });
+    assert.equal(empty.frames().find((f) => f.op === 8).payload.length, 0);
+    await waitFor(() => empty.closed(), { what: "the TCP connection to close" });
+  });
+
+  test("handshake faults are problems, not upgrades: version other than 13 -> 426, bad key -> 400", async () => {
+    const ask = async (headers) => {
+      const sock = net.connect(d.port, "127.0.0.1");
+      let data = "";
+      sock.on("data", (c) => (data += c.toString("latin1")));
+      sock.on("error", () => {});
+      await new Promise((r) => sock.on("connect", r));
+      sock.write(
+        `GET /v1/processes/${proc.id}/terminal/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n${headers}\r\n`,
+      );
+      await waitFor(() => data.includes("\r\n\r\n") && data.includes("}"), { what: "the answer" });
+      sock.destroy();
+      return data;
+    };
+    const key = `Sec-WebSocket-Key: ${Buffer.from("sixteen-byte-key").toString("base64")}\r\n`;
+    const v8 = await ask(`Sec-WebSocket-Version: 8\r\n${key}`);
+    assert.match(v8, /^HTTP\/1\.1 426 /);
+    assert.match(v8, /\r\nsec-websocket-version: 13\r\n/i);
+    assert.match(v8, /Sec-WebSocket-Version: 13/);
+    const noKey = await ask("Sec-WebSocket-Version: 13\r\n");
+    assert.match(noKey, /^HTTP\/1\.1 400 /);
+    assert.match(noKey, /Sec-WebSocket-Key/);
+    const shortKey = await ask(`Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${Buffer.from("short").toString("base64")}\r\n`);
+    assert.match(shortKey, /^HTTP\/1\.1 400 /);
+    await assertHealthWithin(d);
   });
 });
