@@ -22,6 +22,7 @@
 static char *home_dir; /* $HOME without trailing slash ("/" stays "/") */
 static char *root_abs; /* canonical --fs-root, or NULL */
 static int root_fd = -1;
+static bool home_outside_root; /* relative paths then resolve against the root instead */
 
 static char *strip_trailing_slashes(char *s)
 {
@@ -50,6 +51,14 @@ int fs_path_setup(const char *home, const char *root)
         return -e;
     }
     root_abs = canon;
+    {
+        char *h = realpath(home_dir, NULL);
+        const char *hp = h ? h : home_dir;
+        size_t rl = strlen(canon);
+        home_outside_root = strcmp(canon, "/") != 0 &&
+                            (strncmp(hp, canon, rl) != 0 || (hp[rl] != '\0' && hp[rl] != '/'));
+        free(h);
+    }
     return 0;
 }
 
@@ -62,6 +71,7 @@ void fs_path_teardown(void)
     if (root_fd >= 0)
         close(root_fd);
     root_fd = -1;
+    home_outside_root = false;
 }
 
 const char *fs_path_home(void)
@@ -136,7 +146,17 @@ int fs_path_resolve(const char *input, struct fs_path *out, struct problem *err)
     if (in_len > LIM_PATH_BYTES)
         return problem_set(err, 400, PROBLEM_INVALID_REQUEST, "path is longer than %d bytes",
                            LIM_PATH_BYTES);
-    if (input[0] == '\0' || strcmp(input, "~") == 0) {
+    /* Under a root that $HOME is not in, the root is where relative paths start. */
+    const char *cwd = home_outside_root ? root_abs : home;
+
+    if ((input[0] == '~' && (input[1] == '\0' || input[1] == '/')) && home_outside_root)
+        return problem_set(err, 403, PROBLEM_PERMISSION_DENIED,
+                           "path %s: $HOME (%s) is outside the filesystem root %s; use a path "
+                           "under the root, or a relative one (relative paths start at the root)",
+                           input, home, root_abs);
+    if (input[0] == '\0') {
+        n = snprintf(abs, sizeof(abs), "%s", cwd);
+    } else if (strcmp(input, "~") == 0) {
         n = snprintf(abs, sizeof(abs), "%s", home);
     } else if (input[0] == '~' && input[1] == '/') {
         if (fs_path_has_dotdot(input + 2))
@@ -153,7 +173,7 @@ int fs_path_resolve(const char *input, struct fs_path *out, struct problem *err)
                                "invalid relative path: %s (relative paths may not contain "
                                "`..`; use an absolute path)",
                                input);
-        n = snprintf(abs, sizeof(abs), "%s/%s", strcmp(home, "/") ? home : "", input);
+        n = snprintf(abs, sizeof(abs), "%s/%s", strcmp(cwd, "/") ? cwd : "", input);
     }
     if (n < 0 || (size_t)n >= sizeof(abs))
         return problem_set(err, 400, PROBLEM_INVALID_REQUEST, "path is too long");
@@ -175,8 +195,11 @@ int fs_path_resolve(const char *input, struct fs_path *out, struct problem *err)
     if (strcmp(root_abs, "/") == 0) {
         rlen = 0;
     } else if (strncmp(norm, root_abs, rlen) != 0 || (norm[rlen] != '\0' && norm[rlen] != '/')) {
+        /* Absolute paths are the machine's paths, also under a root: say where the root is. */
         return problem_set(err, 403, PROBLEM_PERMISSION_DENIED,
-                           "path %s is outside the filesystem root %s", input, root_abs);
+                           "path %s is outside the filesystem root %s (absolute paths are the "
+                           "machine's own: use %s/... or a path relative to the root)",
+                           input, root_abs, root_abs);
     }
     snprintf(out->display, sizeof(out->display), "%s", norm);
     if (norm[rlen] == '\0' || (norm[rlen] == '/' && norm[rlen + 1] == '\0')) {

@@ -136,7 +136,21 @@ async function promptAndCollect(session, parts, { onStart } = {}) {
       () => c.events.find((e) => e.sender === "agent" && e.payload.id === id && !e.payload.method),
       { what: `the response to prompt ${id} among the observed events` },
     );
-    const events = c.events.slice(c.events.indexOf(req), c.events.indexOf(resp) + 1);
+    // The SDK observes the response from whichever copy comes first, the POST's reply or the
+    // SSE stream's; on a loaded machine it can read the reply before the turn's updates (agentd
+    // writes the updates first). Every completed mock turn ends with usage_update: wait for it
+    // too (a cancelled turn ends early, with no usage).
+    if (result?.stopReason !== "end_turn") return { result, events: c.events.slice(c.events.indexOf(req), c.events.indexOf(resp) + 1), all: c.events };
+    const last = await waitFor(
+      () =>
+        c.events.findLast(
+          (e, i) => i > c.events.indexOf(req) && e.payload.method === "session/update" && e.payload.params.update.sessionUpdate === "usage_update",
+        ),
+      { what: `the turn's last update (usage_update) for prompt ${id}` },
+    );
+    const end = Math.max(c.events.indexOf(resp), c.events.indexOf(last));
+    const events = c.events.slice(c.events.indexOf(req), end + 1).filter((e) => e !== resp);
+    events.push(resp);
     return { result, events, all: c.events };
   } finally {
     c.off();

@@ -296,3 +296,45 @@ describe("inside the root everything works", () => {
     await assertUnchanged(OUT, before, "the outside target must survive");
   });
 });
+
+// Issue 14: with a root that $HOME is not in (`--fs-root /srv/x` started by root), the paths
+// people type work: relative paths and the empty path start at the root; `/` and `~` say where
+// the root is.
+describe("a root that $HOME is not in", () => {
+  let d2;
+  let R2;
+  before(async () => {
+    R2 = path.join(outer, "root2-srv");
+    await fsp.mkdir(path.join(R2, "sub"), { recursive: true });
+    await fsp.writeFile(path.join(R2, "top.txt"), "top");
+    d2 = await startDaemon({ fsRoot: R2, home: OUT });
+  });
+  after(async () => {
+    if (d2) await d2.stop();
+  });
+
+  test("relative paths and the empty path resolve against the root", async () => {
+    let res = await api(d2, "PUT", `/v1/fs/file?path=${q("relative.txt")}`, { body: "rel" });
+    assert.equal(assertJson(res).path, path.join(R2, "relative.txt"));
+    assert.equal(await fsp.readFile(path.join(R2, "relative.txt"), "utf8"), "rel");
+    res = await api(d2, "GET", `/v1/fs/file?path=${q("top.txt")}`);
+    assert.equal(res.text, "top");
+    res = await api(d2, "GET", `/v1/fs/entries?path=${q("sub")}`);
+    assert.deepEqual(assertJson(res), []);
+    // No path: the root (the SDK's listFsEntries() without a path).
+    res = await api(d2, "GET", "/v1/fs/entries");
+    assert.deepEqual(assertJson(res).map((e) => e.name).sort(), ["relative.txt", "sub", "top.txt"]);
+    // `..` in a relative path stays a 400, as without a root.
+    assertProblem(await api(d2, "GET", `/v1/fs/stat?path=${q("../outside/secret.txt")}`), 400, "invalid_request");
+  });
+
+  test("`/` and `~` are 403 with a detail that names the root and what to type", async () => {
+    const before = await snapshot(outer);
+    const slash = assertProblem(await api(d2, "GET", `/v1/fs/entries?path=${q("/")}`), 403, "permission_denied");
+    assert.ok(slash.detail.includes(R2), slash.detail);
+    assert.match(slash.detail, /relative/);
+    const home = assertProblem(await api(d2, "PUT", `/v1/fs/file?path=${q("~/x.txt")}`, { body: "x" }), 403, "permission_denied");
+    assert.ok(home.detail.includes(OUT) && home.detail.includes(R2), home.detail);
+    await assertUnchanged(outer, before, "nothing written");
+  });
+});
