@@ -439,10 +439,23 @@ static void test_root_home_outside(void **state)
 {
     struct fixture *fx = *state;
 
+    struct fs_path out;
+    char p[PATH_MAX];
+
+    /* $HOME outside the root: relative paths and the empty path start at the root (issue 14). */
     assert_int_equal(fs_path_setup(fx->outside, fx->root), 0);
-    resolve_fail("", 403, PROBLEM_PERMISSION_DENIED);
+    resolve_ok("", &out);
+    assert_true(out.is_root);
+    assert_string_equal(out.rel, ".");
+    resolve_ok("a", &out);
+    assert_string_equal(out.rel, "a");
+    assert_string_equal(out.display, fmt(p, sizeof(p), "%s/a", fx->root));
+    resolve_ok("sub/b", &out);
+    assert_string_equal(out.rel, "sub/b");
+    resolve_fail("../a", 400, PROBLEM_INVALID_REQUEST);
     resolve_fail("~", 403, PROBLEM_PERMISSION_DENIED);
-    resolve_fail("a", 403, PROBLEM_PERMISSION_DENIED);
+    resolve_fail("~/a", 403, PROBLEM_PERMISSION_DENIED);
+    resolve_fail("/", 403, PROBLEM_PERMISSION_DENIED);
 }
 
 static void test_setup_errors(void **state)
