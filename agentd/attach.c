@@ -41,6 +41,15 @@
 #define EXIT_SPAWN_FAILED 127
 /* Stop reading stdin while this much input waits for the socket. */
 #define INPUT_HIGH_WATER (256u * 1024u)
+/*
+ * Piped input ended on a terminal: ^D, and again each time the program shows
+ * new output and then waits this long, at most EOF_SENDS_MAX times.  A ^D that
+ * reaches the PTY while the program is not reading (bash between commands has
+ * the line discipline in canonical mode and readline is not listening) is
+ * swallowed, so one is not enough to end `echo 'echo hi' | agentd exec -t -- bash`.
+ */
+#define EOF_QUIET_MS  300
+#define EOF_SENDS_MAX 10
 
 struct opts {
     const char *endpoint;
@@ -88,6 +97,11 @@ struct session {
     size_t chunk;  /* bytes per request: at most maxInputBytesPerRequest */
     bool in_file;  /* stdin is a file: read(2) it, it never blocks for long */
     bool in_ended; /* the end of input was sent, or input stopped */
+    /* exec -t with piped input that ended: ^D until the program ends (EOF_QUIET_MS) */
+    uv_timer_t eof_timer;
+    bool eof_timer_on;
+    unsigned eof_sends;
+    bool output_since_eof;
 };
 
 static struct termios *restore_termios;
@@ -160,6 +174,10 @@ static void on_finished(uv_timer_t *t)
         uv_close((uv_handle_t *)&s->sighup, NULL);
         uv_close((uv_handle_t *)&s->sigint, NULL);
         s->signals_on = false;
+    }
+    if (s->eof_timer_on) {
+        uv_close((uv_handle_t *)&s->eof_timer, NULL);
+        s->eof_timer_on = false;
     }
     uv_close((uv_handle_t *)t, NULL);
     client_close(s->client);
@@ -259,6 +277,29 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
     b->len = sizeof(in_buf);
 }
 
+static void on_eof_quiet(uv_timer_t *t)
+{
+    struct session *s = t->data;
+
+    if (!s->ws || !s->output_since_eof || s->eof_sends >= EOF_SENDS_MAX)
+        return;
+    s->output_since_eof = false;
+    s->eof_sends++;
+    ws_send_binary(s->ws, "\004", 1);
+}
+
+/* The end of piped input on a terminal: the terminal's end-of-file character, as typed. */
+static void send_eof(struct session *s)
+{
+    ws_send_binary(s->ws, "\004", 1);
+    s->eof_sends = 1;
+    if (!s->eof_timer_on) {
+        uv_timer_init(s->loop, &s->eof_timer);
+        s->eof_timer.data = s;
+        s->eof_timer_on = true;
+    }
+}
+
 static void on_input(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 {
     struct session *s = st->data;
@@ -273,16 +314,21 @@ static void on_input(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
          * `echo hi | agentd exec -t -- cat` ends like it would locally.
          */
         if (n == UV_EOF)
-            ws_send_binary(s->ws, "\004", 1);
+            send_eof(s);
         return;
     }
     key = s->o.detach_key >= 0 && s->raw ? memchr(b->base, s->o.detach_key, (size_t)n) : NULL;
     if (key) {
         if (key > b->base)
             ws_send_binary(s->ws, b->base, (size_t)(key - b->base));
-        say(s, "detached from %s (still running; agentd attach %s to come back)", s->id, s->id);
+        say(s,
+            "detached from %s (still running; agentd attach %s --since 0 to come back with its "
+            "screen)",
+            s->id, s->id);
         s->detached = true;
         uv_read_stop(st);
+        /* Leaving on purpose: an exec's process is not hung up. */
+        ws_send_text(s->ws, "{\"type\":\"detach\"}");
         ws_close(s->ws, 1000, "detached");
         return;
     }
@@ -350,6 +396,10 @@ static void term_message(struct ws_session *ws, void *ctx, const void *p, size_t
 
     if (binary) {
         write_all(STDOUT_FILENO, p, n);
+        if (s->eof_timer_on) {
+            s->output_since_eof = true;
+            uv_timer_start(&s->eof_timer, on_eof_quiet, EOF_QUIET_MS, 0);
+        }
         return;
     }
     o = cJSON_ParseWithLength(p, n);
@@ -425,9 +475,13 @@ static void on_winch(uv_signal_t *h, int signum)
     send_resize(h->data);
 }
 
+/* The signal was delivered (the process's exit then ends us), or it could not be: say so, end. */
 static void on_stopped(void *arg, int status, const char *body, size_t n, const char *err)
 {
-    (void)arg;
+    struct session *s = arg;
+
+    if (status != 200)
+        report_problem(s, s->id, status, body, err, EXIT_CLIENT_ERROR);
 }
 
 static void on_term_signal(uv_signal_t *h, int signum)
@@ -435,14 +489,32 @@ static void on_term_signal(uv_signal_t *h, int signum)
     struct session *s = h->data;
     char path[128];
 
-    /* exec without a terminal: the first Ctrl-C stops the process (its exit then ends us). */
+    /*
+     * exec without a terminal: the first Ctrl-C is the process's SIGINT, as
+     * locally (its exit, 130 for most programs, then ends us).
+     */
     if (signum == SIGINT && s->exec && !s->ws && !s->stopping) {
         s->stopping = true;
-        snprintf(path, sizeof(path), "/v1/processes/%s/stop", s->id);
+        snprintf(path, sizeof(path), "/v1/processes/%s/kill?signal=INT&waitMs=0", s->id);
         client_http(s->client, "POST", path, NULL, NULL, on_stopped, s);
         return;
     }
-    say(s, "%s: leaving %s running", strsignal(signum), s->id);
+    /*
+     * exec with a terminal: we are its terminal (?hangup=true): the connection
+     * ending hangs it up (SIGHUP), as closing a terminal window does.
+     */
+    if (s->exec && s->ws) {
+        say(s, "%s: hanging up %s", strsignal(signum), s->id);
+    } else if (s->exec && !s->stopping) {
+        /* Without a terminal: the signal goes on to the process; its exit ends us. */
+        s->stopping = true;
+        say(s, "%s: passed on to %s", strsignal(signum), s->id);
+        snprintf(path, sizeof(path), "/v1/processes/%s/kill?signal=%d&waitMs=0", s->id, signum);
+        client_http(s->client, "POST", path, NULL, NULL, on_stopped, s);
+        return;
+    } else {
+        say(s, "%s: leaving %s running", strsignal(signum), s->id);
+    }
     finish(s, 128 + signum);
 }
 
@@ -679,8 +751,10 @@ static void attach_terminal(struct session *s)
 {
     char path[160];
 
-    snprintf(path, sizeof(path), "/v1/processes/%s/terminal/ws%s%s", s->id,
-             s->o.since ? "?since=" : "", s->o.since ? s->o.since : "");
+    /* exec: this session is the process's terminal; it is hung up if we go (see on_term_signal). */
+    snprintf(path, sizeof(path), "/v1/processes/%s/terminal/ws%s%s%s", s->id,
+             s->o.since ? "?since=" : "", s->o.since ? s->o.since : "",
+             s->exec ? (s->o.since ? "&hangup=true" : "?hangup=true") : "");
     start_signals(s);
     if (client_ws(s->client, path, &term_ops, &term_hooks, s) < 0)
         return; /* reported through term_open */

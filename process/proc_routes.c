@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define STOP_DEFAULT_WAIT_MS 2000
 #define STOP_MAX_WAIT_MS     300000
@@ -237,9 +238,46 @@ static void handle_stop(struct http_req *req)
     stop_or_kill(req, SIGTERM);
 }
 
+/* `?signal=` on kill (agentd extension): a name (SIGINT, INT) or a number; 0 if absent. */
+static int kill_signal(struct http_req *req, struct problem *err)
+{
+    static const struct {
+        const char *name;
+        int sig;
+    } names[] = {{"HUP", SIGHUP},   {"INT", SIGINT},    {"QUIT", SIGQUIT}, {"TERM", SIGTERM},
+                 {"KILL", SIGKILL}, {"USR1", SIGUSR1},  {"USR2", SIGUSR2}, {"CONT", SIGCONT},
+                 {"STOP", SIGSTOP}, {"WINCH", SIGWINCH}};
+    const char *v = NULL;
+    uint64_t n;
+
+    if (query_str(http_query(req), "signal", &v, err) < 0)
+        return -1;
+    if (!v)
+        return 0;
+    if (strncasecmp(v, "SIG", 3) == 0)
+        v += 3;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcasecmp(v, names[i].name) == 0)
+            return names[i].sig;
+    if (query_u64(http_query(req), "signal", 64, &n, err) > 0 && n >= 1)
+        return (int)n;
+    return problem_set(err, 400, PROBLEM_INVALID_REQUEST,
+                       "signal must be a signal name (INT, TERM, HUP, KILL, QUIT, USR1, USR2, "
+                       "CONT, STOP, WINCH) or a number from 1 to 64, got '%s'",
+                       v);
+}
+
 static void handle_kill(struct http_req *req)
 {
-    stop_or_kill(req, SIGKILL);
+    struct problem err;
+    int sig = kill_signal(req, &err);
+
+    if (sig < 0) {
+        if (lookup(req)) /* 404 for an unknown id comes first */
+            http_reply_problem(req, &err);
+        return;
+    }
+    stop_or_kill(req, sig ? sig : SIGKILL);
 }
 
 static void handle_input(struct http_req *req)
@@ -354,6 +392,16 @@ static void handle_terminal_ws(struct http_req *req)
                     "this endpoint is a WebSocket: send `Connection: upgrade` and "
                     "`Upgrade: websocket`");
         http_reply_problem(req, &err);
+        return;
+    }
+    {
+        bool hangup = false;
+        uint64_t since;
+        if (query_bool(http_query(req), "hangup", &hangup, &err) < 0 ||
+            query_u64(http_query(req), "since", UINT64_MAX - 1, &since, &err) < 0) {
+            http_reply_problem(req, &err);
+            return;
+        }
     }
     /* An upgrade that passes these checks proceeds to proc_terminal_open(). */
 }

@@ -13,6 +13,10 @@
  * read (the child blocks, as on a real terminal); a viewer that falls behind
  * what the log retains is closed with 1008 and told the `since` to resume
  * from.  Binary client frames are raw input.
+ *
+ * `?hangup=true` (agentd's `exec` uses it) makes this viewer the process's
+ * terminal: when its connection ends, the process group gets SIGHUP, as when
+ * a real terminal goes away, unless the viewer first sent `{"type":"detach"}`.
  */
 #include "proc_decode.h"
 #include "proc_internal.h"
@@ -23,6 +27,7 @@
 #include "../stream/xmalloc.h"
 
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +45,8 @@ struct term {
     uint64_t pos;   /* PTY offset of the next byte to send */
     bool exit_sent;
     bool behind;       /* closed with 1008: nothing more is sent */
+    bool hangup;       /* ?hangup=true: SIGHUP to the group when this viewer leaves */
+    bool detached;     /* the viewer sent {"type":"detach"} */
     struct term *next; /* all viewers */
 };
 
@@ -184,6 +191,9 @@ static void term_message(struct ws_session *ws, void *ctx, const void *p, size_t
             send_error(t, "process is not running");
     } else if (strcmp(type, "close") == 0) {
         ws_close(t->ws, 1000, "");
+    } else if (strcmp(type, "detach") == 0) {
+        /* Extension: leaving on purpose; a ?hangup viewer then leaves the process running. */
+        t->detached = true;
     } else {
         problem_set(&err, 400, PROBLEM_INVALID_REQUEST,
                     "unknown variant `%s`, expected one of `input`, `resize`, `close`", type);
@@ -203,6 +213,10 @@ static void term_closed(struct ws_session *ws, void *ctx)
     struct proc *p = t->p;
 
     (void)ws;
+    if (t->hangup && !t->detached && p->running) {
+        log_info("proc", "%s: its terminal (exec) went away: SIGHUP to the process group", p->id);
+        proc_signal(p, SIGHUP);
+    }
     for (struct term **pp = &viewers; *pp; pp = &(*pp)->next) {
         if (*pp == t) {
             *pp = t->next;
@@ -246,6 +260,8 @@ struct ws_session *proc_terminal_open(const struct ws_transport *tr, void *conn,
     if (query_u64(http_query(req), "since", UINT64_MAX - 1, &since, &err) < 0)
         since = UINT64_MAX;
     t = xcalloc(1, sizeof(*t));
+    if (query_bool(http_query(req), "hangup", &t->hangup, &err) < 0)
+        t->hangup = false;
     t->w.notify = term_notify;
     t->p = p;
     proc_ref(p);

@@ -127,6 +127,68 @@ describe("agentd exec / attach", () => {
     assert.equal(r.stdout, "y\ny\n");
   });
 
+  test("exec -t: the end of piped input ends bash as it would locally (issue 14)", { timeout: 30000 }, async () => {
+    // bash only reads ^D as the end while readline listens; one sent while it runs `echo hi` is
+    // swallowed by the line discipline, so exec types it again once bash shows its prompt.
+    const r = await client(d, ["exec", "-t", "--", "bash", "--norc", "--noprofile"], { input: "echo hi\n" });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout.toString(), /^hi\r$/m);
+    assert.deepEqual((await api(d, "GET", "/v1/processes")).json().processes, [], "nothing left running");
+  });
+
+  /** Starts `agentd exec ARGS` and resolves once its process runs: { child, proc, done }. */
+  async function execRunning(args) {
+    const e = { ...process.env, AGENTD_ENDPOINT: d.base };
+    delete e.AGENTD_TOKEN;
+    const child = spawn(AGENTD_BIN, ["exec", ...args], { env: e, stdio: ["pipe", "pipe", "pipe"] });
+    let stderr = "";
+    let stdout = "";
+    child.stderr.on("data", (c) => (stderr += c));
+    child.stdout.on("data", (c) => (stdout += c));
+    const done = new Promise((r) => child.on("exit", (code, signal) => r({ code, signal, stderr: () => stderr })));
+    const proc = await waitFor(async () => {
+      const l = (await api(d, "GET", "/v1/processes")).json().processes.filter((x) => x.status === "running");
+      return l.length === 1 && l[0];
+    }, { what: "the exec'd process running" });
+    return { child, proc, done, out: () => stdout };
+  }
+
+  test("exec -t killed by SIGKILL: its process is hung up (SIGHUP), not left running", async () => {
+    const { child, proc, done, out } = await execRunning(["-t", "--", "sh", "-c", "while :; do echo tick; sleep 0.2; done"]);
+    // The terminal is open once output reaches the client.
+    await waitFor(() => out().includes("tick"), { what: "output through the terminal" });
+    child.kill("SIGKILL");
+    await done;
+    const gone = await waitFor(async () => {
+      const p = (await api(d, "GET", `/v1/processes/${proc.id}`)).json();
+      return p.status === "exited" && p;
+    }, { what: "the process to be hung up" });
+    assert.equal(gone.exitCode ?? null, null, "ended by a signal (SIGHUP), not an exit");
+    await api(d, "DELETE", `/v1/processes/${proc.id}`);
+  });
+
+  test("exec -t on SIGTERM says it hangs up, exits 143, and the process goes", async () => {
+    const { child, proc, done, out } = await execRunning(["-t", "--", "sh", "-c", "while :; do echo tick; sleep 0.2; done"]);
+    await waitFor(() => out().includes("tick"), { what: "output through the terminal" });
+    child.kill("SIGTERM");
+    const r = await done;
+    assert.equal(r.code, 143);
+    assert.match(r.stderr(), new RegExp(`hanging up ${proc.id}`));
+    await waitFor(async () => (await api(d, "GET", `/v1/processes/${proc.id}`)).json().status === "exited", { what: "hung up" });
+    await api(d, "DELETE", `/v1/processes/${proc.id}`);
+  });
+
+  test("exec without a terminal: Ctrl-C is the process's SIGINT (130), SIGTERM is passed on (143)", async () => {
+    for (const [sig, code] of [["SIGINT", 130], ["SIGTERM", 143]]) {
+      const { child, proc, done, out } = await execRunning(["--", "sh", "-c", "echo started; exec sleep 600"]);
+      await waitFor(() => out().includes("started"), { what: "the client following the output" });
+      child.kill(sig);
+      const r = await done;
+      assert.equal(r.code, code, `${sig}: ${r.stderr()}`);
+      assert.equal((await api(d, "GET", `/v1/processes/${proc.id}`)).status, 404, "exec removed its record");
+    }
+  });
+
   test("exec -it is -t (docker's spelling)", async () => {
     const r = await client(d, ["exec", "-it", "--", "cat"], { input: "hi\n" });
     assert.equal(r.code, 0, r.stderr);

@@ -242,3 +242,65 @@ function upgradeHeaders() {
     "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
   };
 }
+
+// Extensions for `agentd exec` (issue 14): ?hangup=true makes a viewer the process's terminal (its
+// connection ending sends SIGHUP to the group unless it sent {"type":"detach"}), and
+// POST .../kill?signal= delivers any signal.
+describe("terminal hangup, detach, and kill?signal=", () => {
+  let d;
+  before(async () => {
+    d = await startDaemon();
+  });
+  after(async () => {
+    await d.stop();
+  });
+  const status = async (id) => (await request(d, { method: "GET", path: `/v1/processes/${id}` })).json();
+
+  test("a ?hangup=true viewer that goes away hangs the process up; other viewers do not", async () => {
+    const p = await procCreate(d, { command: "sh", args: ["-c", "trap 'echo got-hup; exit 7' HUP; while :; do sleep 0.1; done"], tty: true });
+    const plain = await connect(d, p.id);
+    plain.ws.terminate();
+    const owner = await connect(d, p.id, "?hangup=true");
+    await plain.until(() => plain.closed, "the plain viewer closed");
+    assert.equal((await status(p.id)).status, "running", "a plain viewer leaving changes nothing");
+    owner.ws.terminate(); // no Close frame: a client killed by SIGKILL
+    await waitFor(async () => (await status(p.id)).status === "exited", { what: "SIGHUP to end it" });
+    assert.equal((await status(p.id)).exitCode, 7, "the trap ran: the signal was SIGHUP");
+  });
+
+  test("a ?hangup=true viewer that sends detach first leaves the process running", async () => {
+    const p = await procCreate(d, { command: "sleep", args: ["600"], tty: true });
+    const owner = await connect(d, p.id, "?hangup=true");
+    owner.ws.send(JSON.stringify({ type: "detach" }));
+    owner.ws.close(1000, "detached");
+    await owner.until(() => owner.closed, "closed");
+    const again = await connect(d, p.id); // a later request sees the same state
+    again.ws.close();
+    assert.equal((await status(p.id)).status, "running");
+    await procKillQuietly(d, p.id);
+  });
+
+  test("bad hangup or since values are 400 before the upgrade", async () => {
+    const p = await procCreate(d, { command: "sleep", args: ["600"], tty: true });
+    for (const q of ["?hangup=maybe", "?since=x"]) {
+      await assert.rejects(connect(d, p.id, q), /HTTP 400/, q);
+    }
+    await procKillQuietly(d, p.id);
+  });
+
+  test("kill?signal=INT delivers SIGINT; names, SIG prefix and numbers work; others are 400", async () => {
+    const p = await procCreate(d, { command: "sh", args: ["-c", "trap 'exit 42' INT; while :; do sleep 0.1; done"] });
+    await waitFor(async () => (await status(p.id)).status === "running", { what: "running" });
+    const bad = await request(d, { method: "POST", path: `/v1/processes/${p.id}/kill?signal=NOPE` });
+    assertProblem(bad, 400, "invalid_request");
+    assert.match(bad.json().detail, /signal name/);
+    assert.equal((await status(p.id)).status, "running", "a bad signal changes nothing");
+    const r = await request(d, { method: "POST", path: `/v1/processes/${p.id}/kill?signal=SIGINT&waitMs=5000` });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json().exitCode, 42, "the INT trap ran");
+    assertProblem(await request(d, { method: "POST", path: "/v1/processes/proc_999999/kill?signal=NOPE" }), 404, "not_found");
+    const q = await procCreate(d, { command: "sleep", args: ["600"] });
+    const k = await request(d, { method: "POST", path: `/v1/processes/${q.id}/kill?signal=15&waitMs=5000` });
+    assert.equal(k.json().status, "exited");
+  });
+});
