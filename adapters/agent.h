@@ -84,6 +84,9 @@ struct agent_adapter {
     const char *const *bin_args; /* its arguments, NULL-terminated */
     const char *bin_env;         /* variable naming an explicit entry point */
     const char *install_hint;    /* how to provide it when npm cannot, or NULL */
+    /* What it needs in its environment inside a sandbox ("KEY=VALUE", NULL-terminated, or
+     * NULL), set unless the daemon's environment has KEY (docs/api/agents.md). */
+    const char *const *launch_env;
     bool (*credentials)(const struct agent_adapter *a);
     void (*status)(const struct agent_adapter *a, struct agent_status *st);
     /* Fills cmd, or -1 with err when the agent is not available. */

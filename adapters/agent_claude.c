@@ -7,6 +7,13 @@
 #include <stddef.h>
 
 static const char *const launch_args[] = {NULL};
+/*
+ * Claude Code refuses --dangerously-skip-permissions (which its ACP adapter
+ * uses) as root unless it is told it runs in a sandbox; session/new then
+ * fails with "Query closed before response received" and the reason is only
+ * in ~/.claude/debug.  agentd runs inside a sandbox by definition.
+ */
+static const char *const launch_env[] = {"IS_SANDBOX=1", NULL};
 static const char *const cred_env[] = {"ANTHROPIC_API_KEY", "CLAUDE_API_KEY",
                                        "CLAUDE_CODE_OAUTH_TOKEN", NULL};
 static const char *const cred_files[] = {".claude/.credentials.json", NULL};
@@ -41,6 +48,7 @@ const struct agent_adapter agent_claude = {
     .bin_args = launch_args,
     .bin_env = "AGENTD_CLAUDE_ACP_BIN",
     .install_hint = NULL,
+    .launch_env = launch_env,
     .credentials = credentials,
     .launch = agent_npm_launch,
     .install = agent_npm_install,

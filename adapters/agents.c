@@ -439,6 +439,8 @@ int agent_npm_install(uv_loop_t *loop, struct agent_install *in, struct problem 
     argv[n++] = "--no-audit";
     argv[n++] = "--no-fund";
     argv[n++] = "--loglevel=error";
+    /* The prefix's package.json records the exact version installed, not npm's default ^range. */
+    argv[n++] = "--save-exact";
     for (size_t i = 0; i < 2 && a->npm[i].name; i++) {
         const char *v = i == 0 && in->version ? in->version : a->npm[i].version;
         snprintf(specs[i], sizeof(specs[i]), "%s@%s", a->npm[i].name, v);

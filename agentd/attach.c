@@ -239,7 +239,10 @@ static void report_problem(struct session *s, const char *what, int http, const 
     const cJSON *title = cJSON_GetObjectItemCaseSensitive(o, "title");
 
     if (!http)
-        say(s, "%s: cannot reach agentd at %s: %s", what, s->o.endpoint, err ? err : "no answer");
+        say(s,
+            "%s: cannot reach agentd at %s: %s (is it running? start it with `agentd server`, "
+            "or point --endpoint / AGENTD_ENDPOINT at it)",
+            what, s->o.endpoint, err ? err : "no answer");
     else if (cJSON_IsString(detail))
         say(s, "%s: %s (HTTP %d)", what, detail->valuestring, http);
     else if (cJSON_IsString(title))

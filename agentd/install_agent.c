@@ -31,7 +31,12 @@ static void on_done(struct agent_install *in, const struct problem *err)
     r->done = true;
     r->ok = err == NULL;
     if (err) {
-        fprintf(stderr, "agentd: %s: %s\n", in->agent->id, err->message);
+        size_t idl = strlen(in->agent->id);
+        /* The message names the agent itself ("amp: ...") more often than not: once is enough. */
+        if (strncmp(err->message, in->agent->id, idl) == 0 && err->message[idl] == ':')
+            fprintf(stderr, "agentd: %s\n", err->message);
+        else
+            fprintf(stderr, "agentd: %s: %s\n", in->agent->id, err->message);
         if (err->extra[0])
             fprintf(stderr, "%s%s", err->extra,
                     err->extra[strlen(err->extra) - 1] == '\n' ? "" : "\n");

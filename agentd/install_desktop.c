@@ -133,6 +133,22 @@ static bool on_path(const char *name)
  * The package names for pm, space-separated, into dst.  Returns 0, or -1
  * after printing which name has no mapping.
  */
+/* The font package is there (where Debian, Fedora and Alpine put DejaVu Sans). */
+static bool have_fonts(void)
+{
+    static const char *const paths[] = {
+        "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+        "/usr/share/fonts/dejavu-sans-fonts/DejaVuSans.ttf",
+        "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+        "/usr/share/fonts/TTF/DejaVuSans.ttf",
+    };
+
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+        if (access(paths[i], R_OK) == 0)
+            return true;
+    return false;
+}
+
 static int package_list(enum pm pm, bool fonts, char *dst, size_t cap)
 {
     char apt[512], *rest = apt;
@@ -311,6 +327,14 @@ int install_desktop_main(int argc, char **argv)
               "openbox and ffmpeg yourself, or see --print-only --package-manager PM\n",
               stderr);
         return 1;
+    }
+    /* Nothing missing: no package lists to refresh, nothing to run. */
+    if (!print_only && on_path("Xvfb") && on_path("openbox") && on_path("ffmpeg") &&
+        (!fonts || have_fonts())) {
+        printf("agentd: the desktop runtime is already installed (Xvfb, openbox, ffmpeg%s); "
+               "nothing to do\n",
+               fonts ? ", DejaVu fonts" : "");
+        return 0;
     }
     if (geteuid() != 0 && on_path("sudo"))
         sudo = "sudo";

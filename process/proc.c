@@ -478,6 +478,8 @@ int proc_spawn_child(uv_loop_t *loop, uv_process_t *h, const struct proc_child *
     uv_process_options_t o;
     uv_stdio_container_t stdio[3];
     uv_pipe_t *pipes[3] = {c->in, c->out, c->err};
+    char **envp = NULL;
+    int r;
 
     memset(&o, 0, sizeof(o));
     for (int i = 0; i < 3; i++) {
@@ -492,8 +494,27 @@ int proc_spawn_child(uv_loop_t *loop, uv_process_t *h, const struct proc_child *
     o.stdio_count = 3;
     o.stdio = stdio;
     o.exit_cb = c->on_exit;
+    if (c->env_defaults) {
+        const char *add[16];
+        size_t n = 0;
+        for (size_t i = 0; c->env_defaults[i] && n < 16; i++) {
+            const char *eq = strchr(c->env_defaults[i], '=');
+            char key[128];
+            if (!eq || (size_t)(eq - c->env_defaults[i]) >= sizeof(key))
+                continue;
+            memcpy(key, c->env_defaults[i], (size_t)(eq - c->env_defaults[i]));
+            key[eq - c->env_defaults[i]] = '\0';
+            if (!getenv(key))
+                add[n++] = c->env_defaults[i];
+        }
+        envp = proc_build_env(add, n, false);
+        o.env = envp;
+    }
     proc_cloexec_all();
-    return uv_spawn(loop, h, &o);
+    /* uv_spawn returns once the child has exec'd (or failed to): envp can go then. */
+    r = uv_spawn(loop, h, &o);
+    proc_free_strv(envp);
+    return r;
 }
 
 static int spawn_pty(struct proc *p, const struct proc_spawn_req *r, char **argv, char **envp)

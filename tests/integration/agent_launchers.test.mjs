@@ -81,4 +81,35 @@ describe("agent launcher overrides", () => {
     await promptOnce(d, home);
     assert.doesNotMatch(d.logs(), /starting the launcher/);
   });
+
+  test("claude starts with IS_SANDBOX=1 (as root it refuses to run otherwise); the user's value wins", async () => {
+    for (const [env, want] of [
+      [{}, "1"],
+      [{ IS_SANDBOX: "0" }, "0"],
+    ]) {
+      const xdg = await realTempDir("agentd-xdg-");
+      const mark = path.join(xdg, "env");
+      const file = path.join(xdg, "sandbox-agent/bin/agent_processes/claude-acp");
+      await fsp.mkdir(path.dirname(file), { recursive: true });
+      await fsp.writeFile(file, `#!/bin/sh\necho "IS_SANDBOX=\${IS_SANDBOX-unset}" > '${mark}'\nexec '${AGENTD_BIN}' mock-agent\n`, { mode: 0o755 });
+      // The daemon's environment: without IS_SANDBOX (this machine may set it), or the user's.
+      const saved = process.env.IS_SANDBOX;
+      delete process.env.IS_SANDBOX;
+      let d;
+      try {
+        d = await startDaemon({ env: { XDG_DATA_HOME: xdg, ...env } });
+      } finally {
+        if (saved !== undefined) process.env.IS_SANDBOX = saved;
+      }
+      daemons.push(d);
+      const res = await fetch(`${d.base}/v1/acp/claude-env?agent=claude`, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: 1 } }),
+      });
+      assert.equal(res.status, 200, await res.text());
+      assert.equal(fs.readFileSync(mark, "utf8").trim(), `IS_SANDBOX=${want}`);
+      await fetch(`${d.base}/v1/acp/claude-env`, { method: "DELETE" });
+    }
+  });
 });

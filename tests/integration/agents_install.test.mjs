@@ -77,6 +77,8 @@ describe("npm agents through a fake npm", () => {
     const specs = argv.filter((a) => a.startsWith(`${CLAUDE_PKG}@`));
     assert.equal(specs.length, 1, `one ${CLAUDE_PKG} spec in ${JSON.stringify(argv)}`);
     pinned = specs[0].slice(CLAUDE_PKG.length + 1);
+    // What npm records in the prefix's package.json is exact too, not its default `^` range.
+    assert.ok(argv.includes("--save-exact"), `--save-exact in ${JSON.stringify(argv)}`);
     assert.match(pinned, /^\d+\.\d+\.\d+$/, "an exact pinned version, not a range or a tag");
 
     assert.equal(r.already_installed, false);

@@ -240,6 +240,7 @@ describe("agentd exec / attach", () => {
     const r = await client(d, ["exec", "--", "true"], { env: { AGENTD_ENDPOINT: "http://127.0.0.1:1" } });
     assert.equal(r.code, 255);
     assert.match(r.stderr, /cannot reach agentd at http:\/\/127\.0\.0\.1:1/);
+    assert.match(r.stderr, /start it with `agentd server`/, "says what to do (issue 14)");
   });
 
   const bad = [

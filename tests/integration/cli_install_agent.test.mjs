@@ -41,6 +41,7 @@ describe("agentd install-agent", () => {
     const r = run(["amp"], home);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /AGENTD_AMP_ACP_BIN/);
+    assert.match(r.stderr, /^agentd: amp: Amp's ACP adapter/m, "the agent is named once (issue 14: `amp: amp:`)");
     const c = run(["cursor"], home);
     assert.equal(c.status, 1);
     assert.match(c.stderr, /AGENTD_CURSOR_BIN/);

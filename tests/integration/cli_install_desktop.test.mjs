@@ -83,6 +83,20 @@ describe("agentd install desktop", () => {
     assert.equal(install.replace(/^(sudo )?apt-get install -y --no-install-recommends /, ""), script.stdout.trim());
   });
 
+  test("nothing missing: no apt-get update, nothing run, exit 0 (issue 14)", async () => {
+    const { dir, calls } = await fakes({ managers: ["apt-get", "sudo"] });
+    for (const bin of ["Xvfb", "openbox", "ffmpeg"]) fs.writeFileSync(path.join(dir, bin), "#!/bin/sh\n", { mode: 0o755 });
+    const r = run(["--yes", "--no-fonts"], { env: { PATH: dir } });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /already installed.*nothing to do/);
+    assert.deepEqual(calls(), []);
+    // With one of them missing it installs as usual.
+    fs.rmSync(path.join(dir, "ffmpeg"));
+    const r2 = run(["--yes", "--no-fonts"], { env: { PATH: dir } });
+    assert.equal(r2.status, 0, r2.stderr);
+    assert.equal(calls().filter((l) => l.startsWith("apt-get")).length, 2);
+  });
+
   test("--yes runs the package manager with the packages", async () => {
     const { dir, calls } = await fakes({ managers: ["apt-get", "sudo"] });
     const r = run(["--yes"], { env: { PATH: dir } });
@@ -134,8 +148,10 @@ describe("agentd install desktop", () => {
     ]) {
       const { dir, calls } = await fakes({ managers: ["apt-get", "sudo"] });
       // script(1) gives agentd a pseudo-terminal as stdin; our answer goes through it.
-      const r = spawnSync("script", ["-qec", `${AGENTD_BIN} install desktop`, "/dev/null"], {
-        env: { ...baseEnv, PATH: `${dir}:/usr/bin:/bin` },
+      // PATH holds only the fakes: this machine's own Xvfb would make "nothing to do".
+      const scriptBin = spawnSync("sh", ["-c", "command -v script"], { encoding: "utf8" }).stdout.trim();
+      const r = spawnSync(scriptBin, ["-qec", `${AGENTD_BIN} install desktop`, "/dev/null"], {
+        env: { ...baseEnv, PATH: dir, SHELL: "/bin/sh" },
         input: `${answer}\n`,
         encoding: "utf8",
         timeout: 20000,
