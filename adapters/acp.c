@@ -25,11 +25,13 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 struct acp_pending {
@@ -219,6 +221,106 @@ static void answer_pending(struct acp_server *s, const cJSON *msg, const char *t
 
 /* ---- the agent's output ---------------------------------------------------------------------- */
 
+/*
+ * Reads what the agent's stderr pipe already holds into the tail, now: an
+ * agent that explains on stderr and then answers with an error wrote the
+ * explanation first, but the loop may see its stdout first.
+ */
+static void drain_stderr(struct acp_server *s)
+{
+    char buf[4096];
+    uv_os_fd_t fd;
+    ssize_t n;
+
+    if (uv_is_closing((uv_handle_t *)&s->err) || uv_fileno((uv_handle_t *)&s->err, &fd) < 0)
+        return;
+    /* Never block the loop: libuv keeps its end non-blocking, but check. */
+    if (!(fcntl(fd, F_GETFL) & O_NONBLOCK))
+        return;
+    while ((n = read(fd, buf, sizeof(buf))) > 0)
+        tail_keep(s->tail, sizeof(s->tail), &s->tail_len, buf, (size_t)n);
+}
+
+static const char *tail_lines(const struct acp_server *s, size_t max, size_t *ret_len);
+
+/* The tail's last lines as one log line (malloc'd): line breaks become " | ". */
+static char *tail_for_log(const struct acp_server *s)
+{
+    size_t n, o = 0;
+    const char *t = tail_lines(s, 2048, &n);
+    char *out = xmalloc(3 * n + 1);
+
+    while (n && (t[n - 1] == '\n' || t[n - 1] == '\r'))
+        n--;
+    for (size_t i = 0; i < n; i++) {
+        if (t[i] == '\n') {
+            memcpy(out + o, " | ", 3);
+            o += 3;
+        } else if (t[i] != '\r') {
+            out[o++] = t[i];
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+static bool is_error_response(const cJSON *msg)
+{
+    return cJSON_HasObjectItem(msg, "id") && !cJSON_HasObjectItem(msg, "method") &&
+           cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(msg, "error"));
+}
+
+/* The last lines of the stderr tail (at most max bytes, starting at a line, valid UTF-8 start). */
+static const char *tail_lines(const struct acp_server *s, size_t max, size_t *ret_len)
+{
+    size_t start = s->tail_len > max ? s->tail_len - max : 0;
+    const char *nl;
+
+    if (start && (nl = memchr(s->tail + start, '\n', s->tail_len - start)) &&
+        (size_t)(nl + 1 - s->tail) < s->tail_len)
+        start = (size_t)(nl + 1 - s->tail);
+    while (start < s->tail_len && ((unsigned char)s->tail[start] & 0xC0) == 0x80)
+        start++;
+    *ret_len = s->tail_len - start;
+    return s->tail + start;
+}
+
+/*
+ * An error response from the agent, with the end of its stderr added as
+ * error.data.agentStderr (when data is absent or an object), logged once at
+ * warn.  Returns the new line (malloc'd) or NULL to pass the original on.
+ */
+static char *error_with_stderr(struct acp_server *s, cJSON *msg)
+{
+    cJSON *e = cJSON_GetObjectItemCaseSensitive(msg, "error");
+    cJSON *data = cJSON_GetObjectItemCaseSensitive(e, "data");
+    const cJSON *code = cJSON_GetObjectItemCaseSensitive(e, "code");
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(e, "message");
+    char *id = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(msg, "id"));
+    size_t n;
+    const char *t = tail_lines(s, 2048, &n);
+    char *copy = xstrndup(t, n), *out = NULL;
+
+    char *line = tail_for_log(s);
+
+    log_warn("acp",
+             "server '%s': agent '%s' answered request %s with error %d (%s); its stderr "
+             "ends with: %s",
+             s->id, s->agent->id, id ? id : "?", cJSON_IsNumber(code) ? code->valueint : 0,
+             cJSON_IsString(m) ? m->valuestring : "no message", line);
+    free(line);
+    if (!data) {
+        data = cJSON_AddObjectToObject(e, "data");
+    }
+    if (cJSON_IsObject(data) && !cJSON_HasObjectItem(data, "agentStderr")) {
+        cJSON_AddStringToObject(data, "agentStderr", copy);
+        out = cJSON_PrintUnformatted(msg);
+    }
+    free(copy);
+    free(id);
+    return out;
+}
+
 static void on_line(struct acp_server *s, const char *line, size_t len)
 {
     cJSON *msg;
@@ -235,6 +337,19 @@ static void on_line(struct acp_server *s, const char *line, size_t len)
                  s->id, s->agent->id, len);
         cJSON_Delete(msg);
         return;
+    }
+    if (is_error_response(msg))
+        drain_stderr(s);
+    if (s->tail_len && is_error_response(msg)) {
+        /* The agent said no: its stderr usually says why (issue 14). */
+        char *with = error_with_stderr(s, msg);
+        if (with) {
+            publish(s, with, strlen(with));
+            answer_pending(s, msg, with, strlen(with));
+            free(with);
+            cJSON_Delete(msg);
+            return;
+        }
     }
     publish(s, line, len);
     answer_pending(s, msg, line, len);
@@ -332,6 +447,7 @@ static void maybe_finished(struct acp_server *s)
     if (s->running || s->finished || s->out_open)
         return;
     s->finished = true;
+    drain_stderr(s);
     if (s->term_signal)
         snprintf(status, sizeof(status), "signal %d", s->term_signal);
     else
@@ -346,7 +462,14 @@ static void maybe_finished(struct acp_server *s)
                  "{\"success\":%s,\"code\":%" PRId64 "}}",
                  s->exit_status == 0 ? "true" : "false", s->exit_status);
     publish(s, note, strlen(note));
-    log_info("acp", "server '%s': agent '%s' exited (%s)", s->id, s->agent->id, status);
+    if ((s->exit_status == 0 && !s->term_signal) || !s->listed) { /* a clean exit, or DELETE */
+        log_info("acp", "server '%s': agent '%s' exited (%s)", s->id, s->agent->id, status);
+    } else {
+        char *line = tail_for_log(s);
+        log_warn("acp", "server '%s': agent '%s' exited (%s)%s%s", s->id, s->agent->id, status,
+                 *line ? "; its stderr ends with: " : "", line);
+        free(line);
+    }
     problem_set(&err, 502, PROBLEM_STREAM_ERROR, "agent '%s' exited (%s) before answering",
                 s->agent->id, status);
     problem_add_tail(&err, s);

@@ -112,4 +112,40 @@ describe("agent launcher overrides", () => {
       await fetch(`${d.base}/v1/acp/claude-env`, { method: "DELETE" });
     }
   });
+
+  test("an agent's failure carries its stderr: error.data.agentStderr, the exit's 502, one warn line each", async () => {
+    const xdg = await realTempDir("agentd-xdg-");
+    const file = path.join(xdg, "sandbox-agent/bin/agent_processes/mock-acp");
+    await fsp.mkdir(path.dirname(file), { recursive: true });
+    // Answers initialize, then refuses the next request after explaining on stderr, then dies.
+    await fsp.writeFile(
+      file,
+      `#!/bin/sh
+read line; echo '{"jsonrpc":"2.0","id":1,"result":{"protocolVersion":1}}'
+read line; echo 'fatal: --dangerously-skip-permissions cannot be used with root' >&2
+echo '{"jsonrpc":"2.0","id":2,"error":{"code":-32603,"message":"Internal error"}}'
+read line; echo 'giving up' >&2; exit 3
+`,
+      { mode: 0o755 },
+    );
+    const d = await startDaemon({ env: { XDG_DATA_HOME: xdg } });
+    daemons.push(d);
+    const post = (id, method, agent) =>
+      fetch(`${d.base}/v1/acp/failing${agent ? "?agent=mock" : ""}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json" },
+        body: JSON.stringify({ jsonrpc: "2.0", id, method, params: {} }),
+      });
+    assert.equal((await post(1, "initialize", true)).status, 200);
+    const r = await (await post(2, "session/new")).json();
+    assert.equal(r.error.code, -32603);
+    assert.match(r.error.data.agentStderr, /cannot be used with root/);
+    const gone = await post(3, "session/prompt");
+    assert.equal(gone.status, 502);
+    assert.match((await gone.json()).detail, /exited \(exit code 3\).*giving up/s);
+    const warns = d.logs().split("\n").filter((l) => / warn /.test(l) && /server 'failing': agent 'mock'/.test(l));
+    assert.equal(warns.length, 2, warns.join("\n"));
+    assert.match(warns[0], /answered request 2 with error -32603.*cannot be used with root/);
+    assert.match(warns[1], /exited \(exit code 3\).*giving up/);
+  });
 });
