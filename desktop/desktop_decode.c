@@ -73,6 +73,7 @@ int desk_start_decode(const char *body, size_t len, struct desk_start_req *out, 
         invalid(err, "displayNum must be > 0 (and at most 65535)");
         goto out;
     }
+    s.sized = rw == 1 || rh == 1;
     if (rw == 1)
         s.width = (int)w;
     if (rh == 1)

@@ -24,6 +24,7 @@ struct desk_start_req {
     int width, height; /* screen size */
     int dpi;
     int display_num; /* first display number tried */
+    bool sized;      /* width or height was given */
 };
 
 enum desk_format {

@@ -686,8 +686,21 @@ void desk_handle_start(struct http_req *req)
         http_reply_problem(req, &err);
         return;
     }
+    /*
+     * Already running: the same request again is 200 with the status (the
+     * reference ignores the parameters); another size would be silently
+     * kept at the old one there, so it is a 409 that says what to do.
+     */
+    if (rt.state == DESK_ACTIVE && s.sized && (s.width != rt.width || s.height != rt.height)) {
+        problem_set(&err, 409, PROBLEM_CONFLICT,
+                    "the desktop is already running at %dx%d; POST /v1/desktop/stop first to "
+                    "start it at %dx%d",
+                    rt.width, rt.height, s.width, s.height);
+        http_reply_problem(req, &err);
+        return;
+    }
     if (rt.state == DESK_ACTIVE) {
-        reply_status(req); /* already running: the parameters are ignored, as there */
+        reply_status(req);
         return;
     }
     if (rt.state == DESK_STARTING) {

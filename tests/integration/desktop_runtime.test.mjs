@@ -68,11 +68,17 @@ describe("status and life cycle", () => {
     assert.ok(list.some((p) => p.command === "openbox" && p.owner === "desktop" && p.status === "running"));
     const log = await fsp.readFile(s.runtimeLogPath, "utf8");
     assert.match(log, /desktop runtime active on/);
-    // Start again: the current status, the new parameters ignored.
-    const again = assertJson(await postJson(d, "/v1/desktop/start", { width: 640, height: 480 }));
-    assert.deepEqual(again, await status(d));
-    assert.equal(again.startedAt, s.startedAt);
-    assert.deepEqual(again.resolution, s.resolution);
+    // Start again with the same size, or none: the current status (as the reference).
+    for (const body of [{ width: 800, height: 600 }, {}]) {
+      const again = assertJson(await postJson(d, "/v1/desktop/start", body));
+      assert.deepEqual(again, await status(d));
+      assert.equal(again.startedAt, s.startedAt);
+      assert.deepEqual(again.resolution, s.resolution);
+    }
+    // Another size is not silently kept at the old one (issue 14): 409, and nothing changes.
+    const other = assertProblem(await postJson(d, "/v1/desktop/start", { width: 640, height: 480 }), 409, "conflict");
+    assert.match(other.detail, /already running at 800x600.*\/v1\/desktop\/stop first.*640x480/);
+    assert.equal((await status(d)).startedAt, s.startedAt);
     const info = assertJson(await api(d, "GET", "/v1/desktop/display/info"));
     assert.deepEqual(info, { display: `:${n}`, resolution: { width: 800, height: 600, dpi: 120 } });
     assert.ok(took < 5000, `start took ${took} ms`);
