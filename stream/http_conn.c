@@ -12,6 +12,7 @@
 #include "http.h"
 #include "limits.h"
 #include "log.h"
+#include "sock_write.h"
 #include "xmalloc.h"
 
 #include <errno.h>
@@ -50,12 +51,6 @@ struct http_conn {
     enum timer_kind { T_NONE, T_HEAD, T_IDLE, T_BODY, T_FLUSH, T_LINGER } timer_kind;
     struct http_conn *kick_next;   /* kick list link */
     struct http_conn *prev, *next; /* all connections */
-};
-
-struct wreq {
-    uv_write_t w;
-    struct http_conn *c;
-    char data[];
 };
 
 static uv_loop_t *conn_loop;
@@ -609,12 +604,10 @@ void http_conn_accept(uv_stream_t *server)
 
 /* ---- for stream/http.c ------------------------------------------------------------------ */
 
-static void on_written(uv_write_t *w, int status)
+static void on_written(void *owner, int status)
 {
-    struct wreq *wr = (struct wreq *)w;
-    struct http_conn *c = wr->c;
+    struct http_conn *c = owner;
 
-    free(wr);
     c->writes--;
     if (c->closing)
         return;
@@ -628,35 +621,17 @@ static void on_written(uv_write_t *w, int status)
 
 int http_conn_write(struct http_conn *c, const void *p, size_t n)
 {
-    uv_buf_t b = uv_buf_init((char *)(uintptr_t)p, (unsigned)n); /* uv_try_write reads only */
-    struct wreq *wr;
-    int r = 0;
+    enum sock_write_result r;
 
     if (c->closing || c->shutting)
         return -1;
     if (n == 0)
         return 0;
-    if (!c->writes) {
-        r = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
-        if (r > 0)
-            c->written += (uint64_t)r;
-        if (r == (int)n)
-            return 0;
-        if (r < 0 && r != UV_EAGAIN)
-            return -1;
-        if (r < 0)
-            r = 0;
-    }
-    wr = xmalloc(sizeof(*wr) + n - (size_t)r);
-    wr->c = c;
-    memcpy(wr->data, (const char *)p + r, n - (size_t)r);
-    b = uv_buf_init(wr->data, (unsigned)(n - (size_t)r));
-    if (uv_write(&wr->w, (uv_stream_t *)&c->tcp, &b, 1, on_written) < 0) {
-        free(wr);
+    r = sock_write((uv_stream_t *)&c->tcp, p, n, !c->writes, on_written, c);
+    if (r == SOCK_WRITE_ERROR)
         return -1;
-    }
-    c->writes++;
-    c->written += n - (size_t)r;
+    c->writes += r == SOCK_WRITE_QUEUED;
+    c->written += n;
     return 0;
 }
 

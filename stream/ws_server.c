@@ -11,6 +11,7 @@
 
 #include "limits.h"
 #include "log.h"
+#include "sock_write.h"
 #include "ws_frame.h"
 #include "xmalloc.h"
 
@@ -40,12 +41,6 @@ struct ws_conn {
     bool peer_closed; /* theirs has arrived: parse nothing more */
     bool discard;     /* a fault: parse nothing more, drop what comes until EOF or the grace */
     bool ending;      /* uv_close has been called */
-};
-
-struct wreq {
-    uv_write_t w;
-    struct ws_conn *c;
-    unsigned char data[];
 };
 
 static struct ws_conn *conns;
@@ -106,12 +101,10 @@ static void kick(struct ws_conn *c)
         uv_idle_start(&c->turn, on_turn);
 }
 
-static void on_written(uv_write_t *w, int status)
+static void on_written(void *owner, int status)
 {
-    struct wreq *wr = (struct wreq *)w;
-    struct ws_conn *c = wr->c;
+    struct ws_conn *c = owner;
 
-    free(wr);
     c->writing = false;
     if (c->ending)
         return;
@@ -126,32 +119,19 @@ static void on_written(uv_write_t *w, int status)
     kick(c);
 }
 
-/* Writes (p, n): at once if the socket takes it all, else the rest is copied and queued. */
+/* Writes (p, n): at once if the socket takes it all, else the rest is queued. */
 static int conn_write(struct ws_conn *c, const unsigned char *p, size_t n)
 {
-    uv_buf_t b = uv_buf_init((char *)(uintptr_t)p, (unsigned)n);
-    struct wreq *wr;
-    int r;
-
-    r = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
-    if (r == (int)n) {
+    switch (sock_write((uv_stream_t *)&c->tcp, p, n, true, on_written, c)) {
+    case SOCK_WRITE_DONE:
         kick(c); /* the next turn, as on_written would */
         return 0;
-    }
-    if (r < 0 && r != UV_EAGAIN)
-        return -1;
-    if (r < 0)
-        r = 0;
-    wr = xmalloc(sizeof(*wr) + n - (size_t)r);
-    wr->c = c;
-    memcpy(wr->data, p + r, n - (size_t)r);
-    b = uv_buf_init((char *)wr->data, (unsigned)(n - (size_t)r));
-    if (uv_write(&wr->w, (uv_stream_t *)&c->tcp, &b, 1, on_written) < 0) {
-        free(wr);
+    case SOCK_WRITE_QUEUED:
+        c->writing = true;
+        return 0;
+    default:
         return -1;
     }
-    c->writing = true;
-    return 0;
 }
 
 /* A frame whose payload fits in a small buffer (control frames). */

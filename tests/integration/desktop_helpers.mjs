@@ -14,8 +14,13 @@ export const IMGDECODE = path.resolve(
   process.env.AGENTD_IMGDECODE || new URL("../../build/tests/desk_imgdecode", import.meta.url).pathname,
 );
 
-/** A display number unlikely to be taken by a parallel run (agentd falls back to a free one). */
-export const displayNum = () => 200 + Math.floor(Math.random() * 500);
+/**
+ * A display number unlikely to be taken: distinct within this test file (whose desktops stay up
+ * until its end), from a random start so parallel runs rarely meet (agentd falls back to a free
+ * display when one is taken, which tests of that fallback rely on).
+ */
+let nextDisplay = 200 + Math.floor(Math.random() * 400);
+export const displayNum = () => nextDisplay++;
 
 /** Start a daemon and its desktop; returns { d, status }. */
 export async function startDesktop(opts = {}, body = {}) {

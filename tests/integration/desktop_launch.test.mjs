@@ -254,7 +254,7 @@ describe("open", () => {
         ["openbox", true],
       ],
     );
-    // Nothing was started.  (An Xvfb that lost its display to a concurrent test stays listed
+    // Nothing was started.  (An Xvfb that lost its display to another desktop stays listed
     // as exited after the start fell back to a free display: only running ones are compared.)
     const list = assertJson(await api(d, "GET", "/v1/processes")).processes;
     assert.deepEqual(
