@@ -7,7 +7,7 @@
  * output frames are written to stdout as they come, SIGWINCH becomes a
  * resize frame, the detach key (Ctrl-] by default) leaves the process
  * running.  A pipe process is followed through its log stream
- * (logs?follow=true), stdout and stderr kept apart.  The exit status is the
+ * (logs?follow=true), stdout and stderr kept apart (attach_pipe.c).  The exit status is the
  * process's: its exit code, 128+N after signal N, 255 when agentd could not
  * tell (connection lost, refused).
  *
@@ -16,9 +16,8 @@
  */
 #include "attach.h"
 
-#include "client.h"
+#include "attach_int.h"
 
-#include "../stream/base64.h"
 #include "../stream/buf.h"
 #include "../stream/ws.h"
 #include "../stream/xmalloc.h"
@@ -37,8 +36,6 @@
 #include <termios.h>
 #include <unistd.h>
 
-#define EXIT_CLIENT_ERROR 255
-#define EXIT_SPAWN_FAILED 127
 /* Stop reading stdin while this much input waits for the socket. */
 #define INPUT_HIGH_WATER (256u * 1024u)
 /*
@@ -51,59 +48,6 @@
 #define EOF_QUIET_MS  300
 #define EOF_SENDS_MAX 10
 
-struct opts {
-    const char *endpoint;
-    const char *token;
-    const char *id;
-    const char *since;
-    int detach_key; /* -1: none */
-    /* exec */
-    bool tty;
-    bool interactive; /* -i: stdin goes to the process (without -t: by POST .../input) */
-    const char *cwd;
-    const char *env[64];
-    size_t nenv;
-    char **argv;
-    int argc;
-};
-
-struct session {
-    struct opts o;
-    uv_loop_t *loop;
-    struct client *client;
-    char id[64];
-    bool exec;     /* created by us: delete the record after the exit */
-    bool detached; /* the detach key was pressed */
-    bool stopping; /* exec: Ctrl-C asked the process to stop */
-    struct ws_session *ws;
-    /* stdin */
-    uv_tty_t in_tty;
-    uv_pipe_t in_pipe;
-    uv_stream_t *in;
-    bool in_paused;
-    struct termios saved;
-    bool raw;
-    uv_signal_t sigwinch, sigterm, sighup, sigint;
-    bool signals_on;
-    /* the end */
-    bool got_exit;
-    int status;
-    char lost[160]; /* why the session ended without an exit */
-    uv_timer_t finisher;
-    bool finishing;
-    /* log stream of a pipe process */
-    struct buf sse;
-    /* exec -i without a terminal: stdin sent by POST .../input, one chunk at a time */
-    size_t chunk;  /* bytes per request: at most maxInputBytesPerRequest */
-    bool in_file;  /* stdin is a file: read(2) it, it never blocks for long */
-    bool in_ended; /* the end of input was sent, or input stopped */
-    /* exec -t with piped input that ended: ^D until the program ends (EOF_QUIET_MS) */
-    uv_timer_t eof_timer;
-    bool eof_timer_on;
-    unsigned eof_sends;
-    bool output_since_eof;
-};
-
 static struct termios *restore_termios;
 
 static void restore_terminal(void)
@@ -113,7 +57,7 @@ static void restore_terminal(void)
     restore_termios = NULL;
 }
 
-static void write_all(int fd, const void *p, size_t n)
+void attach_write_all(int fd, const void *p, size_t n)
 {
     const char *c = p;
 
@@ -133,8 +77,7 @@ static void write_all(int fd, const void *p, size_t n)
     }
 }
 
-static void say(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(struct session *s, const char *fmt, ...)
+void attach_say(struct session *s, const char *fmt, ...)
 {
     char line[1024];
     va_list ap;
@@ -149,10 +92,10 @@ static void say(struct session *s, const char *fmt, ...)
         n = sizeof(line) - 1;
     /* In raw mode "\n" does not return the carriage. */
     if (s->raw)
-        write_all(STDERR_FILENO, "\r\n", 2);
-    write_all(STDERR_FILENO, "agentd: ", 8);
-    write_all(STDERR_FILENO, line, (size_t)n);
-    write_all(STDERR_FILENO, s->raw ? "\r\n" : "\n", s->raw ? 2 : 1);
+        attach_write_all(STDERR_FILENO, "\r\n", 2);
+    attach_write_all(STDERR_FILENO, "agentd: ", 8);
+    attach_write_all(STDERR_FILENO, line, (size_t)n);
+    attach_write_all(STDERR_FILENO, s->raw ? "\r\n" : "\n", s->raw ? 2 : 1);
 }
 
 /* ---- the end --------------------------------------------------------------------------------- */
@@ -183,8 +126,7 @@ static void on_finished(uv_timer_t *t)
     client_close(s->client);
 }
 
-/* Ends the session with this exit status (outside of any lws callback). */
-static void finish(struct session *s, int status)
+void attach_finish(struct session *s, int status)
 {
     if (s->finishing)
         return;
@@ -195,7 +137,7 @@ static void finish(struct session *s, int status)
     uv_timer_start(&s->finisher, on_finished, 0, 0);
 }
 
-static int exit_status(const cJSON *o)
+int attach_exit_status(const cJSON *o)
 {
     const cJSON *code = cJSON_GetObjectItemCaseSensitive(o, "exitCode");
     const cJSON *sig = cJSON_GetObjectItemCaseSensitive(o, "signal");
@@ -211,27 +153,25 @@ static void on_deleted(void *arg, int status, const char *body, size_t n, const 
 {
     struct session *s = arg;
 
-    finish(s, s->status);
+    attach_finish(s, s->status);
 }
 
-/* The process ended: for exec, remove its record (it was ours), then exit. */
-static void process_ended(struct session *s, int status)
+void attach_process_ended(struct session *s, int status)
 {
     char path[128];
 
     s->got_exit = true;
     s->status = status;
     if (!s->exec) {
-        finish(s, status);
+        attach_finish(s, status);
         return;
     }
     snprintf(path, sizeof(path), "/v1/processes/%s", s->id);
     if (!client_http(s->client, "DELETE", path, NULL, NULL, on_deleted, s))
-        finish(s, status);
+        attach_finish(s, status);
 }
 
-/* Prints a problem+json answer (or the raw status) and ends with status. */
-static void report_problem(struct session *s, const char *what, int http, const char *body,
+void attach_report_problem(struct session *s, const char *what, int http, const char *body,
                            const char *err, int status)
 {
     cJSON *o = http ? cJSON_Parse(body) : NULL;
@@ -239,18 +179,18 @@ static void report_problem(struct session *s, const char *what, int http, const 
     const cJSON *title = cJSON_GetObjectItemCaseSensitive(o, "title");
 
     if (!http)
-        say(s,
+        attach_say(s,
             "%s: cannot reach agentd at %s: %s (is it running? start it with `agentd server`, "
             "or point --endpoint / AGENTD_ENDPOINT at it)",
             what, s->o.endpoint, err ? err : "no answer");
     else if (cJSON_IsString(detail))
-        say(s, "%s: %s (HTTP %d)", what, detail->valuestring, http);
+        attach_say(s, "%s: %s (HTTP %d)", what, detail->valuestring, http);
     else if (cJSON_IsString(title))
-        say(s, "%s: %s (HTTP %d)", what, title->valuestring, http);
+        attach_say(s, "%s: %s (HTTP %d)", what, title->valuestring, http);
     else
-        say(s, "%s: HTTP %d", what, http);
+        attach_say(s, "%s: HTTP %d", what, http);
     cJSON_Delete(o);
-    finish(s, status);
+    attach_finish(s, status);
 }
 
 /* ---- terminal: local side -------------------------------------------------------------------- */
@@ -270,7 +210,7 @@ static void send_resize(struct session *s)
     ws_send_text(s->ws, frame);
 }
 
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+void attach_on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 {
     static char in_buf[65536];
 
@@ -324,7 +264,7 @@ static void on_input(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
     if (key) {
         if (key > b->base)
             ws_send_binary(s->ws, b->base, (size_t)(key - b->base));
-        say(s,
+        attach_say(s,
             "detached from %s (still running; agentd attach %s --since 0 to come back with its "
             "screen)",
             s->id, s->id);
@@ -342,11 +282,7 @@ static void on_input(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
     }
 }
 
-/*
- * Opens stdin as a libuv stream (s->in) when it is a terminal or a pipe. Returns its kind
- * (UV_TTY, UV_NAMED_PIPE; a file or anything else leaves s->in NULL), or -1.
- */
-static int open_stdin(struct session *s)
+int attach_open_stdin(struct session *s)
 {
     uv_handle_type kind = uv_guess_handle(STDIN_FILENO);
 
@@ -372,7 +308,7 @@ static int open_stdin(struct session *s)
 static int start_input(struct session *s)
 {
     struct termios raw;
-    int kind = open_stdin(s);
+    int kind = attach_open_stdin(s);
 
     if (kind < 0)
         return -1;
@@ -386,7 +322,7 @@ static int start_input(struct session *s)
             s->raw = true;
         }
     }
-    return uv_read_start(s->in, on_alloc, on_input);
+    return uv_read_start(s->in, attach_on_alloc, on_input);
 }
 
 /* ---- terminal: the WebSocket ----------------------------------------------------------------- */
@@ -398,7 +334,7 @@ static void term_message(struct ws_session *ws, void *ctx, const void *p, size_t
     cJSON *o;
 
     if (binary) {
-        write_all(STDOUT_FILENO, p, n);
+        attach_write_all(STDOUT_FILENO, p, n);
         if (s->eof_timer_on) {
             s->output_since_eof = true;
             uv_timer_start(&s->eof_timer, on_eof_quiet, EOF_QUIET_MS, 0);
@@ -409,10 +345,10 @@ static void term_message(struct ws_session *ws, void *ctx, const void *p, size_t
     type = cJSON_GetObjectItemCaseSensitive(o, "type");
     if (cJSON_IsString(type) && strcmp(type->valuestring, "exit") == 0) {
         s->got_exit = true;
-        s->status = exit_status(o);
+        s->status = attach_exit_status(o);
     } else if (cJSON_IsString(type) && strcmp(type->valuestring, "error") == 0) {
         const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "message");
-        say(s, "%s", cJSON_IsString(m) ? m->valuestring : "terminal error");
+        attach_say(s, "%s", cJSON_IsString(m) ? m->valuestring : "terminal error");
     }
     cJSON_Delete(o);
 }
@@ -423,7 +359,7 @@ static void term_writable(struct ws_session *ws, void *ctx)
 
     if (s->in_paused && s->in) {
         s->in_paused = false;
-        uv_read_start(s->in, on_alloc, on_input);
+        uv_read_start(s->in, attach_on_alloc, on_input);
     }
 }
 
@@ -433,15 +369,15 @@ static void term_closed(struct ws_session *ws, void *ctx)
 
     s->ws = NULL;
     if (s->detached) {
-        finish(s, 0);
+        attach_finish(s, 0);
         return;
     }
     if (s->got_exit) {
-        process_ended(s, s->status);
+        attach_process_ended(s, s->status);
         return;
     }
-    say(s, "connection to %s closed%s%s", s->id, s->lost[0] ? ": " : "", s->lost);
-    finish(s, EXIT_CLIENT_ERROR);
+    attach_say(s, "connection to %s closed%s%s", s->id, s->lost[0] ? ": " : "", s->lost);
+    attach_finish(s, EXIT_CLIENT_ERROR);
 }
 
 static const struct ws_ops term_ops = {term_message, term_writable, term_closed};
@@ -451,14 +387,14 @@ static void term_open(void *ctx, struct ws_session *ws, const char *err)
     struct session *s = ctx;
 
     if (!ws) {
-        say(s, "cannot open the terminal of %s: %s", s->id, err);
-        finish(s, EXIT_CLIENT_ERROR);
+        attach_say(s, "cannot open the terminal of %s: %s", s->id, err);
+        attach_finish(s, EXIT_CLIENT_ERROR);
         return;
     }
     s->ws = ws;
     send_resize(s);
     if (start_input(s) < 0) {
-        say(s, "cannot read standard input");
+        attach_say(s, "cannot read standard input");
         ws_close(ws, 1000, "");
     }
 }
@@ -484,7 +420,7 @@ static void on_stopped(void *arg, int status, const char *body, size_t n, const 
     struct session *s = arg;
 
     if (status != 200)
-        report_problem(s, s->id, status, body, err, EXIT_CLIENT_ERROR);
+        attach_report_problem(s, s->id, status, body, err, EXIT_CLIENT_ERROR);
 }
 
 static void on_term_signal(uv_signal_t *h, int signum)
@@ -507,21 +443,21 @@ static void on_term_signal(uv_signal_t *h, int signum)
      * ending hangs it up (SIGHUP), as closing a terminal window does.
      */
     if (s->exec && s->ws) {
-        say(s, "%s: hanging up %s", strsignal(signum), s->id);
+        attach_say(s, "%s: hanging up %s", strsignal(signum), s->id);
     } else if (s->exec && !s->stopping) {
         /* Without a terminal: the signal goes on to the process; its exit ends us. */
         s->stopping = true;
-        say(s, "%s: passed on to %s", strsignal(signum), s->id);
+        attach_say(s, "%s: passed on to %s", strsignal(signum), s->id);
         snprintf(path, sizeof(path), "/v1/processes/%s/kill?signal=%d&waitMs=0", s->id, signum);
         client_http(s->client, "POST", path, NULL, NULL, on_stopped, s);
         return;
     } else {
-        say(s, "%s: leaving %s running", strsignal(signum), s->id);
+        attach_say(s, "%s: leaving %s running", strsignal(signum), s->id);
     }
-    finish(s, 128 + signum);
+    attach_finish(s, 128 + signum);
 }
 
-static void start_signals(struct session *s)
+void attach_start_signals(struct session *s)
 {
     uv_signal_init(s->loop, &s->sigwinch);
     uv_signal_init(s->loop, &s->sigterm);
@@ -535,219 +471,6 @@ static void start_signals(struct session *s)
     s->signals_on = true;
 }
 
-/* ---- pipe processes: the log stream ---------------------------------------------------------- */
-
-static void sse_event(struct session *s, const char *event, char *data)
-{
-    cJSON *o = cJSON_Parse(data);
-    const cJSON *stream = cJSON_GetObjectItemCaseSensitive(o, "stream");
-    const cJSON *b64 = cJSON_GetObjectItemCaseSensitive(o, "data");
-
-    if (strcmp(event, "exit") == 0) {
-        s->got_exit = true;
-        s->status = exit_status(o);
-    } else if (strcmp(event, "log") == 0 && cJSON_IsString(b64) && cJSON_IsString(stream)) {
-        size_t len = strlen(b64->valuestring), bad;
-        unsigned char *bytes = xmalloc(len / 4 * 3 + 3);
-        long n = base64_decode(b64->valuestring, len, bytes, &bad);
-        int fd = strcmp(stream->valuestring, "stderr") == 0 ? STDERR_FILENO : STDOUT_FILENO;
-        if (n > 0)
-            write_all(fd, bytes, (size_t)n);
-        free(bytes);
-    }
-    cJSON_Delete(o);
-}
-
-/* Splits the stream into events ("event:" and "data:" lines, a blank line ends one). */
-static int on_log_data(void *arg, const void *p, size_t n)
-{
-    struct session *s = arg;
-    char *start, *end;
-
-    if (buf_append(&s->sse, p, n) < 0)
-        return -1;
-    start = s->sse.data;
-    while ((end = strstr(start, "\n\n"))) {
-        char event[16] = "message", *data = NULL, *line = start;
-        *end = '\0';
-        while (line && *line) {
-            char *next = strchr(line, '\n');
-            if (next)
-                *next++ = '\0';
-            if (strncmp(line, "event: ", 7) == 0)
-                snprintf(event, sizeof(event), "%s", line + 7);
-            else if (strncmp(line, "data: ", 6) == 0)
-                data = line + 6;
-            line = next;
-        }
-        if (data)
-            sse_event(s, event, data);
-        start = end + 2;
-    }
-    n = s->sse.len - (size_t)(start - s->sse.data);
-    memmove(s->sse.data, start, n);
-    s->sse.len = n;
-    if (n)
-        s->sse.data[n] = '\0';
-    return 0;
-}
-
-static void on_log_done(void *arg, int status, const char *body, size_t n, const char *err)
-{
-    struct session *s = arg;
-
-    if (s->got_exit) {
-        process_ended(s, s->status);
-        return;
-    }
-    if (status != 200) {
-        report_problem(s, "logs", status, body, err, EXIT_CLIENT_ERROR);
-        return;
-    }
-    say(s, "the log stream of %s ended before the process did", s->id);
-    finish(s, EXIT_CLIENT_ERROR);
-}
-
-static void follow_logs(struct session *s)
-{
-    char path[160];
-
-    snprintf(path, sizeof(path), "/v1/processes/%s/logs?follow=true%s%s", s->id,
-             s->o.since ? "&since=" : "", s->o.since ? s->o.since : "");
-    buf_init(&s->sse, 4u * 1024u * 1024u);
-    start_signals(s);
-    client_http(s->client, "GET", path, NULL, on_log_data, on_log_done, s);
-}
-
-/* ---- pipe processes: stdin ------------------------------------------------------------------ */
-
-static void read_more_input(struct session *s);
-
-static void on_input_posted(void *arg, int status, const char *body, size_t n, const char *err)
-{
-    struct session *s = arg;
-
-    if (s->finishing)
-        return;
-    if (status == 200 && !s->in_ended) {
-        read_more_input(s);
-        return;
-    }
-    if (status != 200 && !s->in_ended && status != 409) {
-        /* 409: the process is gone or closed its input, as a local pipe would just break. */
-        cJSON *o = status ? cJSON_Parse(body) : NULL;
-        const cJSON *detail = cJSON_GetObjectItemCaseSensitive(o, "detail");
-        say(s, "input: %s", cJSON_IsString(detail) ? detail->valuestring : err ? err : "refused");
-        cJSON_Delete(o);
-    }
-    s->in_ended = true;
-}
-
-/* POSTs one piece of input, or the end of input (the process then reads end-of-file). */
-static void post_input(struct session *s, const void *data, size_t n, bool eof)
-{
-    cJSON *req = cJSON_CreateObject();
-    char path[128], *b64 = NULL, *body;
-
-    if (n) {
-        b64 = xmalloc(BASE64_ENCODED_SIZE(n));
-        base64_encode(data, n, b64);
-        cJSON_AddStringToObject(req, "data", b64);
-        cJSON_AddStringToObject(req, "encoding", "base64");
-    }
-    if (eof) {
-        cJSON_AddBoolToObject(req, "eof", true);
-        s->in_ended = true;
-    }
-    body = cJSON_PrintUnformatted(req);
-    snprintf(path, sizeof(path), "/v1/processes/%s/input", s->id);
-    client_http(s->client, "POST", path, body, NULL, on_input_posted, s);
-    free(body);
-    free(b64);
-    cJSON_Delete(req);
-}
-
-static void on_input_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
-{
-    struct session *s = h->data;
-
-    on_alloc(h, suggested, b);
-    if (b->len > s->chunk)
-        b->len = s->chunk;
-}
-
-static void on_pipe_input(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
-{
-    struct session *s = st->data;
-
-    if (n == 0)
-        return;
-    uv_read_stop(st); /* one request at a time: the next read once agentd took this one */
-    if (n < 0) {
-        if (n != UV_EOF)
-            say(s, "reading stdin: %s (sending the end of input)", uv_strerror((int)n));
-        post_input(s, NULL, 0, true);
-        return;
-    }
-    post_input(s, b->base, (size_t)n, false);
-}
-
-static void read_more_input(struct session *s)
-{
-    if (s->in_file) {
-        char *p = xmalloc(s->chunk);
-        ssize_t n;
-        do {
-            n = read(STDIN_FILENO, p, s->chunk);
-        } while (n < 0 && errno == EINTR);
-        if (n < 0)
-            say(s, "reading stdin: %s (sending the end of input)", strerror(errno));
-        post_input(s, p, n > 0 ? (size_t)n : 0, n <= 0);
-        free(p);
-        return;
-    }
-    uv_read_start(s->in, on_input_alloc, on_pipe_input);
-}
-
-static void on_input_config(void *arg, int status, const char *body, size_t n, const char *err)
-{
-    struct session *s = arg;
-    cJSON *o = status == 200 ? cJSON_Parse(body) : NULL;
-    const cJSON *max = cJSON_GetObjectItemCaseSensitive(o, "maxInputBytesPerRequest");
-    int kind;
-
-    if (s->finishing) {
-        cJSON_Delete(o);
-        return;
-    }
-    s->chunk = 65536;
-    if (cJSON_IsNumber(max) && max->valuedouble >= 1 && max->valuedouble < (double)s->chunk)
-        s->chunk = (size_t)max->valuedouble;
-    cJSON_Delete(o);
-    /* A terminal (not made raw: line by line, as its line discipline hands them over), a pipe
-     * or a file; anything else has no input to send. */
-    kind = open_stdin(s);
-    s->in_file = kind == UV_FILE;
-    if (s->in || s->in_file)
-        read_more_input(s);
-    else
-        post_input(s, NULL, 0, true);
-}
-
-/*
- * exec without a terminal: with -i, stdin is sent to the process and its end closes the
- * process's stdin; without -i the process's stdin is closed at once (it reads end-of-file,
- * as under `docker exec` without -i).
- */
-static void start_pipe_input(struct session *s)
-{
-    if (!s->o.interactive) {
-        post_input(s, NULL, 0, true);
-        return;
-    }
-    client_http(s->client, "GET", "/v1/processes/config", NULL, NULL, on_input_config, s);
-}
-
 /* ---- attach and exec ------------------------------------------------------------------------- */
 
 static void attach_terminal(struct session *s)
@@ -758,7 +481,7 @@ static void attach_terminal(struct session *s)
     snprintf(path, sizeof(path), "/v1/processes/%s/terminal/ws%s%s%s", s->id,
              s->o.since ? "?since=" : "", s->o.since ? s->o.since : "",
              s->exec ? (s->o.since ? "&hangup=true" : "?hangup=true") : "");
-    start_signals(s);
+    attach_start_signals(s);
     if (client_ws(s->client, path, &term_ops, &term_hooks, s) < 0)
         return; /* reported through term_open */
 }
@@ -771,7 +494,7 @@ static void on_info(void *arg, int status, const char *body, size_t n, const cha
     const cJSON *tty;
 
     if (status != 200) {
-        report_problem(s, s->id, status, body, err, EXIT_CLIENT_ERROR);
+        attach_report_problem(s, s->id, status, body, err, EXIT_CLIENT_ERROR);
         return;
     }
     o = cJSON_Parse(body);
@@ -779,7 +502,7 @@ static void on_info(void *arg, int status, const char *body, size_t n, const cha
     if (cJSON_IsTrue(tty))
         attach_terminal(s);
     else
-        follow_logs(s);
+        attach_follow_logs(s);
     cJSON_Delete(o);
 }
 
@@ -790,16 +513,16 @@ static void on_created(void *arg, int status, const char *body, size_t n, const 
     cJSON *o;
 
     if (status != 200) {
-        report_problem(s, s->o.argv[0], status, body, err,
+        attach_report_problem(s, s->o.argv[0], status, body, err,
                        status == 502 ? EXIT_SPAWN_FAILED : EXIT_CLIENT_ERROR);
         return;
     }
     o = cJSON_Parse(body);
     id = cJSON_GetObjectItemCaseSensitive(o, "id");
     if (!cJSON_IsString(id) || strlen(id->valuestring) >= sizeof(s->id)) {
-        say(s, "unexpected answer from POST /v1/processes");
+        attach_say(s, "unexpected answer from POST /v1/processes");
         cJSON_Delete(o);
-        finish(s, EXIT_CLIENT_ERROR);
+        attach_finish(s, EXIT_CLIENT_ERROR);
         return;
     }
     snprintf(s->id, sizeof(s->id), "%s", id->valuestring);
@@ -810,8 +533,8 @@ static void on_created(void *arg, int status, const char *body, size_t n, const 
     if (s->o.tty) {
         attach_terminal(s);
     } else {
-        follow_logs(s);
-        start_pipe_input(s);
+        attach_follow_logs(s);
+        attach_start_pipe_input(s);
     }
 }
 

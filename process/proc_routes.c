@@ -199,15 +199,13 @@ static void stop_wait_timeout(uv_timer_t *t)
     stop_wait_finish(t->data);
 }
 
-static void stop_or_kill(struct http_req *req, int sig)
+/* Sends sig to p (the request's process, looked up by the caller) and answers, after ?waitMs. */
+static void stop_or_kill(struct http_req *req, struct proc *p, int sig)
 {
-    struct proc *p = lookup(req);
     uint64_t wait_ms = STOP_DEFAULT_WAIT_MS;
     struct problem err;
     struct stop_wait *s;
 
-    if (!p)
-        return;
     if (query_u64(http_query(req), "waitMs", STOP_MAX_WAIT_MS, &wait_ms, &err) < 0) {
         http_reply_problem(req, &err);
         return;
@@ -235,7 +233,10 @@ static void stop_or_kill(struct http_req *req, int sig)
 
 static void handle_stop(struct http_req *req)
 {
-    stop_or_kill(req, SIGTERM);
+    struct proc *p = lookup(req);
+
+    if (p)
+        stop_or_kill(req, p, SIGTERM);
 }
 
 /* `?signal=` on kill (agentd extension): a name (SIGINT, INT) or a number; 0 if absent. */
@@ -269,15 +270,18 @@ static int kill_signal(struct http_req *req, struct problem *err)
 
 static void handle_kill(struct http_req *req)
 {
+    struct proc *p = lookup(req); /* 404 for an unknown id comes before a bad signal's 400 */
     struct problem err;
-    int sig = kill_signal(req, &err);
+    int sig;
 
+    if (!p)
+        return;
+    sig = kill_signal(req, &err);
     if (sig < 0) {
-        if (lookup(req)) /* 404 for an unknown id comes first */
-            http_reply_problem(req, &err);
+        http_reply_problem(req, &err);
         return;
     }
-    stop_or_kill(req, sig ? sig : SIGKILL);
+    stop_or_kill(req, p, sig ? sig : SIGKILL);
 }
 
 static void handle_input(struct http_req *req)
