@@ -5,27 +5,17 @@
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync, execFileSync } from "node:child_process";
-import { AGENTD_BIN, startDaemon, api, procCreate, procWaitExit, procKillQuietly, tempDir, waitFor, sha256 } from "./harness.mjs";
+import { AGENTD_BIN, startDaemon, api, spawnCollect, procCreate, procWaitExit, procKillQuietly, tempDir, waitFor, sha256 } from "./harness.mjs";
 import path from "node:path";
 import fs from "node:fs";
 import crypto from "node:crypto";
 
-/** Runs the client to completion; input is written to its stdin (then closed), or /dev/null. */
+/** Runs the client to completion; input is written to its stdin (then closed), or it is ignored. */
 function client(d, args, { input, token, env = {} } = {}) {
   const e = { ...process.env, AGENTD_ENDPOINT: d.base, ...env };
   delete e.AGENTD_TOKEN;
   if (token) e.AGENTD_TOKEN = token;
-  return new Promise((resolve) => {
-    const p = spawn(AGENTD_BIN, args, { env: e, stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
-    const out = [];
-    const err = [];
-    p.stdout.on("data", (c) => out.push(c));
-    p.stderr.on("data", (c) => err.push(c));
-    if (input !== undefined) p.stdin.end(input);
-    p.on("exit", (code, signal) =>
-      resolve({ code, signal, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString() }),
-    );
-  });
+  return spawnCollect(AGENTD_BIN, args, { env: e, input }).done;
 }
 
 describe("agentd exec / attach", () => {
@@ -97,17 +87,10 @@ describe("agentd exec / attach", () => {
     assert.equal((await set({ ...cfg, maxInputBytesPerRequest: 1000 })).status, 200);
     try {
       const fd = fs.openSync(file, "r");
-      const r = await new Promise((resolve) => {
-        const p = spawn(AGENTD_BIN, ["exec", "-i", "--", "wc", "-c"], { env: { ...process.env, AGENTD_ENDPOINT: d.base }, stdio: [fd, "pipe", "pipe"] });
-        const out = [];
-        let err = "";
-        p.stdout.on("data", (c) => out.push(c));
-        p.stderr.on("data", (c) => (err += c));
-        p.on("exit", (code) => resolve({ code, stdout: Buffer.concat(out).toString(), stderr: err }));
-      });
+      const r = await spawnCollect(AGENTD_BIN, ["exec", "-i", "--", "wc", "-c"], { env: { ...process.env, AGENTD_ENDPOINT: d.base }, stdin: fd }).done;
       fs.closeSync(fd);
       assert.equal(r.code, 0, r.stderr);
-      assert.equal(r.stdout.trim(), "10000", "every byte, over 10 requests of at most 1000 bytes");
+      assert.equal(r.stdout.toString().trim(), "10000", "every byte, over 10 requests of at most 1000 bytes");
     } finally {
       assert.equal((await set(cfg)).status, 200);
     }
@@ -116,15 +99,10 @@ describe("agentd exec / attach", () => {
   test("exec -i: a command that ends before its input does ends exec too", async () => {
     // `yes` never ends: exec must not wait for its stdin once head has exited.
     const yes = spawn("yes", [], { stdio: ["ignore", "pipe", "ignore"] });
-    const r = await new Promise((resolve) => {
-      const p = spawn(AGENTD_BIN, ["exec", "-i", "--", "head", "-n", "2"], { env: { ...process.env, AGENTD_ENDPOINT: d.base }, stdio: [yes.stdout, "pipe", "pipe"] });
-      const out = [];
-      p.stdout.on("data", (c) => out.push(c));
-      p.on("exit", (code) => resolve({ code, stdout: Buffer.concat(out).toString() }));
-    });
+    const r = await spawnCollect(AGENTD_BIN, ["exec", "-i", "--", "head", "-n", "2"], { env: { ...process.env, AGENTD_ENDPOINT: d.base }, stdin: yes.stdout }).done;
     yes.kill();
-    assert.equal(r.code, 0);
-    assert.equal(r.stdout, "y\ny\n");
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.toString(), "y\ny\n");
   });
 
   test("exec -t: the end of piped input ends bash as it would locally (issue 14)", { timeout: 30000 }, async () => {
@@ -140,17 +118,12 @@ describe("agentd exec / attach", () => {
   async function execRunning(args) {
     const e = { ...process.env, AGENTD_ENDPOINT: d.base };
     delete e.AGENTD_TOKEN;
-    const child = spawn(AGENTD_BIN, ["exec", ...args], { env: e, stdio: ["pipe", "pipe", "pipe"] });
-    let stderr = "";
-    let stdout = "";
-    child.stderr.on("data", (c) => (stderr += c));
-    child.stdout.on("data", (c) => (stdout += c));
-    const done = new Promise((r) => child.on("exit", (code, signal) => r({ code, signal, stderr: () => stderr })));
+    const { child, done, out, err } = spawnCollect(AGENTD_BIN, ["exec", ...args], { env: e, stdin: "pipe" });
     const proc = await waitFor(async () => {
       const l = (await api(d, "GET", "/v1/processes")).json().processes.filter((x) => x.status === "running");
       return l.length === 1 && l[0];
     }, { what: "the exec'd process running" });
-    return { child, proc, done, out: () => stdout };
+    return { child, proc, done, out, err };
   }
 
   test("exec -t killed by SIGKILL: its process is hung up (SIGHUP), not left running", async () => {
@@ -173,7 +146,7 @@ describe("agentd exec / attach", () => {
     child.kill("SIGTERM");
     const r = await done;
     assert.equal(r.code, 143);
-    assert.match(r.stderr(), new RegExp(`hanging up ${proc.id}`));
+    assert.match(r.stderr, new RegExp(`hanging up ${proc.id}`));
     await waitFor(async () => (await api(d, "GET", `/v1/processes/${proc.id}`)).json().status === "exited", { what: "hung up" });
     await api(d, "DELETE", `/v1/processes/${proc.id}`);
   });
@@ -184,7 +157,7 @@ describe("agentd exec / attach", () => {
       await waitFor(() => out().includes("started"), { what: "the client following the output" });
       child.kill(sig);
       const r = await done;
-      assert.equal(r.code, code, `${sig}: ${r.stderr()}`);
+      assert.equal(r.code, code, `${sig}: ${r.stderr}`);
       assert.equal((await api(d, "GET", `/v1/processes/${proc.id}`)).status, 404, "exec removed its record");
     }
   });
