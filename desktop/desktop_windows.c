@@ -5,7 +5,10 @@
  * Which windows: the window manager's _NET_CLIENT_LIST (managed
  * application windows), plus the viewable top-level windows nobody manages
  * (override-redirect ones, or every window when no window manager runs),
- * minus the window manager's frames.  An id outside that set is 404
+ * minus the window manager's frames.  An id names the window it is, or
+ * the client a frame (or any window inside a frame or a client) holds, so
+ * the `window` of a mouse reply (the frame under the pointer) works too;
+ * anything else (the root, the manager's own windows) is 404
  * window_not_found.  The list shows those that are viewable, have a title
  * (_NET_WM_NAME as UTF8_STRING, else WM_NAME) and are at least
  * DESK_WIN_MIN_SIDE pixels on each side, and always the active one.
@@ -14,7 +17,9 @@
  * and its position in root coordinates plus the frame's left and top
  * extents (_NET_FRAME_EXTENTS).  That is what xdotool, which the reference
  * runs, reports (it adds the window's offset inside the frame twice): with
- * openbox a move to 10,20 puts the frame there and reports 12,60.
+ * openbox a move to 10,20 puts the frame there and reports 12,60.  The
+ * client area as it is on the screen (clientX/Y/Width/Height) and the
+ * frame's id are added, for region screenshots and clicks.
  *
  * Actions wait for their effect, bounded: focus asks the window manager
  * (_NET_ACTIVE_WINDOW, then XSetInputFocus when it does not take it) and
@@ -62,8 +67,10 @@ static struct {
 struct desk_window {
     unsigned long id;
     char *title;       /* UTF-8 (malloc'd) */
-    int x, y;          /* root position plus the frame's left/top extents */
-    int width, height; /* the window's own size */
+    int x, y;            /* root position plus the frame's left/top extents */
+    int width, height;   /* the window's own size */
+    int cx, cy;          /* root position of the client area (inside the border) */
+    unsigned long frame; /* the manager's frame around it, 0 when none */
     bool viewable;
     bool active;
 };
@@ -78,7 +85,9 @@ struct wset {
 struct wview {
     struct wset known;   /* what an id may name */
     struct wset clients; /* the window manager's clients */
-    Window active;       /* None when no window is active */
+    struct wset frames;  /* frames.ids[i] is the manager's frame around framed.ids[i] */
+    struct wset framed;
+    Window active; /* None when no window is active */
 };
 
 enum win_op { W_LIST, W_STATUS, W_FOCUSED, W_FOCUS, W_MOVE, W_RESIZE };
@@ -144,6 +153,8 @@ static void wview_done(struct wview *v)
 {
     free(v->known.ids);
     free(v->clients.ids);
+    free(v->frames.ids);
+    free(v->framed.ids);
     memset(v, 0, sizeof(*v));
 }
 
@@ -317,7 +328,6 @@ static void view_collect(struct desk_x *x, struct wview *v)
 {
     unsigned char *d = NULL;
     Window root = None, parent = None, *children = NULL;
-    struct wset frames = {0};
     unsigned nchildren = 0;
     XID mask = 0, wm = wm_client_bits(x, &mask);
     long n;
@@ -333,8 +343,10 @@ static void view_collect(struct desk_x *x, struct wview *v)
             continue; /* gone */
         wset_add(&v->clients, c);
         wset_add(&v->known, c);
-        if (top != c)
-            wset_add(&frames, top);
+        if (top != c) {
+            wset_add(&v->frames, top);
+            wset_add(&v->framed, c);
+        }
     }
     if (d)
         XFree(d);
@@ -342,7 +354,7 @@ static void view_collect(struct desk_x *x, struct wview *v)
         for (unsigned i = 0; i < nchildren && v->known.n < LIM_DESKTOP_WINDOWS; i++) {
             XWindowAttributes a;
             Window c = children[i];
-            if (wset_has(&v->clients, c) || wset_has(&frames, c) || (wm && (c & ~mask) == wm))
+            if (wset_has(&v->clients, c) || wset_has(&v->frames, c) || (wm && (c & ~mask) == wm))
                 continue;
             if (XGetWindowAttributes(x->dpy, c, &a) && a.map_state == IsViewable &&
                 a.class == InputOutput)
@@ -351,8 +363,36 @@ static void view_collect(struct desk_x *x, struct wview *v)
         if (children)
             XFree(children);
     }
-    free(frames.ids);
     v->active = active_of(x, &v->known);
+}
+
+/* The manager's frame around w (None when it has none). */
+static Window frame_of(const struct wview *v, Window w)
+{
+    for (size_t i = 0; i < v->framed.n; i++)
+        if (v->framed.ids[i] == w)
+            return v->frames.ids[i];
+    return None;
+}
+
+/*
+ * The window an id names: a known window, or the one a frame holds, or the
+ * known window (or frame) the id is inside of (a client's subwindow, a
+ * frame's title bar).  None for anything else: the root, the manager's own.
+ */
+static Window resolve(struct desk_x *x, const struct wview *v, Window id)
+{
+    Window w = id;
+
+    for (int depth = 0; w != None && w != x->root && depth < DESK_WIN_MAX_DEPTH; depth++) {
+        if (wset_has(&v->known, w))
+            return w;
+        for (size_t i = 0; i < v->frames.n; i++)
+            if (v->frames.ids[i] == w)
+                return v->framed.ids[i];
+        w = parent_of(x, w);
+    }
+    return None;
 }
 
 /* The frame's left and top extents (0 when the window has none). */
@@ -386,19 +426,23 @@ static bool geometry_of(struct desk_x *x, Window w, struct desk_window *out)
     out->id = w;
     out->x = rx + left;
     out->y = ry + top;
+    out->cx = rx;
+    out->cy = ry;
     out->width = a.width;
     out->height = a.height;
     out->viewable = a.map_state == IsViewable;
     return true;
 }
 
-static bool window_read(struct desk_x *x, Window w, Window active, struct desk_window *out)
+static bool window_read(struct desk_x *x, const struct wview *v, Window w,
+                        struct desk_window *out)
 {
     memset(out, 0, sizeof(*out));
     if (!geometry_of(x, w, out))
         return false;
     out->title = title_of(x, w);
-    out->active = w == active;
+    out->active = w == v->active;
+    out->frame = frame_of(v, w);
     return true;
 }
 
@@ -423,7 +467,7 @@ static void list_run(struct desk_x *x, struct win_job *j)
     j->wins = xcalloc(v.known.n ? v.known.n : 1, sizeof(*j->wins));
     for (size_t i = 0; i < v.known.n; i++) {
         struct desk_window *w = &j->wins[j->n];
-        if (!window_read(x, v.known.ids[i], v.active, w))
+        if (!window_read(x, &v, v.known.ids[i], w))
             continue;
         if (listed(w))
             j->n++;
@@ -600,10 +644,11 @@ out:
 static void action_run(struct desk_x *x, struct win_job *j)
 {
     struct wview v;
-    Window w = (Window)j->id;
+    Window w;
 
     view_collect(x, &v);
-    if (!wset_has(&v.known, w)) {
+    w = resolve(x, &v, (Window)j->id);
+    if (w == None) {
         j->r = x->dead ? lost(&j->err) : desk_win_not_found(j->id_text, &j->err);
         goto out;
     }
@@ -616,7 +661,7 @@ static void action_run(struct desk_x *x, struct win_job *j)
     if (j->op != W_FOCUS)
         v.active = active_of(x, &v.known);
     j->wins = xcalloc(1, sizeof(*j->wins));
-    if (!window_read(x, w, v.active, j->wins)) {
+    if (!window_read(x, &v, w, j->wins)) {
         j->r = x->dead ? lost(&j->err) : desk_win_not_found(j->id_text, &j->err);
         goto out;
     }
@@ -636,7 +681,7 @@ static void focused_run(struct desk_x *x, struct win_job *j)
         problem_set(&j->err, 404, PROBLEM_NO_FOCUSED_WINDOW, "No window currently has focus");
     } else {
         j->wins = xcalloc(1, sizeof(*j->wins));
-        if (window_read(x, v.active, v.active, j->wins)) {
+        if (window_read(x, &v, v.active, j->wins)) {
             j->n = 1;
             j->r = 0;
         } else {
@@ -688,6 +733,15 @@ static cJSON *window_json(const struct desk_window *w)
     cJSON_AddNumberToObject(o, "width", w->width);
     cJSON_AddNumberToObject(o, "height", w->height);
     cJSON_AddBoolToObject(o, "isActive", w->active);
+    /* agentd's: where the application's own pixels are, and the frame an id may also name. */
+    cJSON_AddNumberToObject(o, "clientX", w->cx);
+    cJSON_AddNumberToObject(o, "clientY", w->cy);
+    cJSON_AddNumberToObject(o, "clientWidth", w->width);
+    cJSON_AddNumberToObject(o, "clientHeight", w->height);
+    if (w->frame) {
+        snprintf(id, sizeof(id), "%lu", w->frame);
+        json_add_string(o, "frameId", id);
+    }
     return o;
 }
 

@@ -73,6 +73,25 @@ function expected(id) {
   return { x: g.x + e.left, y: g.y + e.top, width: g.width, height: g.height };
 }
 
+/** The top-level ancestor of a window (the manager's frame for a managed one), or null when it is one. */
+function frameOf(id) {
+  let cur = id;
+  for (;;) {
+    const tree = x11("xwininfo", ["-tree", "-id", cur]);
+    const parent = String(Number.parseInt(/Parent window id: 0x([0-9a-f]+)/.exec(tree)[1], 16));
+    const root = String(Number.parseInt(/Root window id: 0x([0-9a-f]+)/.exec(tree)[1], 16));
+    if (parent === root) return cur === id ? null : cur;
+    cur = parent;
+  }
+}
+
+/** agentd's own fields of a window: its client area as xwininfo sees it, and its frame. */
+function expectedClient(id) {
+  const g = xwininfo(id);
+  const frame = frameOf(id);
+  return { clientX: g.x, clientY: g.y, clientWidth: g.width, clientHeight: g.height, ...(frame ? { frameId: frame } : {}) };
+}
+
 function activeWindow() {
   const m = /# 0x([0-9a-f]+)/.exec(x11("xprop", ["-root", "_NET_ACTIVE_WINDOW"]));
   return m ? String(Number.parseInt(m[1], 16)) : null;
@@ -131,12 +150,18 @@ describe("listing", () => {
     const ids = wins.map((x) => x.id).sort();
     assert.deepEqual(ids, [w.main.id, w.legacy.id, w.plain.id].sort(), JSON.stringify(wins));
     const main = findWin(wins, w.main.id);
-    assert.deepEqual(main, { id: w.main.id, title: "Wïndow Ä 世界 🎉", ...expected(w.main.id), isActive: false });
+    assert.deepEqual(main, { id: w.main.id, title: "Wïndow Ä 世界 🎉", ...expected(w.main.id), isActive: false, ...expectedClient(w.main.id) });
+    assert.ok(main.frameId, "a managed window names its frame");
     // openbox puts the frame where the client asked: the client is inside it at (left, top).
     const e = extents(w.main.id);
+    // The client area is where the application draws: `top` pixels above the reference's y.
+    assert.deepEqual([main.clientX, main.clientY], [main.x - e.left, main.y - e.top]);
     assert.deepEqual([main.x, main.y, main.width, main.height], [100 + 2 * e.left, 150 + 2 * e.top, 300, 200]);
     assert.equal(findWin(wins, w.legacy.id).title, "Legacy", "WM_NAME when there is no _NET_WM_NAME");
-    assert.deepEqual(findWin(wins, w.plain.id), { id: w.plain.id, title: "desk_xclient", x: 700, y: 500, width: 100, height: 120, isActive: true });
+    assert.deepEqual(findWin(wins, w.plain.id), {
+      id: w.plain.id, title: "desk_xclient", x: 700, y: 500, width: 100, height: 120, isActive: true,
+      clientX: 700, clientY: 500, clientWidth: 100, clientHeight: 120,
+    }, "an unmanaged window has no frame");
   });
 
   test("status.windows matches the list", async () => {
@@ -155,7 +180,7 @@ describe("focus", () => {
   test("a managed window: the manager activates it before the reply", async () => {
     const from = w.main.lines.length;
     const r = await post(`/v1/desktop/windows/${w.main.id}/focus`);
-    assert.deepEqual(r, { id: w.main.id, title: "Wïndow Ä 世界 🎉", ...expected(w.main.id), isActive: true });
+    assert.deepEqual(r, { id: w.main.id, title: "Wïndow Ä 世界 🎉", ...expected(w.main.id), isActive: true, ...expectedClient(w.main.id) });
     assert.equal(activeWindow(), w.main.id, "_NET_ACTIVE_WINDOW");
     await waitFor(() => w.main.lines.slice(from).includes("focus in"), { what: "FocusIn at the window" });
     const f = assertJson(await api(d, "GET", "/v1/desktop/windows/focused"));
@@ -252,14 +277,34 @@ describe("unknown windows: 404 window_not_found", () => {
     });
   }
 
-  test("the window manager's frame and the root window are not windows of the API", async () => {
+  test("a frame's id (and a window inside one) names its client; the root does not", async () => {
+    const frame = frameOf(w.main.id);
+    assert.ok(frame && frame !== w.main.id);
     const tree = x11("xwininfo", ["-tree", "-id", w.main.id]);
-    const frame = String(Number.parseInt(/Parent window id: 0x([0-9a-f]+)/.exec(tree)[1], 16));
     const root = String(Number.parseInt(/Root window id: 0x([0-9a-f]+)/.exec(tree)[1], 16));
-    for (const id of [frame, root]) {
-      assertProblem(await api(d, "POST", `/v1/desktop/windows/${id}/focus`), 404, "window_not_found", id);
-      assertProblem(await postJson(d, `/v1/desktop/windows/${id}/move`, { x: 0, y: 0 }), 404, "window_not_found", id);
+    // A window of openbox's inside the frame (its title bar and the like): the first child of the frame.
+    const inner = /^\s+0x([0-9a-f]+)/m.exec(x11("xwininfo", ["-children", "-id", frame]));
+    for (const id of [frame, ...(inner ? [String(Number.parseInt(inner[1], 16))] : [])]) {
+      const f = await post(`/v1/desktop/windows/${id}/focus`);
+      assert.equal(f.id, w.main.id, `focus ${id}: the reply names the client`);
+      assert.equal(f.frameId, frame);
+      assert.equal(f.isActive, true);
+      assert.equal(activeWindow(), w.main.id);
+      const m = await post(`/v1/desktop/windows/${id}/move`, { x: 30, y: 40 });
+      assert.equal(m.id, w.main.id);
+      assert.deepEqual(xwininfo(frame).x, 30, "the frame went to x");
     }
+    assertProblem(await api(d, "POST", `/v1/desktop/windows/${root}/focus`), 404, "window_not_found", root);
+    assertProblem(await postJson(d, `/v1/desktop/windows/${root}/move`, { x: 0, y: 0 }), 404, "window_not_found", root);
+  });
+
+  test("the mouse reply's window (the frame under the pointer) is a window id the routes take", async () => {
+    const wins = await listWindows();
+    const main = findWin(wins, w.main.id);
+    const pos = await post("/v1/desktop/mouse/move", { x: main.clientX + 5, y: main.clientY + 5 });
+    assert.equal(pos.window, main.frameId, "xdotool's answer: the top-level window under the pointer");
+    const f = await post(`/v1/desktop/windows/${pos.window}/focus`);
+    assert.equal(f.id, w.main.id);
   });
 
   test("a window that went away", async () => {
