@@ -85,8 +85,10 @@ struct agent_adapter {
     const char *bin_env;         /* variable naming an explicit entry point */
     const char *install_hint;    /* how to provide it when npm cannot, or NULL */
     /* What it needs in its environment inside a sandbox ("KEY=VALUE", NULL-terminated, or
-     * NULL), set unless the daemon's environment has KEY (docs/api/agents.md). */
+     * NULL), replacing the daemon's value (docs/api/agents.md). */
     const char *const *launch_env;
+    /* agentd's defaults for it, set only where the daemon's environment lacks the KEY. */
+    const char *const *launch_env_defaults;
     bool (*credentials)(const struct agent_adapter *a);
     void (*status)(const struct agent_adapter *a, struct agent_status *st);
     /* Fills cmd, or -1 with err when the agent is not available. */

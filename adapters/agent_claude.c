@@ -8,12 +8,24 @@
 
 static const char *const launch_args[] = {NULL};
 /*
- * Claude Code refuses --dangerously-skip-permissions (which its ACP adapter
- * uses) as root unless it is told it runs in a sandbox; session/new then
- * fails with "Query closed before response received" and the reason is only
- * in ~/.claude/debug.  agentd runs inside a sandbox by definition.
+ * Claude Code refuses --dangerously-skip-permissions as root unless
+ * IS_SANDBOX is exactly "1"; session/new then fails with "Query closed before
+ * response received" and the reason is only in ~/.claude/debug.  Its ACP
+ * adapter passes the flag as root whenever IS_SANDBOX is non-empty, so any
+ * other value ("yes", "true", "0") breaks every session, and an empty one
+ * hides the bypassPermissions mode: always "1" (agentd runs inside a sandbox
+ * by definition).
  */
 static const char *const launch_env[] = {"IS_SANDBOX=1", NULL};
+/*
+ * Claude Code retries a failed model call 10 times with a doubling backoff
+ * (0.5 s up to 32 s), saying nothing on the ACP stream meanwhile: a base URL
+ * that refuses connections fails the prompt after about 3 minutes (measured
+ * 185 s), a blackholed one after more (each attempt also waits for its connect
+ * timeout).  5 retries fail it after about 16 s and still ride out a short API
+ * outage; CLAUDE_CODE_MAX_RETRIES in agentd's environment wins.
+ */
+static const char *const launch_env_defaults[] = {"CLAUDE_CODE_MAX_RETRIES=5", NULL};
 static const char *const cred_env[] = {"ANTHROPIC_API_KEY", "CLAUDE_API_KEY",
                                        "CLAUDE_CODE_OAUTH_TOKEN", NULL};
 static const char *const cred_files[] = {".claude/.credentials.json", NULL};
@@ -49,6 +61,7 @@ const struct agent_adapter agent_claude = {
     .bin_env = "AGENTD_CLAUDE_ACP_BIN",
     .install_hint = NULL,
     .launch_env = launch_env,
+    .launch_env_defaults = launch_env_defaults,
     .credentials = credentials,
     .launch = agent_npm_launch,
     .install = agent_npm_install,

@@ -494,10 +494,12 @@ int proc_spawn_child(uv_loop_t *loop, uv_process_t *h, const struct proc_child *
     o.stdio_count = 3;
     o.stdio = stdio;
     o.exit_cb = c->on_exit;
-    if (c->env_defaults) {
+    if (c->env_set || c->env_defaults) {
         const char *add[16];
         size_t n = 0;
-        for (size_t i = 0; c->env_defaults[i] && n < 16; i++) {
+        for (size_t i = 0; c->env_set && c->env_set[i] && n < 16; i++)
+            add[n++] = c->env_set[i];
+        for (size_t i = 0; c->env_defaults && c->env_defaults[i] && n < 16; i++) {
             const char *eq = strchr(c->env_defaults[i], '=');
             char key[128];
             if (!eq || (size_t)(eq - c->env_defaults[i]) >= sizeof(key))

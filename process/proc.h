@@ -60,7 +60,10 @@ struct proc_child {
     const char *cwd;         /* NULL: the daemon's */
     uv_pipe_t *in, *out, *err;
     uv_exit_cb on_exit;
-    /* "KEY=VALUE" entries (NULL-terminated, or NULL) set only where the environment lacks KEY. */
+    /* "KEY=VALUE" entries (NULL-terminated, or NULL) set in its environment, replacing the
+     * daemon's value of KEY. */
+    const char *const *env_set;
+    /* "KEY=VALUE" entries set only where the daemon's environment lacks KEY. */
     const char *const *env_defaults;
 };
 int proc_spawn_child(uv_loop_t *loop, uv_process_t *h, const struct proc_child *c);

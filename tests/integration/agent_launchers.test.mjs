@@ -82,24 +82,32 @@ describe("agent launcher overrides", () => {
     assert.doesNotMatch(d.logs(), /starting the launcher/);
   });
 
-  test("claude starts with IS_SANDBOX=1 (as root it refuses to run otherwise); the user's value wins", async () => {
+  test("claude starts with IS_SANDBOX=1 whatever the daemon's was, and CLAUDE_CODE_MAX_RETRIES=5 unless set", async () => {
+    // IS_SANDBOX: claude as root only runs with exactly "1" ("yes" or "0" break session/new, an
+    // empty one hides the bypass mode). The retry count is a default: the user's value wins.
     for (const [env, want] of [
-      [{}, "1"],
-      [{ IS_SANDBOX: "0" }, "0"],
+      [{}, "IS_SANDBOX=1 CLAUDE_CODE_MAX_RETRIES=5"],
+      [{ IS_SANDBOX: "yes" }, "IS_SANDBOX=1 CLAUDE_CODE_MAX_RETRIES=5"],
+      [{ IS_SANDBOX: "0", CLAUDE_CODE_MAX_RETRIES: "10" }, "IS_SANDBOX=1 CLAUDE_CODE_MAX_RETRIES=10"],
     ]) {
       const xdg = await realTempDir("agentd-xdg-");
       const mark = path.join(xdg, "env");
       const file = path.join(xdg, "sandbox-agent/bin/agent_processes/claude-acp");
       await fsp.mkdir(path.dirname(file), { recursive: true });
-      await fsp.writeFile(file, `#!/bin/sh\necho "IS_SANDBOX=\${IS_SANDBOX-unset}" > '${mark}'\nexec '${AGENTD_BIN}' mock-agent\n`, { mode: 0o755 });
-      // The daemon's environment: without IS_SANDBOX (this machine may set it), or the user's.
-      const saved = process.env.IS_SANDBOX;
+      await fsp.writeFile(
+        file,
+        `#!/bin/sh\necho "IS_SANDBOX=\${IS_SANDBOX-unset} CLAUDE_CODE_MAX_RETRIES=\${CLAUDE_CODE_MAX_RETRIES-unset}" > '${mark}'\nexec '${AGENTD_BIN}' mock-agent\n`,
+        { mode: 0o755 },
+      );
+      // The daemon's environment: without these (this machine may set them), or the user's.
+      const saved = { IS_SANDBOX: process.env.IS_SANDBOX, CLAUDE_CODE_MAX_RETRIES: process.env.CLAUDE_CODE_MAX_RETRIES };
       delete process.env.IS_SANDBOX;
+      delete process.env.CLAUDE_CODE_MAX_RETRIES;
       let d;
       try {
         d = await startDaemon({ env: { XDG_DATA_HOME: xdg, ...env } });
       } finally {
-        if (saved !== undefined) process.env.IS_SANDBOX = saved;
+        for (const [k, v] of Object.entries(saved)) if (v !== undefined) process.env[k] = v;
       }
       daemons.push(d);
       const res = await fetch(`${d.base}/v1/acp/claude-env?agent=claude`, {
@@ -108,7 +116,7 @@ describe("agent launcher overrides", () => {
         body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: 1 } }),
       });
       assert.equal(res.status, 200, await res.text());
-      assert.equal(fs.readFileSync(mark, "utf8").trim(), `IS_SANDBOX=${want}`);
+      assert.equal(fs.readFileSync(mark, "utf8").trim(), want, JSON.stringify(env));
       await fetch(`${d.base}/v1/acp/claude-env`, { method: "DELETE" });
     }
   });
