@@ -179,7 +179,8 @@ void attach_report_problem(struct session *s, const char *what, int http, const 
     const cJSON *title = cJSON_GetObjectItemCaseSensitive(o, "title");
 
     if (!http)
-        attach_say(s,
+        attach_say(
+            s,
             "%s: cannot reach agentd at %s: %s (is it running? start it with `agentd server`, "
             "or point --endpoint / AGENTD_ENDPOINT at it)",
             what, s->o.endpoint, err ? err : "no answer");
@@ -264,7 +265,8 @@ static void on_input(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
     if (key) {
         if (key > b->base)
             ws_send_binary(s->ws, b->base, (size_t)(key - b->base));
-        attach_say(s,
+        attach_say(
+            s,
             "detached from %s (still running; agentd attach %s --since 0 to come back with its "
             "screen)",
             s->id, s->id);
@@ -514,7 +516,7 @@ static void on_created(void *arg, int status, const char *body, size_t n, const 
 
     if (status != 200) {
         attach_report_problem(s, s->o.argv[0], status, body, err,
-                       status == 502 ? EXIT_SPAWN_FAILED : EXIT_CLIENT_ERROR);
+                              status == 502 ? EXIT_SPAWN_FAILED : EXIT_CLIENT_ERROR);
         return;
     }
     o = cJSON_Parse(body);

@@ -118,7 +118,10 @@ static void on_input_posted(void *arg, int status, const char *body, size_t n, c
         /* 409: the process is gone or closed its input, as a local pipe would just break. */
         cJSON *o = status ? cJSON_Parse(body) : NULL;
         const cJSON *detail = cJSON_GetObjectItemCaseSensitive(o, "detail");
-        attach_say(s, "input: %s", cJSON_IsString(detail) ? detail->valuestring : err ? err : "refused");
+        attach_say(s, "input: %s",
+                   cJSON_IsString(detail) ? detail->valuestring
+                   : err                  ? err
+                                          : "refused");
         cJSON_Delete(o);
     }
     s->in_ended = true;

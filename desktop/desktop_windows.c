@@ -66,7 +66,7 @@ static struct {
 /* One window as reported. */
 struct desk_window {
     unsigned long id;
-    char *title;       /* UTF-8 (malloc'd) */
+    char *title;         /* UTF-8 (malloc'd) */
     int x, y;            /* root position plus the frame's left/top extents */
     int width, height;   /* the window's own size */
     int cx, cy;          /* root position of the client area (inside the border) */
@@ -434,8 +434,7 @@ static bool geometry_of(struct desk_x *x, Window w, struct desk_window *out)
     return true;
 }
 
-static bool window_read(struct desk_x *x, const struct wview *v, Window w,
-                        struct desk_window *out)
+static bool window_read(struct desk_x *x, const struct wview *v, Window w, struct desk_window *out)
 {
     memset(out, 0, sizeof(*out));
     if (!geometry_of(x, w, out))
