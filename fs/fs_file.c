@@ -220,7 +220,7 @@ void fs_handle_upload(struct http_req *req)
     struct problem err;
 
     u->dfd = -1;
-    if (fs_req_path(req, "path", true, &u->path, &err) < 0) {
+    if (fs_path_from_query(http_query(req), "path", true, &u->path, &err) < 0) {
         free(u);
         http_reply_problem(req, &err);
         return;
@@ -339,7 +339,7 @@ void fs_handle_download(struct http_req *req)
 
     d->fd = -1;
     d->req = req;
-    if (fs_req_path(req, "path", true, &d->path, &err) < 0) {
+    if (fs_path_from_query(http_query(req), "path", true, &d->path, &err) < 0) {
         free(d);
         http_reply_problem(req, &err);
         return;

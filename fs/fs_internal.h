@@ -11,13 +11,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/*
- * Resolves query parameter key into out.  Absent: 400 when required, else
- * the home directory.  Returns 0 or -1 with err set.
- */
-int fs_req_path(struct http_req *req, const char *key, bool required, struct fs_path *out,
-                struct problem *err);
-
 void fs_handle_download(struct http_req *req);
 void fs_handle_upload(struct http_req *req);
 void fs_handle_upload_batch(struct http_req *req);

@@ -7,6 +7,7 @@
  */
 #include "fs_path.h"
 
+#include "../stream/query.h"
 #include "../stream/xmalloc.h"
 
 #include <errno.h>
@@ -404,4 +405,21 @@ int fs_errno_problem(struct problem *err, int neg_errno, const char *path, const
         return problem_set(err, 502, PROBLEM_STREAM_ERROR, "%s: %s: %s (os error %d)", what, path,
                            strerror(e), e);
     }
+}
+
+int fs_path_from_query(const struct query *q, const char *key, bool required, struct fs_path *out,
+                       struct problem *err)
+{
+    const char *value = NULL;
+    int r = query_str(q, key, &value, err);
+
+    if (r < 0)
+        return -1;
+    if (r == 0) {
+        if (required)
+            return problem_set(err, 400, PROBLEM_INVALID_REQUEST, "missing query parameter `%s`",
+                               key);
+        value = "";
+    }
+    return fs_path_resolve(value, out, err);
 }

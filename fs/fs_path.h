@@ -70,4 +70,12 @@ bool fs_path_has_dotdot(const char *p);
 /* Turns a negative errno from an operation on path into a problem. Returns -1. */
 int fs_errno_problem(struct problem *err, int neg_errno, const char *path, const char *what);
 
+struct query;
+/*
+ * Resolves query parameter key of q into out.  Absent: 400 when required,
+ * else the home directory.  Returns 0 or -1 with err set.
+ */
+int fs_path_from_query(const struct query *q, const char *key, bool required, struct fs_path *out,
+                       struct problem *err);
+
 #endif

@@ -37,23 +37,6 @@ struct fs_job {
     int r;              /* 0 or -1 */
 };
 
-int fs_req_path(struct http_req *req, const char *key, bool required, struct fs_path *out,
-                struct problem *err)
-{
-    const char *value = NULL;
-    int r = query_str(http_query(req), key, &value, err);
-
-    if (r < 0)
-        return -1;
-    if (r == 0) {
-        if (required)
-            return problem_set(err, 400, PROBLEM_INVALID_REQUEST, "missing query parameter `%s`",
-                               key);
-        value = "";
-    }
-    return fs_path_resolve(value, out, err);
-}
-
 static void fs_job_run(void *arg)
 {
     struct fs_job *j = arg;
@@ -117,7 +100,7 @@ static void handle_entries(struct http_req *req)
 {
     struct fs_job *j = fs_job_new(req, FS_JOB_ENTRIES);
 
-    if (fs_req_path(req, "path", false, &j->a, &j->err) < 0)
+    if (fs_path_from_query(http_query(req), "path", false, &j->a, &j->err) < 0)
         return fs_job_fail(j);
     fs_job_submit(j);
 }
@@ -126,7 +109,7 @@ static void handle_stat(struct http_req *req)
 {
     struct fs_job *j = fs_job_new(req, FS_JOB_STAT);
 
-    if (fs_req_path(req, "path", true, &j->a, &j->err) < 0)
+    if (fs_path_from_query(http_query(req), "path", true, &j->a, &j->err) < 0)
         return fs_job_fail(j);
     fs_job_submit(j);
 }
@@ -135,7 +118,7 @@ static void handle_mkdir(struct http_req *req)
 {
     struct fs_job *j = fs_job_new(req, FS_JOB_MKDIR);
 
-    if (fs_req_path(req, "path", true, &j->a, &j->err) < 0)
+    if (fs_path_from_query(http_query(req), "path", true, &j->a, &j->err) < 0)
         return fs_job_fail(j);
     fs_job_submit(j);
 }

@@ -560,7 +560,7 @@ void fs_handle_upload_batch(struct http_req *req)
     }
     b = xcalloc(1, sizeof(*b));
     b->dest_fd = -1;
-    if (fs_req_path(req, "path", false, &b->dest, &err) < 0) {
+    if (fs_path_from_query(http_query(req), "path", false, &b->dest, &err) < 0) {
         free(b);
         http_reply_problem(req, &err);
         return;

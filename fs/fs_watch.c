@@ -461,7 +461,7 @@ void fs_handle_watch(struct http_req *req)
     }
     w = xcalloc(1, sizeof(*w));
     w->ifd = -1;
-    if (fs_req_path(req, "path", true, &w->root, &err) < 0 ||
+    if (fs_path_from_query(http_query(req), "path", true, &w->root, &err) < 0 ||
         query_bool(http_query(req), "recursive", &recursive, &err) < 0) {
         free(w);
         http_reply_problem(req, &err);

@@ -30,28 +30,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef CLOSE_RANGE_CLOEXEC
-#define CLOSE_RANGE_CLOEXEC (1U << 2)
-#endif
-
-extern char **environ;
-
-struct proc_config proc_cfg = {
-    .max_concurrent = 64,
-    .default_timeout = 30000,
-    .max_timeout = 300000,
-    .max_output = 1048576,
-    .max_log = 10485760,
-    .max_input = 65536,
-};
-
 static uv_loop_t *proc_loop;
 static struct proc *procs;    /* registry, sorted by num */
 static uint64_t next_num = 1; /* ids are never reused */
 static uv_signal_t sigchld;
 static uv_timer_t grace_timer; /* shutdown: SIGKILL for processes given time to finish */
 static bool grace_running;
-static char read_buf[65536]; /* one loop thread: one read buffer */
 
 int64_t proc_now_ms(void)
 {
@@ -71,50 +55,6 @@ const char *proc_owner_name(enum proc_owner o)
     default:
         return "user";
     }
-}
-
-void proc_cloexec_all(void)
-{
-    if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-        log_warn("proc", "close_range(CLOEXEC) failed: %s", strerror(errno));
-}
-
-void proc_free_strv(char **v)
-{
-    if (!v)
-        return;
-    for (char **p = v; *p; p++)
-        free(*p);
-    free(v);
-}
-
-char **proc_build_env(const char *const *env, size_t nenv, bool add_term)
-{
-    size_t n = 0, o = 0;
-    char **out;
-    bool has_term = false;
-
-    while (environ[n])
-        n++;
-    out = xcalloc(n + nenv + 2, sizeof(*out));
-    for (size_t i = 0; i < n; i++) {
-        const char *eq = strchr(environ[i], '=');
-        size_t klen = eq ? (size_t)(eq - environ[i]) : strlen(environ[i]);
-        bool overridden = false;
-        for (size_t j = 0; j < nenv && !overridden; j++)
-            overridden = strncmp(env[j], environ[i], klen) == 0 && env[j][klen] == '=';
-        if (!overridden && !(add_term && strncmp(environ[i], "TERM=", 5) == 0))
-            out[o++] = xstrdup(environ[i]);
-    }
-    for (size_t j = 0; j < nenv; j++) {
-        out[o++] = xstrdup(env[j]);
-        if (strncmp(env[j], "TERM=", 5) == 0)
-            has_term = true;
-    }
-    if (add_term && !has_term)
-        out[o++] = xstrdup("TERM=xterm-256color");
-    out[o] = NULL;
-    return out;
 }
 
 /* ---- records ------------------------------------------------------------------------------- */
@@ -294,14 +234,6 @@ cJSON *proc_to_json(const struct proc *p)
 
 /* ---- output -------------------------------------------------------------------------------- */
 
-void proc_read_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-    (void)h;
-    (void)suggested;
-    buf->base = read_buf;
-    buf->len = sizeof(read_buf);
-}
-
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
     struct proc *p = s->data;
@@ -350,12 +282,14 @@ static void pty_ended(struct proc *p)
 static void on_pty_readable(uv_poll_t *h, int status, int events)
 {
     struct proc *p = h->data;
+    uv_buf_t b;
 
     (void)events; /* an error shows in the read below */
+    proc_read_alloc(NULL, 0, &b);
     for (int i = 0; i < PTY_READS_PER_WAKEUP && p->pty_reading_possible && !p->pty_paused; i++) {
-        ssize_t n = read(p->pty_rfd, read_buf, sizeof(read_buf));
+        ssize_t n = read(p->pty_rfd, b.base, b.len);
         if (n > 0) {
-            proc_log_append(&p->log, PROC_PTY, read_buf, (size_t)n, proc_now_ms());
+            proc_log_append(&p->log, PROC_PTY, b.base, (size_t)n, proc_now_ms());
             notify(p, PROC_EV_OUTPUT); /* may pause the reading (terminal backpressure) */
             continue;
         }
@@ -417,16 +351,6 @@ static struct proc *proc_new(const struct proc_spawn_req *r)
     p->pty_rfd = -1;
     proc_log_init(&p->log, (size_t)proc_cfg.max_log);
     return p;
-}
-
-char **proc_build_argv(const char *command, const char *const *args, size_t nargs)
-{
-    char **argv = xcalloc(nargs + 2, sizeof(char *));
-
-    argv[0] = xstrdup(command);
-    for (size_t i = 0; i < nargs; i++)
-        argv[i + 1] = xstrdup(args[i]);
-    return argv;
 }
 
 static int spawn_pipes(struct proc *p, const struct proc_spawn_req *r, char **argv, char **envp)

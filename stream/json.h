@@ -7,6 +7,7 @@
 #define STREAM_JSON_H
 
 #include "buf.h"
+#include "json_out.h"
 #include "problem.h"
 
 #include <cjson/cJSON.h>
@@ -53,19 +54,5 @@ int json_get_string_array(const cJSON *obj, const char *field, size_t max, const
  */
 int json_get_env(const cJSON *obj, const char *field, size_t max, char ***ret, size_t *ret_n,
                  struct problem *err);
-
-/* True when s[0..n) is valid UTF-8 (no overlongs, no surrogates). */
-bool utf8_valid(const char *s, size_t n);
-/* Adds s to obj under key, replacing invalid UTF-8 with U+FFFD. */
-cJSON *json_add_string(cJSON *obj, const char *key, const char *s);
-/*
- * Appends n arbitrary bytes to out as a JSON string literal (quotes
- * included): invalid UTF-8 becomes U+FFFD, control bytes (NUL too) are
- * escaped.  For output that may hold NUL, which a cJSON string cannot.
- * Returns 0 or -E2BIG.
- */
-int json_escape_bytes(struct buf *out, const char *p, size_t n);
-/* Renders obj compactly into a new heap string (free()), length in *ret_len. */
-char *json_print(const cJSON *obj, size_t *ret_len);
 
 #endif

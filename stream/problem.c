@@ -6,7 +6,7 @@
  */
 #include "problem.h"
 
-#include "json.h"
+#include "json_out.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
