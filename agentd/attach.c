@@ -48,152 +48,6 @@
 #define EOF_QUIET_MS  300
 #define EOF_SENDS_MAX 10
 
-static struct termios *restore_termios;
-
-static void restore_terminal(void)
-{
-    if (restore_termios)
-        tcsetattr(STDIN_FILENO, TCSADRAIN, restore_termios);
-    restore_termios = NULL;
-}
-
-void attach_write_all(int fd, const void *p, size_t n)
-{
-    const char *c = p;
-
-    while (n) {
-        ssize_t w = write(fd, c, n);
-        if (w < 0 && errno == EAGAIN) {
-            struct pollfd pfd = {.fd = fd, .events = POLLOUT};
-            poll(&pfd, 1, -1);
-            continue;
-        }
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return; /* stdout is gone: nothing left to show it to */
-        c += w;
-        n -= (size_t)w;
-    }
-}
-
-void attach_say(struct session *s, const char *fmt, ...)
-{
-    char line[1024];
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    n = vsnprintf(line, sizeof(line), fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    if ((size_t)n >= sizeof(line))
-        n = sizeof(line) - 1;
-    /* In raw mode "\n" does not return the carriage. */
-    if (s->raw)
-        attach_write_all(STDERR_FILENO, "\r\n", 2);
-    attach_write_all(STDERR_FILENO, "agentd: ", 8);
-    attach_write_all(STDERR_FILENO, line, (size_t)n);
-    attach_write_all(STDERR_FILENO, s->raw ? "\r\n" : "\n", s->raw ? 2 : 1);
-}
-
-/* ---- the end --------------------------------------------------------------------------------- */
-
-static void on_finished(uv_timer_t *t)
-{
-    struct session *s = t->data;
-
-    restore_terminal();
-    s->raw = false;
-    if (s->in) {
-        uv_read_stop(s->in);
-        uv_close((uv_handle_t *)s->in, NULL);
-        s->in = NULL;
-    }
-    if (s->signals_on) {
-        uv_close((uv_handle_t *)&s->sigwinch, NULL);
-        uv_close((uv_handle_t *)&s->sigterm, NULL);
-        uv_close((uv_handle_t *)&s->sighup, NULL);
-        uv_close((uv_handle_t *)&s->sigint, NULL);
-        s->signals_on = false;
-    }
-    if (s->eof_timer_on) {
-        uv_close((uv_handle_t *)&s->eof_timer, NULL);
-        s->eof_timer_on = false;
-    }
-    uv_close((uv_handle_t *)t, NULL);
-    client_close(s->client);
-}
-
-void attach_finish(struct session *s, int status)
-{
-    if (s->finishing)
-        return;
-    s->finishing = true;
-    s->status = status;
-    uv_timer_init(s->loop, &s->finisher);
-    s->finisher.data = s;
-    uv_timer_start(&s->finisher, on_finished, 0, 0);
-}
-
-int attach_exit_status(const cJSON *o)
-{
-    const cJSON *code = cJSON_GetObjectItemCaseSensitive(o, "exitCode");
-    const cJSON *sig = cJSON_GetObjectItemCaseSensitive(o, "signal");
-
-    if (cJSON_IsNumber(code))
-        return code->valueint & 0xff;
-    if (cJSON_IsNumber(sig) && sig->valueint > 0 && sig->valueint < 64)
-        return 128 + sig->valueint;
-    return EXIT_CLIENT_ERROR;
-}
-
-static void on_deleted(void *arg, int status, const char *body, size_t n, const char *err)
-{
-    struct session *s = arg;
-
-    attach_finish(s, s->status);
-}
-
-void attach_process_ended(struct session *s, int status)
-{
-    char path[128];
-
-    s->got_exit = true;
-    s->status = status;
-    if (!s->exec) {
-        attach_finish(s, status);
-        return;
-    }
-    snprintf(path, sizeof(path), "/v1/processes/%s", s->id);
-    if (!client_http(s->client, "DELETE", path, NULL, NULL, on_deleted, s))
-        attach_finish(s, status);
-}
-
-void attach_report_problem(struct session *s, const char *what, int http, const char *body,
-                           const char *err, int status)
-{
-    cJSON *o = http ? cJSON_Parse(body) : NULL;
-    const cJSON *detail = cJSON_GetObjectItemCaseSensitive(o, "detail");
-    const cJSON *title = cJSON_GetObjectItemCaseSensitive(o, "title");
-
-    if (!http)
-        attach_say(
-            s,
-            "%s: cannot reach agentd at %s: %s (is it running? start it with `agentd server`, "
-            "or point --endpoint / AGENTD_ENDPOINT at it)",
-            what, s->o.endpoint, err ? err : "no answer");
-    else if (cJSON_IsString(detail))
-        attach_say(s, "%s: %s (HTTP %d)", what, detail->valuestring, http);
-    else if (cJSON_IsString(title))
-        attach_say(s, "%s: %s (HTTP %d)", what, title->valuestring, http);
-    else
-        attach_say(s, "%s: HTTP %d", what, http);
-    cJSON_Delete(o);
-    attach_finish(s, status);
-}
-
 /* ---- terminal: local side -------------------------------------------------------------------- */
 
 static void send_resize(struct session *s)
@@ -209,16 +63,6 @@ static void send_resize(struct session *s)
     snprintf(frame, sizeof(frame), "{\"type\":\"resize\",\"cols\":%u,\"rows\":%u}", ws.ws_col,
              ws.ws_row);
     ws_send_text(s->ws, frame);
-}
-
-void attach_on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
-{
-    static char in_buf[65536];
-
-    (void)h;
-    (void)suggested;
-    b->base = in_buf;
-    b->len = sizeof(in_buf);
 }
 
 static void on_eof_quiet(uv_timer_t *t)
@@ -284,29 +128,6 @@ static void on_input(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
     }
 }
 
-int attach_open_stdin(struct session *s)
-{
-    uv_handle_type kind = uv_guess_handle(STDIN_FILENO);
-
-    switch (kind) {
-    case UV_TTY:
-        if (uv_tty_init(s->loop, &s->in_tty, STDIN_FILENO, 1) < 0)
-            return -1;
-        s->in = (uv_stream_t *)&s->in_tty;
-        break;
-    case UV_NAMED_PIPE:
-        if (uv_pipe_init(s->loop, &s->in_pipe, 0) < 0 ||
-            uv_pipe_open(&s->in_pipe, STDIN_FILENO) < 0)
-            return -1;
-        s->in = (uv_stream_t *)&s->in_pipe;
-        break;
-    default:
-        return (int)kind;
-    }
-    s->in->data = s;
-    return (int)kind;
-}
-
 static int start_input(struct session *s)
 {
     struct termios raw;
@@ -320,7 +141,7 @@ static int start_input(struct session *s)
         raw = s->saved;
         cfmakeraw(&raw);
         if (tcsetattr(STDIN_FILENO, TCSADRAIN, &raw) == 0) {
-            restore_termios = &s->saved;
+            attach_restore_on_exit(&s->saved);
             s->raw = true;
         }
     }
@@ -501,10 +322,12 @@ static void on_info(void *arg, int status, const char *body, size_t n, const cha
     }
     o = cJSON_Parse(body);
     tty = cJSON_GetObjectItemCaseSensitive(o, "tty");
-    if (cJSON_IsTrue(tty))
+    if (cJSON_IsTrue(tty)) {
         attach_terminal(s);
-    else
+    } else {
+        attach_start_signals(s);
         attach_follow_logs(s);
+    }
     cJSON_Delete(o);
 }
 
@@ -535,6 +358,7 @@ static void on_created(void *arg, int status, const char *body, size_t n, const 
     if (s->o.tty) {
         attach_terminal(s);
     } else {
+        attach_start_signals(s);
         attach_follow_logs(s);
         attach_start_pipe_input(s);
     }
@@ -589,7 +413,7 @@ static int run(struct session *s)
         client_http(s->client, "GET", path, NULL, NULL, on_info, s);
     }
     uv_run(&loop, UV_RUN_DEFAULT);
-    restore_terminal();
+    attach_restore_terminal();
     client_free(s->client);
     uv_run(&loop, UV_RUN_DEFAULT);
     buf_done(&s->sse);

@@ -1,8 +1,9 @@
 /*
- * attach_int: what the two halves of `agentd attach` / `agentd exec` share:
- * attach.c (the session, a terminal over the WebSocket, the command line) and
- * attach_pipe.c (a process without a terminal: its log stream and its stdin
- * sent by POST .../input).  Private to them.
+ * attach_int: what the files of `agentd attach` / `agentd exec` share.  Calls
+ * go one way: attach.c (the session, a terminal over the WebSocket, the
+ * command line) -> attach_pipe.c (a process without a terminal: its log
+ * stream and its stdin sent by POST .../input) -> attach_common.c (messages,
+ * the end, exit statuses).  Private to them.
  */
 #ifndef AGENTD_ATTACH_INT_H
 #define AGENTD_ATTACH_INT_H
@@ -73,7 +74,8 @@ struct session {
     bool output_since_eof;
 };
 
-/* Writes all of (p, n) to fd, waiting when it is non-blocking and full; gives up if it is gone. */
+/* attach_common.c: writes all of (p, n) to fd, waiting when it is non-blocking and full; gives up
+ * if it is gone. */
 void attach_write_all(int fd, const void *p, size_t n);
 /* "agentd: ..." on stderr, on a line of its own also when the terminal is raw. */
 void attach_say(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -93,8 +95,12 @@ void attach_on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b);
  * (UV_TTY, UV_NAMED_PIPE; a file or anything else leaves s->in NULL), or -1.
  */
 int attach_open_stdin(struct session *s);
-/* SIGWINCH (a resize), and SIGINT, SIGTERM, SIGHUP (see on_term_signal in attach.c). */
+/* attach.c: SIGWINCH (a resize), and SIGINT, SIGTERM, SIGHUP (see on_term_signal). */
 void attach_start_signals(struct session *s);
+/* The terminal settings to put back when the session ends (NULL: none). */
+void attach_restore_on_exit(struct termios *saved);
+/* Puts them back now (idempotent). */
+void attach_restore_terminal(void);
 
 /* attach_pipe.c: follow the process's output (logs?follow=true) until its exit event. */
 void attach_follow_logs(struct session *s);

@@ -96,7 +96,6 @@ void attach_follow_logs(struct session *s)
     snprintf(path, sizeof(path), "/v1/processes/%s/logs?follow=true%s%s", s->id,
              s->o.since ? "&since=" : "", s->o.since ? s->o.since : "");
     buf_init(&s->sse, 4u * 1024u * 1024u);
-    attach_start_signals(s);
     client_http(s->client, "GET", path, NULL, on_log_data, on_log_done, s);
 }
 
