@@ -72,6 +72,31 @@ void acp_ref(struct acp_server *s)
     s->refs++;
 }
 
+/* ---- watchers -------------------------------------------------------------------------------- */
+
+void acp_watch(struct acp_server *s, struct acp_watcher *w)
+{
+    w->next = s->watchers;
+    s->watchers = w;
+}
+
+void acp_unwatch(struct acp_server *s, struct acp_watcher *w)
+{
+    struct acp_watcher **pp;
+
+    for (pp = &s->watchers; *pp && *pp != w; pp = &(*pp)->next)
+        ;
+    if (*pp)
+        *pp = w->next;
+    w->next = NULL;
+}
+
+static void notify_watchers(struct acp_server *s, bool ended)
+{
+    for (struct acp_watcher *w = s->watchers; w; w = w->next)
+        w->notify(w, s, ended);
+}
+
 static void ring_clear(struct acp_server *s)
 {
     for (size_t i = 0; i < s->ring_count; i++)
@@ -139,7 +164,7 @@ static void publish(struct acp_server *s, const char *text, size_t len)
     e->len = len;
     s->ring_count++;
     s->ring_bytes += len;
-    acp_subs_wake(s);
+    notify_watchers(s, false);
 }
 
 /* ---- pending requests ------------------------------------------------------------------------ */
@@ -652,7 +677,7 @@ static void terminate(struct acp_server *s)
     }
     if (!uv_is_closing((uv_handle_t *)&s->in))
         uv_close((uv_handle_t *)&s->in, handle_closed);
-    acp_subs_end(s);
+    notify_watchers(s, true);
 }
 
 void acp_remove(struct acp_server *s)

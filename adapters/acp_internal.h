@@ -1,6 +1,7 @@
 /*
  * Shared between the ACP bridge's server side (acp.c: agent processes,
- * events, pending requests) and its HTTP side (acp_routes.c).
+ * events, pending requests) and its HTTP side (acp_routes.c), which calls
+ * down into acp.c and hears back only through struct acp_watcher.
  */
 #ifndef ADAPTERS_ACP_INTERNAL_H
 #define ADAPTERS_ACP_INTERNAL_H
@@ -22,7 +23,17 @@ struct acp_event {
 };
 
 struct acp_pending; /* a POSTed request waiting for the agent's answer */
-struct acp_sub;     /* an SSE subscriber */
+struct acp_server;
+
+/*
+ * Someone following a server's events (acp_routes.c's SSE subscribers):
+ * notify runs when an event was retained, and with `ended` once the server
+ * is deleted.  It may not unwatch or free anything from inside notify.
+ */
+struct acp_watcher {
+    struct acp_watcher *next;
+    void (*notify)(struct acp_watcher *w, struct acp_server *s, bool ended);
+};
 
 struct acp_server {
     struct acp_server *next;
@@ -47,7 +58,7 @@ struct acp_server {
     size_t ring_first, ring_count, ring_bytes;
     uint64_t last_id;
     struct acp_pending *pending;
-    struct acp_sub *subs;
+    struct acp_watcher *watchers;
 };
 
 struct acp_server *acp_find(const char *id);
@@ -68,8 +79,8 @@ void acp_ref(struct acp_server *s);
 void acp_unref(struct acp_server *s);
 /* The first retained event with an id above `after`, or NULL. */
 const struct acp_event *acp_event_after(const struct acp_server *s, uint64_t after);
-/* Subscribers (acp_routes.c) are woken when events arrive or the server goes. */
-void acp_subs_wake(struct acp_server *s);
-void acp_subs_end(struct acp_server *s);
+/* Adds w to s's watchers / removes it (a no-op when it is not one). */
+void acp_watch(struct acp_server *s, struct acp_watcher *w);
+void acp_unwatch(struct acp_server *s, struct acp_watcher *w);
 
 #endif

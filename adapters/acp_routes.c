@@ -348,7 +348,8 @@ static void handle_post(struct http_req *req)
 /* ---- GET /v1/acp/{id}: SSE ------------------------------------------------------------------- */
 
 struct acp_sub {
-    struct acp_sub *next;
+    struct acp_watcher w;   /* first member: on srv's watchers while streaming */
+    struct acp_sub *next;   /* on `early` while waiting for the server */
     struct acp_server *srv; /* referenced; NULL while waiting for the server (on `early`) */
     char *early_id;         /* the server waited for */
     struct http_req *req;
@@ -362,18 +363,14 @@ struct acp_sub {
 
 static struct acp_sub *early; /* subscribers waiting for their server to be created */
 
-void acp_subs_wake(struct acp_server *s)
+/* The server retained an event, or went: the stream writes on. */
+static void sub_notify(struct acp_watcher *w, struct acp_server *s, bool ended)
 {
-    for (struct acp_sub *u = s->subs; u; u = u->next)
-        http_resume(u->req);
-}
+    struct acp_sub *u = (struct acp_sub *)w;
 
-void acp_subs_end(struct acp_server *s)
-{
-    for (struct acp_sub *u = s->subs; u; u = u->next) {
+    if (ended)
         u->ended = true;
-        http_resume(u->req);
-    }
+    http_resume(u->req);
 }
 
 static void sub_timer_closed(uv_handle_t *h)
@@ -391,10 +388,14 @@ static void sub_free(struct http_req *req, void *ctx)
 {
     struct acp_sub *u = ctx, **pp;
 
-    for (pp = u->srv ? &u->srv->subs : &early; *pp && *pp != u; pp = &(*pp)->next)
-        ;
-    if (*pp)
-        *pp = u->next;
+    if (u->srv) {
+        acp_unwatch(u->srv, &u->w);
+    } else {
+        for (pp = &early; *pp && *pp != u; pp = &(*pp)->next)
+            ;
+        if (*pp)
+            *pp = u->next;
+    }
     uv_timer_stop(&u->timer);
     uv_close((uv_handle_t *)&u->timer, sub_timer_closed);
 }
@@ -480,8 +481,8 @@ static void sub_start(struct acp_sub *u, struct acp_server *s)
     if (u->after > s->last_id)
         u->after = s->last_id;
     uv_timer_start(&u->timer, sub_keepalive, LIM_SSE_KEEPALIVE_MS, LIM_SSE_KEEPALIVE_MS);
-    u->next = s->subs;
-    s->subs = u;
+    u->w.notify = sub_notify;
+    acp_watch(s, &u->w);
     http_add_header(u->req, "cache-control", "no-cache");
     http_reply_stream(u->req, 200, "text/event-stream", -1, &sub_source);
 }
