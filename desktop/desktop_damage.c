@@ -163,12 +163,24 @@ void desk_damage_flush(struct desk_x *x)
         publish(x->dmg_x0, x->dmg_y0, x->dmg_x1, x->dmg_y1, true);
 }
 
+void desk_damage_drain(struct desk_x *x)
+{
+    if (!x->dpy || x->dead)
+        return;
+    while (XEventsQueued(x->dpy, QueuedAlready) > 0) {
+        XEvent ev;
+        XNextEvent(x->dpy, &ev);
+        desk_damage_event(x, &ev);
+    }
+    desk_damage_flush(x);
+}
+
 uint64_t desk_damage_frame(struct desk_x *x)
 {
     uint64_t f;
 
     if (x->dpy && !x->dead) {
-        desk_x_events(x);
+        desk_damage_drain(x);
         /* Without XDamage nothing tells us about changes: every capture is a new frame. */
         if (!x->have_damage)
             publish(0, 0, INT_MAX, INT_MAX, false);

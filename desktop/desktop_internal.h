@@ -94,8 +94,6 @@ bool desk_x_wait_wm(struct desk_x *x, int timeout_ms);
 bool desk_x_usable(struct desk_x *x, struct problem *err);
 /* Sends the queued requests and waits for the server (XSync). False when the server is gone. */
 bool desk_x_sync(struct desk_x *x);
-/* Handles the events Xlib has already read (no round trip): XDamage, so far. */
-void desk_x_events(struct desk_x *x);
 
 /* ---- damage: the frame counter and waiting for a change (desktop_damage.c) --------------- */
 
@@ -114,6 +112,8 @@ void desk_damage_detach(struct desk_x *x);
 bool desk_damage_event(struct desk_x *x, const XEvent *ev);
 /* X thread: after a batch of events: XDamageSubtract, publish the new frame, wake waiters. */
 void desk_damage_flush(struct desk_x *x);
+/* Handles the events Xlib has already read (no round trip): XDamage, so far. */
+void desk_damage_drain(struct desk_x *x);
 /*
  * X thread, right before a capture: handles the events already read and
  * returns the current frame, which the capture then shows (or a later one).

@@ -68,30 +68,6 @@ struct win_job {
 
 static struct launch_wait *waiting;
 
-bool desk_which(const char *name, char *dst, size_t cap)
-{
-    const char *path = getenv("PATH"), *p;
-    struct stat st;
-
-    if (!*name)
-        return false;
-    if (strchr(name, '/'))
-        return stat(name, &st) == 0 && S_ISREG(st.st_mode) && access(name, X_OK) == 0 &&
-               snprintf(dst, cap, "%s", name) < (int)cap;
-    if (!path)
-        path = "/usr/local/bin:/usr/bin:/bin";
-    for (p = path; *p;) {
-        const char *end = strchr(p, ':');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        int n = snprintf(dst, cap, "%.*s/%s", (int)len, p, name);
-        if (len > 0 && n > 0 && n < (int)cap && stat(dst, &st) == 0 && S_ISREG(st.st_mode) &&
-            access(dst, X_OK) == 0)
-            return true;
-        p += len + (end ? 1 : 0);
-    }
-    return false;
-}
-
 static int64_t now_ms(void)
 {
     struct timespec ts;

@@ -16,6 +16,7 @@
  * generation, so late results of the old X connection are recognised.
  */
 #include "desktop_internal.h"
+#include "desktop_state.h"
 
 #include "../process/proc.h"
 #include "../stream/json.h"
@@ -34,25 +35,10 @@
 #include <unistd.h>
 
 #define DESK_START_TIMEOUT_MS  15000
-#define DESK_MAX_RESTARTS      5
 #define DESK_RESTART_WINDOW_MS 60000
 #define DESK_WM_RESTART_MS     200
 #define DESK_WM_WAIT_MS        3000
 #define DESK_INSTALL_COMMAND   "agentd install desktop --yes"
-
-enum desk_state {
-    DESK_INACTIVE,
-    DESK_STARTING,
-    DESK_ACTIVE,
-    DESK_FAILED,
-};
-
-/* A helper process the runtime started and supervises. */
-struct helper {
-    const char *name;      /* "Xvfb", "openbox" */
-    struct proc *p;        /* referenced while supervised, NULL when none */
-    struct proc_watcher w; /* on p */
-};
 
 /* A start request waiting for the runtime to come up. */
 struct waiter {
@@ -69,29 +55,7 @@ struct connect_job {
     char err[256];
 };
 
-static struct {
-    uv_loop_t *loop;
-    enum desk_state state;
-    bool restarting;           /* STARTING because a helper of an active desktop died */
-    struct desk_start_req cfg; /* what start asked for */
-    int display;               /* the display number, -1 until Xvfb reported it */
-    bool explicit_display;     /* Xvfb was given cfg.display_num */
-    bool tried_auto;           /* already fell back to the server's own choice */
-    int width, height;         /* actual root size */
-    char started_at[64];       /* RFC 3339 */
-    bool has_error;            /* last_code/last_message are set */
-    char last_code[64];
-    char last_message[512];
-    struct helper xvfb, openbox;
-    uint64_t gen;   /* bumped on every (re)start */
-    bool connected; /* the X thread connected for gen */
-    struct waiter *waiters;
-    uv_timer_t deadline; /* start timeout */
-    uv_timer_t wm_timer; /* delayed openbox restart */
-    int64_t restart_times[DESK_MAX_RESTARTS];
-    unsigned n_restarts;
-    char *state_dir, *home_dir, *log_path;
-} rt;
+static struct desk_runtime *const rt = &desk__rt;
 
 static void start_xvfb(void);
 static void start_openbox(void);
@@ -106,23 +70,6 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void rfc3339_now(char *dst, size_t cap)
-{
-    struct timespec ts;
-    struct tm tm;
-    size_t n;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    n = strftime(dst, cap, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(dst + n, cap - n, ".%09ld+00:00", ts.tv_nsec);
-}
-
-void desk_rfc3339_now(char *dst, size_t cap)
-{
-    rfc3339_now(dst, cap);
-}
-
 /* One line in the runtime log (a few small appends per start: not worth a thread). */
 static void rt_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void rt_log(const char *fmt, ...)
@@ -131,14 +78,14 @@ static void rt_log(const char *fmt, ...)
     va_list ap;
     int fd, n;
 
-    rfc3339_now(when, sizeof(when));
+    desk_rfc3339_now(when, sizeof(when));
     n = snprintf(line, sizeof(line), "%s ", when);
     va_start(ap, fmt);
     vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
     va_end(ap);
     n = (int)strlen(line);
     line[n++] = '\n';
-    fd = open(rt.log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    fd = open(rt->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0)
         return;
     if (write(fd, line, (size_t)n) < 0)
@@ -252,59 +199,37 @@ static int helper_spawn(struct helper *h, const char *cmd, const char *const *ar
     return 0;
 }
 
-static cJSON *helper_json(const struct helper *h)
-{
-    cJSON *o = cJSON_CreateObject();
-
-    json_add_string(o, "name", h->name);
-    if (h->p && proc_is_running(h->p))
-        cJSON_AddNumberToObject(o, "pid", proc_pid(h->p));
-    cJSON_AddBoolToObject(o, "running", h->p && proc_is_running(h->p));
-    return o;
-}
-
-cJSON *desk_processes_json(void)
-{
-    cJSON *a = cJSON_CreateArray();
-
-    if (rt.xvfb.p)
-        cJSON_AddItemToArray(a, helper_json(&rt.xvfb));
-    if (rt.openbox.p)
-        cJSON_AddItemToArray(a, helper_json(&rt.openbox));
-    return a;
-}
-
 /* ---- status ------------------------------------------------------------------------------- */
 
 static cJSON *resolution_json(void)
 {
     cJSON *o = cJSON_CreateObject();
 
-    cJSON_AddNumberToObject(o, "width", rt.width ? rt.width : rt.cfg.width);
-    cJSON_AddNumberToObject(o, "height", rt.height ? rt.height : rt.cfg.height);
-    cJSON_AddNumberToObject(o, "dpi", rt.cfg.dpi);
+    cJSON_AddNumberToObject(o, "width", rt->width ? rt->width : rt->cfg.width);
+    cJSON_AddNumberToObject(o, "height", rt->height ? rt->height : rt->cfg.height);
+    cJSON_AddNumberToObject(o, "dpi", rt->cfg.dpi);
     return o;
 }
 
 static cJSON *status_json(void)
 {
     cJSON *o = cJSON_CreateObject(), *missing = missing_json();
-    bool install = rt.state == DESK_INACTIVE && cJSON_GetArraySize(missing) > 0;
-    const char *state = install                     ? "install_required"
-                        : rt.state == DESK_ACTIVE   ? "active"
-                        : rt.state == DESK_STARTING ? "starting"
-                        : rt.state == DESK_FAILED   ? "failed"
-                                                    : "inactive";
+    bool install = rt->state == DESK_INACTIVE && cJSON_GetArraySize(missing) > 0;
+    const char *state = install                      ? "install_required"
+                        : rt->state == DESK_ACTIVE   ? "active"
+                        : rt->state == DESK_STARTING ? "starting"
+                        : rt->state == DESK_FAILED   ? "failed"
+                                                     : "inactive";
     char display[32];
 
     json_add_string(o, "state", state);
-    if (rt.display >= 0 && (rt.state == DESK_ACTIVE || rt.state == DESK_STARTING)) {
-        snprintf(display, sizeof(display), ":%d", rt.display);
+    if (rt->display >= 0 && (rt->state == DESK_ACTIVE || rt->state == DESK_STARTING)) {
+        snprintf(display, sizeof(display), ":%d", rt->display);
         json_add_string(o, "display", display);
         cJSON_AddItemToObject(o, "resolution", resolution_json());
     }
-    if (rt.started_at[0] && (rt.state == DESK_ACTIVE || rt.restarting))
-        json_add_string(o, "startedAt", rt.started_at);
+    if (rt->started_at[0] && (rt->state == DESK_ACTIVE || rt->restarting))
+        json_add_string(o, "startedAt", rt->started_at);
     if (install) {
         cJSON *e = cJSON_AddObjectToObject(o, "lastError");
         char msg[512], list[128] = "";
@@ -318,16 +243,16 @@ static cJSON *status_json(void)
                  DESK_INSTALL_COMMAND);
         json_add_string(e, "code", "desktop_dependencies_missing");
         json_add_string(e, "message", msg);
-    } else if (rt.has_error) {
+    } else if (rt->has_error) {
         cJSON *e = cJSON_AddObjectToObject(o, "lastError");
-        json_add_string(e, "code", rt.last_code);
-        json_add_string(e, "message", rt.last_message);
+        json_add_string(e, "code", rt->last_code);
+        json_add_string(e, "message", rt->last_message);
     }
     cJSON_AddItemToObject(o, "missingDependencies", missing);
     if (install)
         json_add_string(o, "installCommand", DESK_INSTALL_COMMAND);
     cJSON_AddItemToObject(o, "processes", desk_processes_json());
-    json_add_string(o, "runtimeLogPath", rt.log_path);
+    json_add_string(o, "runtimeLogPath", rt->log_path);
     return o;
 }
 
@@ -347,16 +272,16 @@ static void add_waiter(struct http_req *req)
 
     http_req_ref(req);
     w->req = req;
-    w->next = rt.waiters;
-    rt.waiters = w;
+    w->next = rt->waiters;
+    rt->waiters = w;
 }
 
 /* Answers every waiting start request: the status, or err when given. */
 static void answer_waiters(const struct problem *err)
 {
-    struct waiter *w = rt.waiters;
+    struct waiter *w = rt->waiters;
 
-    rt.waiters = NULL;
+    rt->waiters = NULL;
     while (w) {
         struct waiter *next = w->next;
         if (http_req_alive(w->req)) {
@@ -390,21 +315,21 @@ static void submit_disconnect(void)
 
     j->run = disconnect_run;
     j->done = disconnect_done;
-    rt.connected = false;
+    rt->connected = false;
     desk_x_submit(j);
     desk_clip_stop();
 }
 
 static void stop_everything(void)
 {
-    uv_timer_stop(&rt.deadline);
-    uv_timer_stop(&rt.wm_timer);
+    uv_timer_stop(&rt->deadline);
+    uv_timer_stop(&rt->wm_timer);
     desk_x_expect_loss();
-    helper_release(&rt.openbox, true);
-    helper_release(&rt.xvfb, true);
+    helper_release(&rt->openbox, true);
+    helper_release(&rt->xvfb, true);
     submit_disconnect();
-    rt.gen++;
-    rt.restarting = false;
+    rt->gen++;
+    rt->restarting = false;
     desk_change_stop_all(); /* screenshots waiting for a change: 409 */
 }
 
@@ -424,10 +349,10 @@ static void fail(enum problem_kind kind, int status, const char *fmt, ...)
     problem_set_ext(&err, ext);
     cJSON_Delete(ext);
     stop_everything();
-    rt.state = DESK_FAILED;
-    rt.has_error = true;
-    snprintf(rt.last_code, sizeof(rt.last_code), "%s", problem_kind_name(kind));
-    snprintf(rt.last_message, sizeof(rt.last_message), "%.500s", err.message);
+    rt->state = DESK_FAILED;
+    rt->has_error = true;
+    snprintf(rt->last_code, sizeof(rt->last_code), "%s", problem_kind_name(kind));
+    snprintf(rt->last_message, sizeof(rt->last_message), "%.500s", err.message);
     rt_log("desktop runtime failed: %s", err.message);
     log_warn(DESK_TAG, "desktop runtime failed: %s", err.message);
     answer_waiters(&err);
@@ -438,11 +363,11 @@ static bool restart_allowed(void)
     int64_t t = now_ms();
     unsigned recent = 0;
 
-    for (unsigned i = 0; i < rt.n_restarts && i < DESK_MAX_RESTARTS; i++)
-        recent += t - rt.restart_times[i] < DESK_RESTART_WINDOW_MS;
+    for (unsigned i = 0; i < rt->n_restarts && i < DESK_MAX_RESTARTS; i++)
+        recent += t - rt->restart_times[i] < DESK_RESTART_WINDOW_MS;
     if (recent >= DESK_MAX_RESTARTS)
         return false;
-    rt.restart_times[rt.n_restarts++ % DESK_MAX_RESTARTS] = t;
+    rt->restart_times[rt->n_restarts++ % DESK_MAX_RESTARTS] = t;
     return true;
 }
 
@@ -463,21 +388,21 @@ static void connect_done(struct desk_xjob *j)
 {
     struct connect_job *c = (struct connect_job *)j;
 
-    if (c->gen == rt.gen && rt.state == DESK_STARTING) {
+    if (c->gen == rt->gen && rt->state == DESK_STARTING) {
         if (c->r < 0) {
             fail(PROBLEM_DESKTOP_RUNTIME_FAILED, 503, "%s", c->err);
         } else {
-            uv_timer_stop(&rt.deadline);
-            rt.connected = true;
-            rt.width = c->width;
-            rt.height = c->height;
-            rt.state = DESK_ACTIVE;
-            if (!rt.restarting)
-                rfc3339_now(rt.started_at, sizeof(rt.started_at));
-            rt.restarting = false;
-            rt.has_error = false;
-            rt_log("desktop runtime active on :%d (%dx%d, dpi %d)", rt.display, rt.width, rt.height,
-                   rt.cfg.dpi);
+            uv_timer_stop(&rt->deadline);
+            rt->connected = true;
+            rt->width = c->width;
+            rt->height = c->height;
+            rt->state = DESK_ACTIVE;
+            if (!rt->restarting)
+                desk_rfc3339_now(rt->started_at, sizeof(rt->started_at));
+            rt->restarting = false;
+            rt->has_error = false;
+            rt_log("desktop runtime active on :%d (%dx%d, dpi %d)", rt->display, rt->width,
+                   rt->height, rt->cfg.dpi);
             desk_clip_start(c->display);
             answer_waiters(NULL);
         }
@@ -490,12 +415,12 @@ static void display_ready(int n)
 {
     struct connect_job *c = xcalloc(1, sizeof(*c));
 
-    rt.display = n;
-    rt.gen++;
+    rt->display = n;
+    rt->gen++;
     start_openbox();
     c->job.run = connect_run;
     c->job.done = connect_done;
-    c->gen = rt.gen;
+    c->gen = rt->gen;
     snprintf(c->display, sizeof(c->display), ":%d", n);
     desk_x_submit(&c->job);
 }
@@ -507,7 +432,7 @@ static void xvfb_output(struct proc *p)
     long v;
     char *end;
 
-    if (rt.display >= 0 || rt.state != DESK_STARTING || !memchr(text, '\n', n))
+    if (rt->display >= 0 || rt->state != DESK_STARTING || !memchr(text, '\n', n))
         return;
     text[n] = '\0';
     errno = 0;
@@ -521,13 +446,13 @@ static void xvfb_output(struct proc *p)
 
 static void xvfb_exited(void)
 {
-    helper_release(&rt.xvfb, false);
-    if (rt.state == DESK_STARTING && rt.display < 0) {
+    helper_release(&rt->xvfb, false);
+    if (rt->state == DESK_STARTING && rt->display < 0) {
         /* It never served: the display was taken after all, or Xvfb cannot run. */
-        if (rt.explicit_display && !rt.tried_auto) {
-            rt.tried_auto = true;
+        if (rt->explicit_display && !rt->tried_auto) {
+            rt->tried_auto = true;
             rt_log("Xvfb could not serve :%d; letting it choose a free display",
-                   rt.cfg.display_num);
+                   rt->cfg.display_num);
             start_xvfb();
             return;
         }
@@ -536,7 +461,7 @@ static void xvfb_exited(void)
              "its log)");
         return;
     }
-    if (rt.state != DESK_ACTIVE && rt.state != DESK_STARTING)
+    if (rt->state != DESK_ACTIVE && rt->state != DESK_STARTING)
         return;
     /* The X server died under an active desktop: bring it back. */
     if (!restart_allowed()) {
@@ -544,34 +469,34 @@ static void xvfb_exited(void)
              DESK_MAX_RESTARTS, DESK_RESTART_WINDOW_MS / 1000);
         return;
     }
-    rt_log("Xvfb on :%d exited; restarting it", rt.display);
-    log_warn(DESK_TAG, "Xvfb on :%d exited; restarting it", rt.display);
-    uv_timer_stop(&rt.wm_timer);
-    helper_release(&rt.openbox, true);
+    rt_log("Xvfb on :%d exited; restarting it", rt->display);
+    log_warn(DESK_TAG, "Xvfb on :%d exited; restarting it", rt->display);
+    uv_timer_stop(&rt->wm_timer);
+    helper_release(&rt->openbox, true);
     submit_disconnect();
-    rt.gen++;
-    rt.state = DESK_STARTING;
-    rt.restarting = true;
-    rt.has_error = true;
-    snprintf(rt.last_code, sizeof(rt.last_code), "desktop_runtime_failed");
-    snprintf(rt.last_message, sizeof(rt.last_message), "Xvfb on :%d exited; restarting it",
-             rt.display);
-    rt.cfg.display_num = rt.display;
-    rt.display = -1;
-    rt.tried_auto = false;
+    rt->gen++;
+    rt->state = DESK_STARTING;
+    rt->restarting = true;
+    rt->has_error = true;
+    snprintf(rt->last_code, sizeof(rt->last_code), "desktop_runtime_failed");
+    snprintf(rt->last_message, sizeof(rt->last_message), "Xvfb on :%d exited; restarting it",
+             rt->display);
+    rt->cfg.display_num = rt->display;
+    rt->display = -1;
+    rt->tried_auto = false;
     start_xvfb();
 }
 
 static void on_wm_timer(uv_timer_t *t)
 {
     (void)t;
-    if (rt.state == DESK_ACTIVE && rt.xvfb.p && !rt.openbox.p)
+    if (rt->state == DESK_ACTIVE && rt->xvfb.p && !rt->openbox.p)
         start_openbox();
 }
 
 static void on_helper_event(struct proc_watcher *w, struct proc *p, enum proc_event ev)
 {
-    if (w == &rt.xvfb.w) {
+    if (w == &rt->xvfb.w) {
         if (ev == PROC_EV_OUTPUT)
             xvfb_output(p);
         else if (ev == PROC_EV_EXIT)
@@ -580,17 +505,18 @@ static void on_helper_event(struct proc_watcher *w, struct proc *p, enum proc_ev
     }
     if (ev != PROC_EV_EXIT)
         return;
-    helper_release(&rt.openbox, false);
-    if (rt.state == DESK_ACTIVE && rt.xvfb.p && proc_is_running(rt.xvfb.p) && restart_allowed()) {
+    helper_release(&rt->openbox, false);
+    if (rt->state == DESK_ACTIVE && rt->xvfb.p && proc_is_running(rt->xvfb.p) &&
+        restart_allowed()) {
         rt_log("openbox exited; restarting it");
-        uv_timer_start(&rt.wm_timer, on_wm_timer, DESK_WM_RESTART_MS, 0);
+        uv_timer_start(&rt->wm_timer, on_wm_timer, DESK_WM_RESTART_MS, 0);
     }
 }
 
 static void on_deadline(uv_timer_t *t)
 {
     (void)t;
-    if (rt.state == DESK_STARTING)
+    if (rt->state == DESK_STARTING)
         fail(PROBLEM_DESKTOP_RUNTIME_FAILED, 503, "the X server did not come up within %d ms",
              DESK_START_TIMEOUT_MS);
 }
@@ -602,13 +528,13 @@ static void start_xvfb(void)
     size_t n = 0;
     struct problem err;
 
-    rt.explicit_display = !rt.tried_auto && !display_taken(rt.cfg.display_num);
-    if (!rt.explicit_display)
-        rt.tried_auto = true;
-    snprintf(display, sizeof(display), ":%d", rt.cfg.display_num);
-    snprintf(screen, sizeof(screen), "%dx%dx24", rt.cfg.width, rt.cfg.height);
-    snprintf(dpi, sizeof(dpi), "%d", rt.cfg.dpi);
-    if (rt.explicit_display)
+    rt->explicit_display = !rt->tried_auto && !display_taken(rt->cfg.display_num);
+    if (!rt->explicit_display)
+        rt->tried_auto = true;
+    snprintf(display, sizeof(display), ":%d", rt->cfg.display_num);
+    snprintf(screen, sizeof(screen), "%dx%dx24", rt->cfg.width, rt->cfg.height);
+    snprintf(dpi, sizeof(dpi), "%d", rt->cfg.dpi);
+    if (rt->explicit_display)
         args[n++] = display;
     args[n++] = "-screen";
     args[n++] = "0";
@@ -620,11 +546,11 @@ static void start_xvfb(void)
     /* The server writes the display number to stdout once it accepts connections. */
     args[n++] = "-displayfd";
     args[n++] = "1";
-    if (helper_spawn(&rt.xvfb, "Xvfb", args, n, NULL, 0, &err) < 0) {
+    if (helper_spawn(&rt->xvfb, "Xvfb", args, n, NULL, 0, &err) < 0) {
         fail(PROBLEM_DESKTOP_RUNTIME_FAILED, 503, "cannot start Xvfb: %s", err.message);
         return;
     }
-    uv_timer_start(&rt.deadline, on_deadline, DESK_START_TIMEOUT_MS, 0);
+    uv_timer_start(&rt->deadline, on_deadline, DESK_START_TIMEOUT_MS, 0);
 }
 
 static void start_openbox(void)
@@ -633,42 +559,21 @@ static void start_openbox(void)
     const char *env[2];
     struct problem err;
 
-    snprintf(display, sizeof(display), "DISPLAY=:%d", rt.display);
-    snprintf(home, sizeof(home), "HOME=%s", rt.home_dir);
+    snprintf(display, sizeof(display), "DISPLAY=:%d", rt->display);
+    snprintf(home, sizeof(home), "HOME=%s", rt->home_dir);
     env[0] = display;
     env[1] = home;
     /* A window manager that cannot start is not fatal: the display still works. */
-    if (helper_spawn(&rt.openbox, "openbox", NULL, 0, env, 2, &err) < 0)
+    if (helper_spawn(&rt->openbox, "openbox", NULL, 0, env, 2, &err) < 0)
         log_warn(DESK_TAG, "cannot start openbox: %s", err.message);
 }
 
 /* ---- handlers ----------------------------------------------------------------------------- */
 
-bool desk_require_active(struct http_req *req)
-{
-    struct problem err;
-
-    if (rt.state == DESK_ACTIVE && rt.connected)
-        return true;
-    if (rt.state == DESK_STARTING && rt.restarting) {
-        cJSON *ext = cJSON_CreateObject();
-        problem_set(&err, 503, PROBLEM_DESKTOP_RUNTIME_FAILED,
-                    "the X server is restarting; retry in a moment");
-        cJSON_AddItemToObject(ext, "processes", desk_processes_json());
-        problem_set_ext(&err, ext);
-        cJSON_Delete(ext);
-    } else {
-        problem_set(&err, 409, PROBLEM_DESKTOP_RUNTIME_INACTIVE,
-                    "Desktop runtime has not been started");
-    }
-    http_reply_problem(req, &err);
-    return false;
-}
-
 void desk_handle_status(struct http_req *req)
 {
     /* Active: the X thread adds the windows (spec 5.1). */
-    if (rt.state == DESK_ACTIVE && rt.connected)
+    if (rt->state == DESK_ACTIVE && rt->connected)
         desk_windows_reply_status(req, status_json());
     else
         reply_status(req);
@@ -691,19 +596,19 @@ void desk_handle_start(struct http_req *req)
      * reference ignores the parameters); another size would be silently
      * kept at the old one there, so it is a 409 that says what to do.
      */
-    if (rt.state == DESK_ACTIVE && s.sized && (s.width != rt.width || s.height != rt.height)) {
+    if (rt->state == DESK_ACTIVE && s.sized && (s.width != rt->width || s.height != rt->height)) {
         problem_set(&err, 409, PROBLEM_CONFLICT,
                     "the desktop is already running at %dx%d; POST /v1/desktop/stop first to "
                     "start it at %dx%d",
-                    rt.width, rt.height, s.width, s.height);
+                    rt->width, rt->height, s.width, s.height);
         http_reply_problem(req, &err);
         return;
     }
-    if (rt.state == DESK_ACTIVE) {
+    if (rt->state == DESK_ACTIVE) {
         reply_status(req);
         return;
     }
-    if (rt.state == DESK_STARTING) {
+    if (rt->state == DESK_STARTING) {
         add_waiter(req);
         return;
     }
@@ -718,21 +623,21 @@ void desk_handle_start(struct http_req *req)
         cJSON_AddItemToObject(ext, "missingDependencies", missing);
         problem_set_ext(&err, ext);
         cJSON_Delete(ext);
-        rt.state = DESK_INACTIVE;
+        rt->state = DESK_INACTIVE;
         http_reply_problem(req, &err);
         return;
     }
     cJSON_Delete(missing);
-    mkdirs(rt.home_dir);
-    rt.cfg = s;
-    rt.state = DESK_STARTING;
-    rt.restarting = false;
-    rt.has_error = false;
-    rt.display = -1;
-    rt.tried_auto = false;
-    rt.width = rt.height = 0;
-    rt.started_at[0] = '\0';
-    rt.n_restarts = 0;
+    mkdirs(rt->home_dir);
+    rt->cfg = s;
+    rt->state = DESK_STARTING;
+    rt->restarting = false;
+    rt->has_error = false;
+    rt->display = -1;
+    rt->tried_auto = false;
+    rt->width = rt->height = 0;
+    rt->started_at[0] = '\0';
+    rt->n_restarts = 0;
     rt_log("starting desktop runtime (%dx%d, dpi %d, display :%d first)", s.width, s.height, s.dpi,
            s.display_num);
     add_waiter(req);
@@ -743,13 +648,13 @@ static void stop_now(struct http_req *req)
 {
     struct problem err;
 
-    if (rt.state != DESK_INACTIVE) {
+    if (rt->state != DESK_INACTIVE) {
         rt_log("stopping desktop runtime");
         stop_everything();
-        rt.state = DESK_INACTIVE;
-        rt.has_error = false;
-        rt.display = -1;
-        rt.started_at[0] = '\0';
+        rt->state = DESK_INACTIVE;
+        rt->has_error = false;
+        rt->display = -1;
+        rt->started_at[0] = '\0';
         problem_set(&err, 409, PROBLEM_CONFLICT, "the desktop was stopped while it was starting");
         answer_waiters(&err);
     }
@@ -783,31 +688,11 @@ void desk_handle_display_info(struct http_req *req)
     if (!desk_require_active(req))
         return;
     o = cJSON_CreateObject();
-    snprintf(display, sizeof(display), ":%d", rt.display);
+    snprintf(display, sizeof(display), ":%d", rt->display);
     json_add_string(o, "display", display);
     cJSON_AddItemToObject(o, "resolution", resolution_json());
     http_reply_json(req, 200, o);
     cJSON_Delete(o);
-}
-
-bool desk_active_display(int *ret_display, int *ret_width, int *ret_height)
-{
-    if (rt.state != DESK_ACTIVE || !rt.connected)
-        return false;
-    *ret_display = rt.display;
-    *ret_width = rt.width;
-    *ret_height = rt.height;
-    return true;
-}
-
-const char *desk_state_dir(void)
-{
-    return rt.state_dir;
-}
-
-const char *desk_home_dir(void)
-{
-    return rt.home_dir;
 }
 
 /* ---- life cycle --------------------------------------------------------------------------- */
@@ -816,20 +701,20 @@ int desk_init(uv_loop_t *loop)
 {
     const char *home = getenv("HOME");
 
-    memset(&rt, 0, sizeof(rt));
-    rt.loop = loop;
-    rt.display = -1;
-    rt.xvfb.name = "Xvfb";
-    rt.openbox.name = "openbox";
-    rt.state_dir = xasprintf("%s/.local/state/agentd/desktop", home && *home ? home : "/tmp");
-    rt.home_dir = xasprintf("%s/home", rt.state_dir);
-    rt.log_path = xasprintf("%s/desktop-runtime.log", rt.state_dir);
+    memset(rt, 0, sizeof(*rt));
+    rt->loop = loop;
+    rt->display = -1;
+    rt->xvfb.name = "Xvfb";
+    rt->openbox.name = "openbox";
+    rt->state_dir = xasprintf("%s/.local/state/agentd/desktop", home && *home ? home : "/tmp");
+    rt->home_dir = xasprintf("%s/home", rt->state_dir);
+    rt->log_path = xasprintf("%s/desktop-runtime.log", rt->state_dir);
     /* The state directory is made by the first start: a daemon that never starts the desktop
      * leaves HOME alone. */
-    uv_timer_init(loop, &rt.deadline);
-    uv_timer_init(loop, &rt.wm_timer);
-    uv_unref((uv_handle_t *)&rt.deadline);
-    uv_unref((uv_handle_t *)&rt.wm_timer);
+    uv_timer_init(loop, &rt->deadline);
+    uv_timer_init(loop, &rt->wm_timer);
+    uv_unref((uv_handle_t *)&rt->deadline);
+    uv_unref((uv_handle_t *)&rt->wm_timer);
     desk_rec_init(loop);
     return desk_x_init(loop);
 }
@@ -841,14 +726,14 @@ void desk_shutdown(void)
     /* Answers what waits on a recording or a launched app (a pending stop runs now). */
     desk_rec_shutdown();
     desk_launch_shutdown();
-    if (rt.state != DESK_INACTIVE) {
+    if (rt->state != DESK_INACTIVE) {
         stop_everything();
-        rt.state = DESK_INACTIVE;
+        rt->state = DESK_INACTIVE;
     }
     problem_set(&err, 503, PROBLEM_DESKTOP_RUNTIME_FAILED, "agentd is shutting down");
     answer_waiters(&err);
-    uv_close((uv_handle_t *)&rt.deadline, NULL);
-    uv_close((uv_handle_t *)&rt.wm_timer, NULL);
+    uv_close((uv_handle_t *)&rt->deadline, NULL);
+    uv_close((uv_handle_t *)&rt->wm_timer, NULL);
 }
 
 void desk_done(void)
@@ -856,8 +741,8 @@ void desk_done(void)
     desk_clip_done();
     desk_x_done();
     desk_rec_done();
-    free(rt.state_dir);
-    free(rt.home_dir);
-    free(rt.log_path);
-    rt.state_dir = rt.home_dir = rt.log_path = NULL;
+    free(rt->state_dir);
+    free(rt->home_dir);
+    free(rt->log_path);
+    rt->state_dir = rt->home_dir = rt->log_path = NULL;
 }

@@ -83,23 +83,6 @@ static void on_x_io_exit(Display *dpy, void *data)
         log_warn(DESK_TAG, "lost the connection to the X server");
 }
 
-bool desk_x_usable(struct desk_x *x, struct problem *err)
-{
-    if (x->dpy && !x->dead)
-        return true;
-    problem_set(err, 503, PROBLEM_DESKTOP_RUNTIME_FAILED,
-                "the X server is not reachable (it is restarting); retry in a moment");
-    return false;
-}
-
-bool desk_x_sync(struct desk_x *x)
-{
-    if (!x->dpy || x->dead)
-        return false;
-    XSync(x->dpy, False);
-    return !x->dead;
-}
-
 void desk_x_disconnect(struct desk_x *x)
 {
     if (!x->dpy)
@@ -237,18 +220,6 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void desk_x_events(struct desk_x *x)
-{
-    if (!x->dpy || x->dead)
-        return;
-    while (XEventsQueued(x->dpy, QueuedAlready) > 0) {
-        XEvent ev;
-        XNextEvent(x->dpy, &ev);
-        desk_damage_event(x, &ev);
-    }
-    desk_damage_flush(x);
-}
-
 /*
  * Sleeps until a job is queued, the X server sends events, or (when spare
  * keycodes are bound) idle_deadline passes; handles what woke it.
@@ -274,10 +245,11 @@ static void x_wait(struct desk_x *x, int64_t idle_deadline)
         return; /* EINTR */
     if (p[0].revents && read(wake_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
         log_warn(DESK_TAG, "eventfd read: %s", strerror(errno));
-    /* Reading may hit a dead connection: the I/O exit handler marks it, desk_x_events() stops. */
+    /* Reading may hit a dead connection: the I/O exit handler marks it, desk_damage_drain() stops.
+     */
     if (p[1].revents && x->dpy && !x->dead)
         XEventsQueued(x->dpy, QueuedAfterReading);
-    desk_x_events(x);
+    desk_damage_drain(x);
 }
 
 static void *x_thread(void *arg)
@@ -303,7 +275,7 @@ static void *x_thread(void *arg)
             j->run(&xstate, j);
             finish(j);
             /* Events a job's round trips read (damage its input caused, for one). */
-            desk_x_events(&xstate);
+            desk_damage_drain(&xstate);
             idle_deadline = mono_ms() + DESK_KEYS_IDLE_MS;
             continue;
         }
