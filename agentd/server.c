@@ -156,7 +156,7 @@ static void hand_off(struct http_req *req, const struct route *route, const char
     size_t len;
     int fd, r;
 
-    if (http_conn_handoff(req, &fd, &bytes, &len) < 0)
+    if (http_handoff(req, &fd, &bytes, &len) < 0)
         return;
     u = xcalloc(1, sizeof(*u));
     u->req = req;
@@ -434,7 +434,7 @@ int server_start(uv_loop_t *loop, const struct agentd_config *cfg, int *ret_port
     server_cfg = cfg;
     cors_init(cfg);
     raise_fd_limit();
-    http_conn_setup(loop, &conn_ops);
+    http_conn_setup(loop, &conn_ops, &http_exchange);
     r = listen_all(loop, cfg, ret_port);
     if (r < 0) {
         server_stop();

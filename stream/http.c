@@ -775,3 +775,45 @@ int http_on_writable(struct http_req *req)
         }
     }
 }
+
+/* ---- for stream/http_conn.c (its only way up) --------------------------------------------- */
+
+static int exchange_fail(struct http_req *req, const struct problem *p)
+{
+    if (http_replied(req))
+        return -1;
+    http_set_close(req);
+    http_enter(req);
+    http_reply_problem(req, p);
+    return http_leave(req) < 0 ? -1 : 0;
+}
+
+static void exchange_describe(const struct http_req *req, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s %s", http_method_name(http_method(req)), http_path(req));
+}
+
+const struct http_exchange_ops http_exchange = {
+    .begin = http_req_from_head,
+    .body = http_on_body,
+    .body_end = http_on_body_end,
+    .writable = http_on_writable,
+    .detach = http_req_detach,
+    .fail = exchange_fail,
+    .describe = exchange_describe,
+};
+
+int http_handoff(struct http_req *req, int *ret_fd, char **ret_bytes, size_t *ret_len)
+{
+    struct http_conn *c = req->conn;
+    int r;
+
+    if (!c)
+        return -EBADF;
+    /* The caller's reference: the connection's detach does not free the request. */
+    http_req_ref(req);
+    r = http_conn_handoff(c, ret_fd, ret_bytes, ret_len);
+    if (r < 0)
+        http_req_unref(req);
+    return r;
+}

@@ -154,4 +154,17 @@ void http_reply_stream(struct http_req *req, int status, const char *content_typ
 /* A streamed source has data again (or has ended). */
 void http_resume(struct http_req *req);
 
+struct http_exchange_ops;
+/* What a connection (stream/http_conn.c) calls for its requests: give it to http_conn_setup(). */
+extern const struct http_exchange_ops http_exchange;
+/*
+ * Takes req's socket for a WebSocket upgrade: *ret_fd is a new descriptor
+ * for it, *ret_bytes (malloc'd, the caller frees) whatever the client sent
+ * after the request head.  The connection is released and req detached from
+ * it; the caller holds one reference to req (drop it with http_req_unref()).
+ * Returns 0 or a negative errno (the connection is then closed and no
+ * reference is kept).
+ */
+int http_handoff(struct http_req *req, int *ret_fd, char **ret_bytes, size_t *ret_len);
+
 #endif

@@ -9,7 +9,6 @@
  */
 #include "http_conn.h"
 
-#include "http.h"
 #include "limits.h"
 #include "log.h"
 #include "sock_write.h"
@@ -55,6 +54,7 @@ struct http_conn {
 
 static uv_loop_t *conn_loop;
 static const struct http_conn_ops *conn_ops;
+static const struct http_exchange_ops *ex; /* the request side: stream/http.c */
 static struct http_conn *conns;
 static size_t nconns;
 static struct http_conn *kick_head, *kick_tail; /* FIFO: writes go out in the order asked */
@@ -156,8 +156,10 @@ static void kick(struct http_conn *c)
     uv_idle_start(&kick_idle, on_kick);
 }
 
-void http_conn_setup(uv_loop_t *loop, const struct http_conn_ops *ops)
+void http_conn_setup(uv_loop_t *loop, const struct http_conn_ops *ops,
+                     const struct http_exchange_ops *exchange)
 {
+    ex = exchange;
     conn_loop = loop;
     conn_ops = ops;
     {
@@ -202,7 +204,7 @@ static void conn_close(struct http_conn *c)
         return;
     c->closing = true;
     if (c->req)
-        http_req_detach(c->req); /* clears c->req through the slot */
+        ex->detach(c->req); /* clears c->req through the slot */
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -259,7 +261,7 @@ static void conn_shutdown(struct http_conn *c)
     if (c->closing || c->shutting)
         return;
     if (c->req)
-        http_req_detach(c->req);
+        ex->detach(c->req);
     c->phase = PH_WAIT;
     c->want_write = false;
     sr = xmalloc(sizeof(*sr));
@@ -293,7 +295,7 @@ static void on_timeout(uv_timer_t *t)
             problem_set(&p, 408, PROBLEM_TIMEOUT,
                         "the request head was not complete within %llu ms",
                         (unsigned long long)header_ms);
-            http_req_from_head(c, NULL, false, &c->req, &p);
+            ex->begin(c, NULL, false, &c->req, &p);
             req = c->req;
             c->phase = PH_WAIT;
             if (conn_ops->request(req, &p) < 0 || !c->req)
@@ -421,17 +423,9 @@ static void conn_update(struct http_conn *c)
 /* A stream that cannot be read further: the request (if one parsed) is answered with p. */
 static int refuse(struct http_conn *c, struct http_frame *fr, struct problem *p)
 {
-    if (c->req) {
-        /* Inside a body: answer if we still can; the connection closes either way. */
-        if (!http_replied(c->req)) {
-            http_set_close(c->req);
-            http_enter(c->req);
-            http_reply_problem(c->req, p);
-            return http_leave(c->req) < 0 ? -1 : 0;
-        }
-        return -1;
-    }
-    http_req_from_head(c, fr->head_parsed ? &fr->head : NULL, false, &c->req, p);
+    if (c->req) /* inside a body: answer if we still can; the connection closes either way */
+        return ex->fail(c->req, p);
+    ex->begin(c, fr->head_parsed ? &fr->head : NULL, false, &c->req, p);
     http_head_done(&fr->head);
     c->phase = PH_WAIT;
     return conn_ops->request(c->req, p);
@@ -460,18 +454,18 @@ static int step(struct http_conn *c)
     case HTTP_FRAME_HEAD:
         c->served++;
         c->body_off = false;
-        if (http_req_from_head(c, &fr.head, true, &c->req, &p) < 0) {
+        if (ex->begin(c, &fr.head, true, &c->req, &p) < 0) {
             c->phase = PH_WAIT;
             return conn_ops->request(c->req, &p) < 0 ? -1 : 1;
         }
         c->phase = fr.end ? PH_WAIT : PH_BODY;
         return conn_ops->request(c->req, NULL) < 0 ? -1 : 1;
     case HTTP_FRAME_BODY:
-        if (fr.len && http_on_body(c->req, fr.data, fr.len) < 0)
+        if (fr.len && ex->body(c->req, fr.data, fr.len) < 0)
             return -1;
         if (fr.end) {
             c->phase = PH_WAIT;
-            if (c->req && http_on_body_end(c->req) < 0)
+            if (c->req && ex->body_end(c->req) < 0)
                 return -1;
         }
         return 1;
@@ -506,7 +500,7 @@ static void conn_process(struct http_conn *c)
         }
         if (c->want_write && !c->writes) {
             c->want_write = false;
-            if (c->req && http_on_writable(c->req) < 0) {
+            if (c->req && ex->writable(c->req) < 0) {
                 r = -1;
                 break;
             }
@@ -520,9 +514,11 @@ static void conn_process(struct http_conn *c)
         if (c->rx_off != off0 || c->written != written0 || c->phase != phase0 || c->req != req0)
             stuck = 0;
         else if (++stuck >= CONN_STUCK_STEPS) {
-            log_error("http", "a connection made no progress in %d steps (%s %s): closing it",
-                      CONN_STUCK_STEPS, c->req ? http_method_name(http_method(c->req)) : "-",
-                      c->req ? http_path(c->req) : "-");
+            char what[128] = "-";
+            if (c->req)
+                ex->describe(c->req, what, sizeof(what));
+            log_error("http", "a connection made no progress in %d steps (%s): closing it",
+                      CONN_STUCK_STEPS, what);
             c->in_process = false;
             conn_close(c);
             return;
@@ -666,9 +662,8 @@ void http_conn_next(struct http_conn *c)
     kick(c);
 }
 
-int http_conn_handoff(struct http_req *req, int *ret_fd, char **ret_bytes, size_t *ret_len)
+int http_conn_handoff(struct http_conn *c, int *ret_fd, char **ret_bytes, size_t *ret_len)
 {
-    struct http_conn *c = http_req_conn(req);
     uv_os_fd_t fd;
     size_t rest;
     char *bytes;
@@ -686,8 +681,7 @@ int http_conn_handoff(struct http_req *req, int *ret_fd, char **ret_bytes, size_
     bytes = xmalloc(rest + 1);
     if (rest)
         memcpy(bytes, c->rx + c->rx_off, rest);
-    /* The socket now belongs to the caller: no reply, no abort. */
-    http_req_ref(req);
+    /* The socket now belongs to the caller. */
     conn_close(c);
     *ret_fd = nfd;
     *ret_bytes = bytes;

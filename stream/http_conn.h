@@ -44,28 +44,48 @@ struct http_conn_ops {
     int (*request)(struct http_req *req, const struct problem *bad);
 };
 
-/* Listener side. */
-void http_conn_setup(uv_loop_t *loop, const struct http_conn_ops *ops);
+/*
+ * The request side (stream/http.c's http_exchange), which a connection calls
+ * for its current request; the connection never calls stream/http.c itself.
+ */
+struct http_exchange_ops {
+    /* http_req_from_head(), below. */
+    int (*begin)(struct http_conn *c, struct http_head *head, bool parsed, struct http_req **slot,
+                 struct problem *err);
+    /* Body bytes, the body's end, room to write: 0, or -1 to close the connection. */
+    int (*body)(struct http_req *req, const void *p, size_t n);
+    int (*body_end)(struct http_req *req);
+    int (*writable)(struct http_req *req);
+    /* The connection goes: the request is aborted and clears the connection's slot. */
+    void (*detach)(struct http_req *req);
+    /* The stream broke inside req: answer p if nothing was sent yet. -1: close at once. */
+    int (*fail)(struct http_req *req, const struct problem *p);
+    /* "METHOD /path" for a log line. */
+    void (*describe)(const struct http_req *req, char *out, size_t cap);
+};
+
+/* Listener side: the listener's ops, and the request side's (&http_exchange). */
+void http_conn_setup(uv_loop_t *loop, const struct http_conn_ops *ops,
+                     const struct http_exchange_ops *exchange);
 /* Accepts one pending connection from server (503 and close past LIM_CONNECTIONS). */
 void http_conn_accept(uv_stream_t *server);
 /* Closes every connection (shutdown). */
 void http_conn_close_all(void);
 /*
- * Takes the socket of req's connection for a WebSocket upgrade: *ret_fd is a
- * new descriptor for it, *ret_bytes (malloc'd, the caller frees) whatever
- * the client sent after the request head.  The connection is released
- * and req detached from it; the caller holds one reference to req (drop it
- * with http_req_unref()).  Returns 0 or a negative errno (the connection is
- * then closed and no reference is taken).
+ * Takes the socket of c for a WebSocket upgrade (through http_handoff(), which
+ * keeps the request): *ret_fd is a new descriptor for it, *ret_bytes
+ * (malloc'd, the caller frees) whatever the client sent after the request
+ * head.  c is closed (its request detached) in every case.  Returns 0 or a
+ * negative errno.
  */
-int http_conn_handoff(struct http_req *req, int *ret_fd, char **ret_bytes, size_t *ret_len);
+int http_conn_handoff(struct http_conn *c, int *ret_fd, char **ret_bytes, size_t *ret_len);
 
 /* stream/http.c side. */
 /* Queues bytes for the client (copied when the socket cannot take them now). -1: gone. */
 int http_conn_write(struct http_conn *c, const void *p, size_t n);
 /* A write is still in flight: produce more only from the next writable call. */
 bool http_conn_choked(const struct http_conn *c);
-/* Calls http_on_writable() for the current request soon (from the loop, not from here). */
+/* Calls the request's writable op soon (from the loop, not from here). */
 void http_conn_want_write(struct http_conn *c);
 /* Stops / restarts delivering the request body (and reading the socket for it). */
 void http_conn_body_flow(struct http_conn *c, bool on);

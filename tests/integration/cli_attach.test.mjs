@@ -99,8 +99,12 @@ describe("agentd exec / attach", () => {
   test("exec -i: a command that ends before its input does ends exec too", async () => {
     // `yes` never ends: exec must not wait for its stdin once head has exited.
     const yes = spawn("yes", [], { stdio: ["ignore", "pipe", "ignore"] });
-    const r = await spawnCollect(AGENTD_BIN, ["exec", "-i", "--", "head", "-n", "2"], { env: { ...process.env, AGENTD_ENDPOINT: d.base }, stdin: yes.stdout }).done;
-    yes.kill();
+    let r;
+    try {
+      r = await spawnCollect(AGENTD_BIN, ["exec", "-i", "--", "head", "-n", "2"], { env: { ...process.env, AGENTD_ENDPOINT: d.base }, stdin: yes.stdout }).done;
+    } finally {
+      yes.kill();
+    }
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.toString(), "y\ny\n");
   });

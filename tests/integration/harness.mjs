@@ -62,8 +62,8 @@ process.on("exit", () => {
 /**
  * Spawns cmd with args and collects its output: { child, out(), err(), done } where out() and
  * err() are what it wrote so far (strings) and done resolves on its exit with
- * { code, signal, stdout (a Buffer), stderr (a string) }.  stdin is `input` written then
- * closed, a given fd or stream (`stdin`), or ignored.
+ * { code, signal, stdout (a Buffer), stderr (a string) }, or rejects when it cannot be
+ * started.  stdin is `input` written then closed, a given fd or stream (`stdin`), or ignored.
  */
 export function spawnCollect(cmd, args, { env = process.env, input, stdin } = {}) {
   const child = spawn(cmd, args, { env, stdio: [stdin ?? (input === undefined ? "ignore" : "pipe"), "pipe", "pipe"] });
@@ -72,11 +72,12 @@ export function spawnCollect(cmd, args, { env = process.env, input, stdin } = {}
   child.stdout.on("data", (c) => out.push(c));
   child.stderr.on("data", (c) => err.push(c));
   if (input !== undefined) child.stdin.end(input);
-  const done = new Promise((resolve) =>
+  const done = new Promise((resolve, reject) => {
+    child.on("error", reject); // it could not be started
     child.on("close", (code, signal) =>
       resolve({ code, signal, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString() }),
-    ),
-  );
+    );
+  });
   return {
     child,
     done,
