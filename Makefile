@@ -60,7 +60,7 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 
-.PHONY: all deps run test unit integration fuzz fuzz-build bench clean format format-check lint
+.PHONY: all deps run test unit integration fuzz fuzz-build bench clean format format-check lint cycles
 
 all: $(DEPS_STAMP) $(BIN)
 
@@ -166,6 +166,10 @@ lint:
 	@! git ls-files '*.c' '*.h' | grep -v '^tests/fuzz/corpus' | xargs grep -nE \
 	  '\b(strcpy|strcat|strncpy|sprintf|vsprintf|sscanf|gets|atoi|atol|strtok)\s*\(' \
 	  || (echo "banned function used (see STYLE.md)"; exit 1)
+
+# No file may call another that calls it back (issue 13): checked on the objects' symbols.
+cycles: $(BIN)
+	node tests/tools/callcycles.mjs build/obj
 
 clean:
 	rm -rf build
