@@ -5,6 +5,8 @@
 #include "router.h"
 
 #include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define ROUTER_TABLES_MAX 16
@@ -18,10 +20,29 @@ struct route_table {
 static struct route_table tables[ROUTER_TABLES_MAX];
 static size_t n_tables;
 
+/* A table that does not fit or cannot match is a bug in agentd: stop at startup, saying which. */
+static void router_bug(const char *pattern, const char *why)
+{
+    fprintf(stderr, "agentd: router: route %s: %s\n", pattern, why);
+    abort();
+}
+
 void router_add(const struct route *routes, size_t n)
 {
-    if (n_tables < ROUTER_TABLES_MAX)
-        tables[n_tables++] = (struct route_table){routes, n};
+    if (n_tables >= ROUTER_TABLES_MAX)
+        router_bug(n ? routes[0].pattern : "(empty table)",
+                   "more route tables than ROUTER_TABLES_MAX");
+    for (size_t i = 0; i < n; i++) {
+        const char *p = routes[i].pattern;
+        unsigned caps = 0;
+        for (const char *c = p; (c = strstr(c, "{}")); c += 2)
+            caps++;
+        if (p[0] != '/' || !routes[i].handler || !routes[i].method)
+            router_bug(p, "needs a leading '/', a method and a handler");
+        if (caps > ROUTER_CAPTURES)
+            router_bug(p, "more {} captures than ROUTER_CAPTURES");
+    }
+    tables[n_tables++] = (struct route_table){routes, n};
 }
 
 struct capture {

@@ -14,7 +14,12 @@ enum router_result {
     ROUTER_NO_METHOD, /* 405; *ret_allow lists what the path accepts */
 };
 
-/* Registers a module's table; the table must outlive the router. */
+/*
+ * Registers a module's table; the table must outlive the router.  A table
+ * past ROUTER_TABLES_MAX, or a route without a leading '/', a method or a
+ * handler, or with too many captures, aborts with a message (a bug, found at
+ * startup).
+ */
 void router_add(const struct route *routes, size_t n);
 /*
  * Matches req.  On ROUTER_MATCH the `{}` captures are stored in req
