@@ -243,7 +243,7 @@ static void on_stopped(void *arg, int status, const char *body, size_t n, const 
     struct session *s = arg;
 
     if (status != 200)
-        attach_report_problem(s, s->id, status, body, err, EXIT_CLIENT_ERROR);
+        attach_report_problem(s, s->id, status, body, n, err, EXIT_CLIENT_ERROR);
 }
 
 static void on_term_signal(uv_signal_t *h, int signum)
@@ -317,10 +317,10 @@ static void on_info(void *arg, int status, const char *body, size_t n, const cha
     const cJSON *tty;
 
     if (status != 200) {
-        attach_report_problem(s, s->id, status, body, err, EXIT_CLIENT_ERROR);
+        attach_report_problem(s, s->id, status, body, n, err, EXIT_CLIENT_ERROR);
         return;
     }
-    o = cJSON_Parse(body);
+    o = cJSON_ParseWithLength(body, n);
     tty = cJSON_GetObjectItemCaseSensitive(o, "tty");
     if (cJSON_IsTrue(tty)) {
         attach_terminal(s);
@@ -338,11 +338,11 @@ static void on_created(void *arg, int status, const char *body, size_t n, const 
     cJSON *o;
 
     if (status != 200) {
-        attach_report_problem(s, s->o.argv[0], status, body, err,
+        attach_report_problem(s, s->o.argv[0], status, body, n, err,
                               status == 502 ? EXIT_SPAWN_FAILED : EXIT_CLIENT_ERROR);
         return;
     }
-    o = cJSON_Parse(body);
+    o = cJSON_ParseWithLength(body, n);
     id = cJSON_GetObjectItemCaseSensitive(o, "id");
     if (!cJSON_IsString(id) || strlen(id->valuestring) >= sizeof(s->id)) {
         attach_say(s, "unexpected answer from POST /v1/processes");

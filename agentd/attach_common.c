@@ -146,9 +146,9 @@ void attach_process_ended(struct session *s, int status)
 }
 
 void attach_report_problem(struct session *s, const char *what, int http, const char *body,
-                           const char *err, int status)
+                           size_t n, const char *err, int status)
 {
-    cJSON *o = http ? cJSON_Parse(body) : NULL;
+    cJSON *o = http && body ? cJSON_ParseWithLength(body, n) : NULL;
     const cJSON *detail = cJSON_GetObjectItemCaseSensitive(o, "detail");
     const cJSON *title = cJSON_GetObjectItemCaseSensitive(o, "title");
 

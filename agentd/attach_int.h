@@ -87,7 +87,7 @@ int attach_exit_status(const cJSON *o);
 void attach_process_ended(struct session *s, int status);
 /* Prints a problem+json answer (or the raw status) and ends with status. */
 void attach_report_problem(struct session *s, const char *what, int http, const char *body,
-                           const char *err, int status);
+                           size_t n, const char *err, int status);
 /* libuv read buffers: one static buffer (reads are never in flight twice). */
 void attach_on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b);
 /*

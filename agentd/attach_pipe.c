@@ -20,7 +20,7 @@
 
 static void sse_event(struct session *s, const char *event, char *data)
 {
-    cJSON *o = cJSON_Parse(data);
+    cJSON *o = cJSON_ParseWithLength(data, strlen(data));
     const cJSON *stream = cJSON_GetObjectItemCaseSensitive(o, "stream");
     const cJSON *b64 = cJSON_GetObjectItemCaseSensitive(o, "data");
 
@@ -82,7 +82,7 @@ static void on_log_done(void *arg, int status, const char *body, size_t n, const
         return;
     }
     if (status != 200) {
-        attach_report_problem(s, "logs", status, body, err, EXIT_CLIENT_ERROR);
+        attach_report_problem(s, "logs", status, body, n, err, EXIT_CLIENT_ERROR);
         return;
     }
     attach_say(s, "the log stream of %s ended before the process did", s->id);
@@ -115,7 +115,7 @@ static void on_input_posted(void *arg, int status, const char *body, size_t n, c
     }
     if (status != 200 && !s->in_ended && status != 409) {
         /* 409: the process is gone or closed its input, as a local pipe would just break. */
-        cJSON *o = status ? cJSON_Parse(body) : NULL;
+        cJSON *o = status && body ? cJSON_ParseWithLength(body, n) : NULL;
         const cJSON *detail = cJSON_GetObjectItemCaseSensitive(o, "detail");
         attach_say(s, "input: %s",
                    cJSON_IsString(detail) ? detail->valuestring
@@ -195,7 +195,7 @@ static void read_more_input(struct session *s)
 static void on_input_config(void *arg, int status, const char *body, size_t n, const char *err)
 {
     struct session *s = arg;
-    cJSON *o = status == 200 ? cJSON_Parse(body) : NULL;
+    cJSON *o = status == 200 && body ? cJSON_ParseWithLength(body, n) : NULL;
     const cJSON *max = cJSON_GetObjectItemCaseSensitive(o, "maxInputBytesPerRequest");
     int kind;
 

@@ -269,8 +269,8 @@ function tmux(...args) {
   return execFileSync("tmux", ["-L", `agentd-it-${process.pid}`, "-f", "/dev/null", ...args], { encoding: "utf8" });
 }
 
-function pane() {
-  return tmux("capture-pane", "-p", "-t", "t");
+function pane(target = "t") {
+  return tmux("capture-pane", "-p", "-t", target);
 }
 
 describe("agentd exec -t in tmux", () => {
@@ -321,9 +321,11 @@ describe("agentd exec -t in tmux", () => {
     assert.equal((await api(d, "GET", `/v1/processes/${procs.id}`)).json().status, "running");
 
     // Re-attach in a new window with the whole scrollback, then leave with a status.
-    tmux("new-window", "-t", "t:", `AGENTD_ENDPOINT=${d.base} ${AGENTD_BIN} attach --since 0 ${procs.id}; echo "attach-exit=$?" > ${status}; exec sleep 600`);
-    await waitFor(() => /before-detach/.test(pane()), { what: "scrollback replayed" });
-    tmux("send-keys", "-t", "t", "exit 9", "Enter");
+    // The new window by its id: "t" alone may still name the first window for a moment (whose
+    // screen shows before-detach too), and keys sent there reach `sleep`, not attach.
+    const win = tmux("new-window", "-P", "-F", "#{window_id}", "-t", "t:", `AGENTD_ENDPOINT=${d.base} ${AGENTD_BIN} attach --since 0 ${procs.id}; echo "attach-exit=$?" > ${status}; exec sleep 600`).trim();
+    await waitFor(() => /before-detach/.test(pane(win)), { what: "scrollback replayed" });
+    tmux("send-keys", "-t", win, "exit 9", "Enter");
     await waitFor(async () => {
       const fsp = await import("node:fs/promises");
       const s = await fsp.readFile(status, "utf8").catch(() => "");
