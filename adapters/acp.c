@@ -20,6 +20,7 @@
 #include "acp_internal.h"
 
 #include "../process/proc.h"
+#include "../stream/clock.h"
 #include "../stream/log.h"
 #include "../stream/xmalloc.h"
 
@@ -45,14 +46,6 @@ struct acp_pending {
 static uv_loop_t *acp_loop;
 static struct acp_server *servers; /* sorted by id */
 static uint64_t request_timeout_ms = LIM_ACP_REQUEST_TIMEOUT_MS;
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 struct acp_server *acp_find(const char *id)
 {
@@ -547,7 +540,7 @@ int acp_create(const char *id, const struct agent_adapter *a, struct acp_server 
     s->refs = 1;
     s->id = xstrdup(id);
     s->agent = a;
-    s->created_ms = now_ms();
+    s->created_ms = clock_real_ms();
     buf_init(&s->line, LIM_ACP_LINE_BYTES);
     uv_pipe_init(acp_loop, &s->in, 0);
     uv_pipe_init(acp_loop, &s->out, 0);

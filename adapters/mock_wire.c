@@ -6,6 +6,7 @@
  */
 #include "mock_internal.h"
 
+#include "../stream/clock.h"
 #include "../stream/json.h"
 
 #include <stdarg.h>
@@ -34,10 +35,7 @@ const struct mock_option mock_options[MOCK_OPT_COUNT] = {
 
 uint64_t mock_now_ms(void)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    return (uint64_t)clock_mono_ms();
 }
 
 /* ---- output ---------------------------------------------------------------------------------- */

@@ -24,6 +24,7 @@
 #include "desktop_selection.h"
 #include "desktop_winclip_decode.h"
 
+#include "../stream/clock.h"
 #include "../stream/json.h"
 #include "../stream/log.h"
 #include "../stream/xmalloc.h"
@@ -161,9 +162,7 @@ static void serve(struct clip *c, struct desk_sel *s, const char *conn_err)
             p[1].events = POLLIN;
         }
         if (next >= 0) {
-            struct timespec ts;
-            clock_gettime(CLOCK_MONOTONIC, &ts);
-            int64_t left = next - ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+            int64_t left = next - clock_mono_ms();
             timeout = left < 0 ? 0 : (int)left;
         }
         if (poll(p, 2, timeout) > 0 && (p[0].revents & POLLIN) &&

@@ -13,6 +13,7 @@
  */
 #include "desktop_internal.h"
 
+#include "../stream/clock.h"
 #include "../stream/log.h"
 
 #include <X11/XKBlib.h>
@@ -28,14 +29,6 @@
  * event, which can be a little after the server sent it.
  */
 #define DESK_SPARE_HOLD_MS 100
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* The keyboard map as fetched for one request. */
 struct keymap {
@@ -219,14 +212,14 @@ static KeyCode bind_spare(struct desk_x *x, struct keymap *km, KeySym ks)
         return 0;
     if (best->bound != NoSymbol) {
         /* Every spare is in use: wait out the hold of the least recently used one. */
-        int64_t wait = best->last_use + DESK_SPARE_HOLD_MS - mono_ms();
+        int64_t wait = best->last_use + DESK_SPARE_HOLD_MS - clock_mono_ms();
         XSync(x->dpy, False);
         if (wait > 0)
             pause_ms((unsigned)wait);
     }
     XChangeKeyboardMapping(x->dpy, best->code, 2, pair, 1);
     best->bound = ks;
-    best->last_use = mono_ms();
+    best->last_use = clock_mono_ms();
     x->spares_dirty = true;
     /* Keep the local copy in step so later lookups in this request find it. */
     if (km->per >= 1) {
@@ -246,7 +239,7 @@ static KeyCode resolve(struct desk_x *x, struct keymap *km, KeySym ks, bool *shi
     if (kc) {
         for (int i = 0; i < x->n_spares; i++)
             if (x->spares[i].code == kc)
-                x->spares[i].last_use = mono_ms();
+                x->spares[i].last_use = clock_mono_ms();
         return kc;
     }
     *shift = false;

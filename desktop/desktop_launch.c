@@ -22,6 +22,7 @@
 #include "desktop_internal.h"
 
 #include "../process/proc.h"
+#include "../stream/clock.h"
 #include "../stream/json.h"
 #include "../stream/log.h"
 #include "../stream/xmalloc.h"
@@ -67,14 +68,6 @@ struct win_job {
 };
 
 static struct launch_wait *waiting;
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- the window match (X thread) ------------------------------------------------------------ */
 
@@ -225,7 +218,7 @@ static void win_done(struct desk_xjob *j)
     struct win_job *wj = (struct win_job *)j;
     struct launch_wait *lw = wj->lw;
     bool focused = wj->focused;
-    int64_t now = now_ms();
+    int64_t now = clock_mono_ms();
     int display, width, height;
 
     if (wj->window && !lw->window) {
@@ -258,7 +251,7 @@ static void wait_for_window(struct http_req *req, struct proc *p)
     proc_ref(p);
     lw->p = p;
     lw->pid = proc_pid(p);
-    lw->deadline = now_ms() + LAUNCH_WAIT_MS;
+    lw->deadline = clock_mono_ms() + LAUNCH_WAIT_MS;
     uv_timer_init(http_loop(), &lw->timer);
     lw->timer.data = lw;
     lw->next = waiting;

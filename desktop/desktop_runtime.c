@@ -19,6 +19,7 @@
 #include "desktop_state.h"
 
 #include "../process/proc.h"
+#include "../stream/clock.h"
 #include "../stream/json.h"
 #include "../stream/log.h"
 #include "../stream/xmalloc.h"
@@ -61,14 +62,6 @@ static void start_xvfb(void);
 static void start_openbox(void);
 
 /* ---- small helpers ------------------------------------------------------------------------ */
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* One line in the runtime log (a few small appends per start: not worth a thread). */
 static void rt_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -360,7 +353,7 @@ static void fail(enum problem_kind kind, int status, const char *fmt, ...)
 
 static bool restart_allowed(void)
 {
-    int64_t t = now_ms();
+    int64_t t = clock_mono_ms();
     unsigned recent = 0;
 
     for (unsigned i = 0; i < rt->n_restarts && i < DESK_MAX_RESTARTS; i++)

@@ -29,6 +29,7 @@
 
 #include "desktop_winclip_decode.h"
 
+#include "../stream/clock.h"
 #include "../stream/log.h"
 #include "../stream/xmalloc.h"
 
@@ -107,14 +108,6 @@ struct desk_sel {
     int64_t cur_deadline;
     size_t cur_cap; /* cur->text's allocation */
 };
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static bool dead(const struct desk_sel *s)
 {
@@ -344,7 +337,7 @@ static void keep_early(struct desk_sel *s, xcb_generic_event_t *ev)
 /* A timestamp from the server (a zero-length append's PropertyNotify); 0 on failure. */
 static xcb_timestamp_t server_time(struct desk_sel *s)
 {
-    int64_t end = mono_ms() + CLIP_TIME_TIMEOUT_MS;
+    int64_t end = clock_mono_ms() + CLIP_TIME_TIMEOUT_MS;
 
     xcb_change_property(s->c, XCB_PROP_MODE_APPEND, s->win, s->atoms[A_TIME], XCB_ATOM_STRING, 8, 0,
                         "");
@@ -364,7 +357,7 @@ static xcb_timestamp_t server_time(struct desk_sel *s)
             keep_early(s, ev); /* for desk_sel_dispatch(), in order */
             continue;
         }
-        left = end - mono_ms();
+        left = end - clock_mono_ms();
         if (dead(s) || left <= 0)
             return 0;
         p.fd = xcb_get_file_descriptor(s->c);
@@ -450,7 +443,7 @@ static void send_value(struct desk_sel *s, xcb_window_t requestor, xcb_atom_t pr
     o->property = property;
     o->type = type;
     o->v = value_ref(v);
-    o->deadline = mono_ms() + CLIP_SEND_TIMEOUT_MS;
+    o->deadline = clock_mono_ms() + CLIP_SEND_TIMEOUT_MS;
     o->next = s->outs;
     s->outs = o;
 }
@@ -470,7 +463,7 @@ static void incr_next(struct desk_sel *s, struct sel_out *o)
         return;
     }
     o->off += n;
-    o->deadline = mono_ms() + CLIP_SEND_TIMEOUT_MS;
+    o->deadline = clock_mono_ms() + CLIP_SEND_TIMEOUT_MS;
 }
 
 static void serve_request(struct desk_sel *s, const xcb_selection_request_event_t *r)
@@ -577,7 +570,7 @@ static void get_convert(struct desk_sel *s, xcb_atom_t target)
     xcb_convert_selection(s->c, s->win, s->sel_atoms[sel_bit_index(s->cur->sels)], target,
                           s->atoms[A_PROP], XCB_CURRENT_TIME);
     xcb_flush(s->c);
-    s->cur_deadline = mono_ms() + CLIP_TIMEOUT_MS;
+    s->cur_deadline = clock_mono_ms() + CLIP_TIMEOUT_MS;
 }
 
 bool desk_sel_get(struct desk_sel *s, struct desk_clip_cmd *cmd)
@@ -662,7 +655,7 @@ static struct desk_clip_cmd *on_selection_notify(struct desk_sel *s,
     if (r >= 0 && type == s->atoms[A_INCR]) {
         /* Deleting the INCR property (done by the read) started the transfer. */
         s->cur_incr = true;
-        s->cur_deadline = mono_ms() + CLIP_TIMEOUT_MS;
+        s->cur_deadline = clock_mono_ms() + CLIP_TIMEOUT_MS;
         return NULL;
     }
     return get_finish(s);
@@ -676,7 +669,7 @@ static struct desk_clip_cmd *on_property(struct desk_sel *s, const xcb_property_
         if (s->cur && s->cur_incr && e->atom == s->atoms[A_PROP] &&
             e->state == XCB_PROPERTY_NEW_VALUE) {
             if (get_read_property(s, &type) == 1) {
-                s->cur_deadline = mono_ms() + CLIP_TIMEOUT_MS;
+                s->cur_deadline = clock_mono_ms() + CLIP_TIMEOUT_MS;
                 return NULL;
             }
             return get_finish(s); /* the empty piece that ends it, or a failure */
@@ -730,7 +723,7 @@ struct desk_clip_cmd *desk_sel_dispatch(struct desk_sel *s)
 struct desk_clip_cmd *desk_sel_expire(struct desk_sel *s, int64_t *ret_next)
 {
     struct desk_clip_cmd *done = NULL;
-    int64_t now = mono_ms(), next = -1;
+    int64_t now = clock_mono_ms(), next = -1;
 
     if (s->cur && now >= s->cur_deadline) {
         fail(s->cur, 500, "the owner of the %s selection did not answer within %d ms", s->cur->name,

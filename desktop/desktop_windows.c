@@ -30,6 +30,7 @@
 #include "desktop_internal.h"
 #include "desktop_winclip_decode.h"
 
+#include "../stream/clock.h"
 #include "../stream/json.h"
 #include "../stream/xmalloc.h"
 
@@ -105,14 +106,6 @@ struct win_job {
     struct desk_window *wins;
     size_t n;
 };
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void pause_ms(int ms)
 {
@@ -488,11 +481,11 @@ static int lost(struct problem *err)
 /* Polls until w is the active window or ms passed. */
 static bool wait_active(struct desk_x *x, Window w, struct wview *v, int ms)
 {
-    int64_t end = mono_ms() + ms;
+    int64_t end = clock_mono_ms() + ms;
 
     for (;;) {
         v->active = active_of(x, &v->known);
-        if (v->active == w || x->dead || mono_ms() >= end)
+        if (v->active == w || x->dead || clock_mono_ms() >= end)
             return v->active == w;
         pause_ms(DESK_WIN_POLL_MS);
     }
@@ -551,7 +544,7 @@ static Bool is_structure_event(Display *dpy, XEvent *ev, XPointer arg)
  */
 static int next_event(struct desk_x *x, Window w, int ms, XEvent *ev)
 {
-    int64_t end = mono_ms() + ms;
+    int64_t end = clock_mono_ms() + ms;
 
     for (;;) {
         int64_t left;
@@ -561,7 +554,7 @@ static int next_event(struct desk_x *x, Window w, int ms, XEvent *ev)
             return 1;
         if (x->dead)
             return -1;
-        left = end - mono_ms();
+        left = end - clock_mono_ms();
         if (left <= 0)
             return 0;
         poll(&p, 1, (int)left);
@@ -587,7 +580,7 @@ static int configure(struct desk_x *x, Window w, const struct desk_win_req *req,
     struct desk_window g = {0};
     struct desk_win_req target = *req;
     int left, top, got = 0, r = 0;
-    int64_t end = mono_ms() + DESK_WIN_SETTLE_MS;
+    int64_t end = clock_mono_ms() + DESK_WIN_SETTLE_MS;
     bool selected;
     XEvent ev;
 
@@ -613,7 +606,7 @@ static int configure(struct desk_x *x, Window w, const struct desk_win_req *req,
         goto out;
     }
     for (;;) {
-        int64_t now = mono_ms(), until = got ? now + DESK_WIN_QUIET_MS : end;
+        int64_t now = clock_mono_ms(), until = got ? now + DESK_WIN_QUIET_MS : end;
         if (!geometry_of(x, w, &g)) {
             r = x->dead ? lost(err) : desk_win_not_found(id_text, err);
             break;

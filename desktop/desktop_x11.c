@@ -17,6 +17,7 @@
  */
 #include "desktop_internal.h"
 
+#include "../stream/clock.h"
 #include "../stream/log.h"
 #include "../stream/xmalloc.h"
 
@@ -212,14 +213,6 @@ static void finish(struct desk_xjob *j)
     uv_async_send(&done_async);
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * Sleeps until a job is queued, the X server sends events, or (when spare
  * keycodes are bound) idle_deadline passes; handles what woke it.
@@ -233,7 +226,7 @@ static void x_wait(struct desk_x *x, int64_t idle_deadline)
     if (x->dpy && !x->dead)
         p[1].fd = ConnectionNumber(x->dpy);
     if (x->spares_dirty) {
-        int64_t left = idle_deadline - mono_ms();
+        int64_t left = idle_deadline - clock_mono_ms();
         timeout = left < 0 ? 0 : left > DESK_KEYS_IDLE_MS ? DESK_KEYS_IDLE_MS : (int)left;
     }
     n = poll(p, 2, timeout);
@@ -276,7 +269,7 @@ static void *x_thread(void *arg)
             finish(j);
             /* Events a job's round trips read (damage its input caused, for one). */
             desk_damage_drain(&xstate);
-            idle_deadline = mono_ms() + DESK_KEYS_IDLE_MS;
+            idle_deadline = clock_mono_ms() + DESK_KEYS_IDLE_MS;
             continue;
         }
         if (quit)

@@ -15,6 +15,7 @@
 #include "proc_internal.h"
 
 #include "../pty/pty.h"
+#include "../stream/clock.h"
 #include "../stream/json.h"
 #include "../stream/log.h"
 #include "../stream/xmalloc.h"
@@ -36,14 +37,6 @@ static uint64_t next_num = 1; /* ids are never reused */
 static uv_signal_t sigchld;
 static uv_timer_t grace_timer; /* shutdown: SIGKILL for processes given time to finish */
 static bool grace_running;
-
-int64_t proc_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 const char *proc_owner_name(enum proc_owner o)
 {
@@ -185,7 +178,7 @@ static void record_exit(struct proc *p, int64_t status, int term_signal)
     if (!p->running)
         return;
     p->running = false;
-    p->exited_ms = proc_now_ms();
+    p->exited_ms = clock_real_ms();
     p->signaled = term_signal != 0;
     p->term_signal = term_signal;
     p->exit_code = (int)status;
@@ -240,7 +233,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     enum proc_stream which = (uv_pipe_t *)s == &p->out ? PROC_STDOUT : PROC_STDERR;
 
     if (n > 0) {
-        proc_log_append(&p->log, which, buf->base, (size_t)n, proc_now_ms());
+        proc_log_append(&p->log, which, buf->base, (size_t)n, clock_real_ms());
         notify(p, PROC_EV_OUTPUT);
         return;
     }
@@ -289,7 +282,7 @@ static void on_pty_readable(uv_poll_t *h, int status, int events)
     for (int i = 0; i < PTY_READS_PER_WAKEUP && p->pty_reading_possible && !p->pty_paused; i++) {
         ssize_t n = read(p->pty_rfd, b.base, b.len);
         if (n > 0) {
-            proc_log_append(&p->log, PROC_PTY, b.base, (size_t)n, proc_now_ms());
+            proc_log_append(&p->log, PROC_PTY, b.base, (size_t)n, clock_real_ms());
             notify(p, PROC_EV_OUTPUT); /* may pause the reading (terminal backpressure) */
             continue;
         }
@@ -509,7 +502,7 @@ int proc_create(const struct proc_spawn_req *r, struct proc **ret, struct proble
     }
     p->num = next_num++;
     snprintf(p->id, sizeof(p->id), "proc_%llu", (unsigned long long)p->num);
-    p->created_ms = proc_now_ms();
+    p->created_ms = clock_real_ms();
     p->running = true;
     p->listed = true;
     /* Append: ids only grow, so the list stays sorted by number. */

@@ -71,7 +71,6 @@ void proc_pty_pause(struct proc *p, bool pause);
 /* Resizes the PTY of a tty process. Returns 0 or -errno. */
 int pty_resize_master(struct proc *p, unsigned short cols, unsigned short rows);
 cJSON *proc_to_json(const struct proc *p);
-int64_t proc_now_ms(void);
 const char *proc_owner_name(enum proc_owner o);
 
 /* Environment for a child: the daemon's, with overrides (and TERM when add_term). */

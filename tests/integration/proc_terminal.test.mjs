@@ -289,8 +289,9 @@ describe("terminal hangup, detach, and kill?signal=", () => {
   });
 
   test("kill?signal=INT delivers SIGINT; names, SIG prefix and numbers work; others are 400", async () => {
-    const p = await procCreate(d, { command: "sh", args: ["-c", "trap 'exit 42' INT; while :; do sleep 0.1; done"] });
-    await waitFor(async () => (await status(p.id)).status === "running", { what: "running" });
+    const p = await procCreate(d, { command: "sh", args: ["-c", "trap 'exit 42' INT; echo trapped; while :; do sleep 0.1; done"] });
+    // Running is not enough: a SIGINT before the trap is set kills sh (a flake under load).
+    await procWaitOutput(d, p.id, "trapped");
     const bad = await request(d, { method: "POST", path: `/v1/processes/${p.id}/kill?signal=NOPE` });
     assertProblem(bad, 400, "invalid_request");
     assert.match(bad.json().detail, /signal name/);
