@@ -26,6 +26,7 @@
 #include "../stream/json.h"
 #include "../stream/log.h"
 #include "../stream/media.h"
+#include "../stream/sse.h"
 #include "../stream/xmalloc.h"
 
 #include <cjson/cJSON.h>
@@ -353,12 +354,11 @@ struct acp_sub {
     struct acp_server *srv; /* referenced; NULL while waiting for the server (on `early`) */
     char *early_id;         /* the server waited for */
     struct http_req *req;
-    uint64_t after; /* last event id sent */
-    struct buf out; /* the event being written */
-    size_t off;
-    bool keepalive_due;
-    bool ended; /* the server is gone: finish what is retained, then end */
-    uv_timer_t timer;
+    struct sse_stream *sse; /* once streaming */
+    uint64_t after;         /* last event id sent */
+    struct buf out;         /* the event being written */
+    bool ended;             /* the server is gone: finish what is retained, then end */
+    uv_timer_t timer;       /* the wait for the server */
 };
 
 static struct acp_sub *early; /* subscribers waiting for their server to be created */
@@ -370,7 +370,7 @@ static void sub_notify(struct acp_watcher *w, struct acp_server *s, bool ended)
 
     if (ended)
         u->ended = true;
-    http_resume(u->req);
+    sse_wake(u->sse);
 }
 
 static void sub_timer_closed(uv_handle_t *h)
@@ -384,9 +384,10 @@ static void sub_timer_closed(uv_handle_t *h)
     free(u);
 }
 
-static void sub_free(struct http_req *req, void *ctx)
+/* The subscriber goes: off the server's watchers or the early list, then freed. */
+static void sub_release(void *arg)
 {
-    struct acp_sub *u = ctx, **pp;
+    struct acp_sub *u = arg, **pp;
 
     if (u->srv) {
         acp_unwatch(u->srv, &u->w);
@@ -400,76 +401,39 @@ static void sub_free(struct http_req *req, void *ctx)
     uv_close((uv_handle_t *)&u->timer, sub_timer_closed);
 }
 
+/* While it waits for its server, the subscriber is the request's context itself. */
+static void sub_free(struct http_req *req, void *ctx)
+{
+    (void)req;
+    sub_release(ctx);
+}
+
 static const struct http_ctx_ops sub_ctx_ops = {sub_free, NULL};
 
-static void sub_keepalive(uv_timer_t *t)
+/* The next retained event, formatted (sse_pull_ops.next). */
+static ssize_t sub_next(void *arg, const char **ret)
 {
-    struct acp_sub *u = t->data;
-
-    u->keepalive_due = true;
-    http_resume(u->req);
-}
-
-static bool sub_next(struct acp_sub *u)
-{
+    struct acp_sub *u = arg;
     const struct acp_event *e = acp_event_after(u->srv, u->after);
 
+    if (!e)
+        return u->ended ? SSE_END : 0;
+    u->after = e->id;
     buf_reset(&u->out);
-    u->off = 0;
-    if (e) {
-        u->after = e->id;
-        buf_printf(&u->out, "event: message\nid: %" PRIu64 "\ndata: %s\n\n", e->id, e->text);
-        return true;
-    }
-    if (u->keepalive_due) {
-        u->keepalive_due = false;
-        buf_append_str(&u->out, ": heartbeat\n\n");
-        return true;
-    }
-    return false;
+    buf_printf(&u->out, "event: message\nid: %" PRIu64 "\ndata: %s\n\n", e->id, e->text);
+    *ret = u->out.data;
+    return (ssize_t)u->out.len;
 }
+
+static const struct sse_pull_ops sub_ops = {sub_next, sub_release};
 
 /*
- * Packs every retained event that fits into one write: a burst (a mock turn
+ * Streams `s` to the subscriber from its Last-Event-ID on.  The SSE source
+ * packs every retained event that fits into one write: a burst (a mock turn
  * is a dozen updates and the response) leaves in one write, before the
  * POST's reply that is kicked after this subscriber, so a client reads a
- * turn's updates before the response that ends it. An event larger than
- * `cap` goes out in pieces over several calls.
+ * turn's updates before the response that ends it.
  */
-static ssize_t sub_read(struct http_req *req, void *dst, size_t cap)
-{
-    struct acp_sub *u = http_ctx(req);
-    char *p = dst;
-    size_t len = 0, n;
-
-    for (;;) {
-        if (u->off == u->out.len) {
-            if (len && cap - len < 64)
-                break;
-            if (!sub_next(u))
-                break;
-            uv_timer_again(&u->timer);
-            /* A whole event that does not fit waits for the next call (unless nothing is in). */
-            if (len && u->out.len > cap - len)
-                break;
-        }
-        n = u->out.len - u->off;
-        if (n > cap - len)
-            n = cap - len;
-        memcpy(p + len, u->out.data + u->off, n);
-        u->off += n;
-        len += n;
-        if (len == cap)
-            break;
-    }
-    if (len)
-        return (ssize_t)len;
-    return u->ended ? 0 : HTTP_SOURCE_WAIT;
-}
-
-static const struct http_source_ops sub_source = {sub_read};
-
-/* Streams `s` to the subscriber from its Last-Event-ID on. */
 static void sub_start(struct acp_sub *u, struct acp_server *s)
 {
     u->srv = s;
@@ -480,11 +444,10 @@ static void sub_start(struct acp_sub *u, struct acp_server *s)
      */
     if (u->after > s->last_id)
         u->after = s->last_id;
-    uv_timer_start(&u->timer, sub_keepalive, LIM_SSE_KEEPALIVE_MS, LIM_SSE_KEEPALIVE_MS);
     u->w.notify = sub_notify;
     acp_watch(s, &u->w);
-    http_add_header(u->req, "cache-control", "no-cache");
-    http_reply_stream(u->req, 200, "text/event-stream", -1, &sub_source);
+    /* ACP keeps alive with `: heartbeat` (the reference's; process logs send a lone colon). */
+    u->sse = sse_pull_start(u->req, &sub_ops, u, ": heartbeat\n\n");
 }
 
 static void early_unlink(struct acp_sub *u)

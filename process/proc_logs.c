@@ -14,6 +14,7 @@
 #include "../stream/buf.h"
 #include "../stream/json.h"
 #include "../stream/limits.h"
+#include "../stream/sse.h"
 #include "../stream/xmalloc.h"
 
 #include <errno.h>
@@ -60,39 +61,16 @@ static uint64_t tail_start(const struct proc_log *l, unsigned mask, uint64_t aft
     return after;
 }
 
+/* A log follower: a cursor into the process's ring, pulled by the SSE source. */
 struct follower {
     struct proc_watcher w; /* first member */
-    struct http_req *req;  /* the SSE response */
-    struct proc *p;        /* referenced */
-    unsigned mask;         /* streams to send */
-    uint64_t after;        /* last sequence sent */
-    struct buf out;        /* the formatted event being sent */
-    size_t off;
+    struct sse_stream *sse;
+    struct proc *p; /* referenced */
+    unsigned mask;  /* streams to send */
+    uint64_t after; /* last sequence sent */
+    struct buf out; /* the formatted event being sent */
     bool exit_sent;
-    bool keepalive_due;
-    uv_timer_t timer; /* keep-alive */
 };
-
-static void follower_timer_closed(uv_handle_t *h)
-{
-    struct follower *f = h->data;
-
-    buf_done(&f->out);
-    free(f);
-}
-
-static void follower_free(struct http_req *req, void *ctx)
-{
-    struct follower *f = ctx;
-
-    (void)req;
-    proc_unwatch(f->p, &f->w);
-    proc_unref(f->p);
-    uv_timer_stop(&f->timer);
-    uv_close((uv_handle_t *)&f->timer, follower_timer_closed);
-}
-
-static const struct http_ctx_ops follower_ctx_ops = {follower_free, NULL};
 
 static void follower_notify(struct proc_watcher *w, struct proc *p, enum proc_event ev)
 {
@@ -100,24 +78,18 @@ static void follower_notify(struct proc_watcher *w, struct proc *p, enum proc_ev
 
     (void)p;
     (void)ev;
-    http_resume(f->req);
+    if (f->sse)
+        sse_wake(f->sse);
 }
 
-static void follower_keepalive(uv_timer_t *t)
+/* The next event, formatted (sse_pull_ops.next). */
+static ssize_t follower_next(void *arg, const char **ret)
 {
-    struct follower *f = t->data;
-
-    f->keepalive_due = true;
-    http_resume(f->req);
-}
-
-/* Formats the next event into f->out; false when there is nothing to send yet. */
-static bool follower_next(struct follower *f)
-{
+    struct follower *f = arg;
     const struct log_entry *e;
 
     buf_reset(&f->out);
-    f->off = 0;
+    *ret = f->out.data;
     while ((e = proc_log_next(&f->p->log, f->after)) != NULL) {
         f->after = e->seq;
         if (!(e->stream & f->mask))
@@ -129,46 +101,35 @@ static bool follower_next(struct follower *f)
             abort();
         buf_printf(&f->out, "event: log\nid: %" PRIu64 "\ndata: %s\n\n", e->seq, text);
         free(text);
-        return true;
+        *ret = f->out.data;
+        return (ssize_t)f->out.len;
     }
-    if (f->p->finished && !f->exit_sent) {
+    if (f->exit_sent)
+        return SSE_END;
+    if (f->p->finished) {
         f->exit_sent = true;
         if (f->p->signaled)
             buf_printf(&f->out, "event: exit\ndata: {\"exitCode\":null,\"signal\":%d}\n\n",
                        f->p->term_signal);
         else
             buf_printf(&f->out, "event: exit\ndata: {\"exitCode\":%d}\n\n", f->p->exit_code);
-        return true;
+        *ret = f->out.data;
+        return (ssize_t)f->out.len;
     }
-    if (f->keepalive_due) {
-        f->keepalive_due = false;
-        buf_append_str(&f->out, ":\n\n");
-        return true;
-    }
-    return false;
+    return 0;
 }
 
-static ssize_t follower_read(struct http_req *req, void *dst, size_t cap)
+static void follower_release(void *arg)
 {
-    struct follower *f = http_ctx(req);
-    size_t n;
+    struct follower *f = arg;
 
-    if (f->off == f->out.len) {
-        if (f->exit_sent)
-            return 0;
-        if (!follower_next(f))
-            return HTTP_SOURCE_WAIT;
-        uv_timer_again(&f->timer);
-    }
-    n = f->out.len - f->off;
-    if (n > cap)
-        n = cap;
-    memcpy(dst, f->out.data + f->off, n);
-    f->off += n;
-    return (ssize_t)n;
+    proc_unwatch(f->p, &f->w);
+    proc_unref(f->p);
+    buf_done(&f->out);
+    free(f);
 }
 
-static const struct http_source_ops follower_source = {follower_read};
+static const struct sse_pull_ops follower_ops = {follower_next, follower_release};
 
 static int parse_stream(const struct query *q, const struct proc *p, unsigned *ret_mask,
                         const char **ret_name, struct problem *err)
@@ -250,17 +211,12 @@ void proc_logs_handle(struct http_req *req, struct proc *p)
 
     struct follower *f = xcalloc(1, sizeof(*f));
     f->w.notify = follower_notify;
-    f->req = req;
     f->p = p;
     f->mask = mask;
     f->after = tail_start(&p->log, mask, since, tail);
     buf_init(&f->out, 4 * LIM_JSON_BODY_BYTES);
     proc_ref(p);
     proc_watch(p, &f->w);
-    uv_timer_init(http_loop(), &f->timer);
-    f->timer.data = f;
-    uv_timer_start(&f->timer, follower_keepalive, LIM_SSE_KEEPALIVE_MS, LIM_SSE_KEEPALIVE_MS);
-    http_set_ctx(req, f, &follower_ctx_ops);
-    http_add_header(req, "cache-control", "no-cache");
-    http_reply_stream(req, 200, "text/event-stream", -1, &follower_source);
+    /* Logs keep-alive with a lone colon (the reference's); the first pull comes from the loop. */
+    f->sse = sse_pull_start(req, &follower_ops, f, ":\n\n");
 }

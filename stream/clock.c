@@ -1,5 +1,8 @@
 #include "clock.h"
 
+#include "log.h"
+
+#include <stdlib.h>
 #include <time.h>
 
 static int64_t ms(clockid_t id)
@@ -18,4 +21,21 @@ int64_t clock_mono_ms(void)
 int64_t clock_real_ms(void)
 {
     return ms(CLOCK_REALTIME);
+}
+
+int64_t clock_env_ms(const char *name, int64_t def, int64_t max)
+{
+    const char *e = getenv(name);
+    char *end;
+    long long n;
+
+    if (!e || !*e)
+        return def;
+    n = strtoll(e, &end, 10);
+    if (*end || n < 1 || n > max) {
+        log_warn("clock", "ignoring %s='%s' (milliseconds, from 1 to %lld)", name, e,
+                 (long long)max);
+        return def;
+    }
+    return n;
 }

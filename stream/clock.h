@@ -12,5 +12,11 @@
 int64_t clock_mono_ms(void);
 /* CLOCK_REALTIME, ms since the epoch. */
 int64_t clock_real_ms(void);
+/*
+ * A duration in ms from environment variable name (the integration tests
+ * shorten timeouts this way): def when unset, or when not a number from 1 to
+ * max (then with a warning).
+ */
+int64_t clock_env_ms(const char *name, int64_t def, int64_t max);
 
 #endif
