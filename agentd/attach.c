@@ -416,7 +416,7 @@ static int run(struct session *s)
     attach_restore_terminal();
     client_free(s->client);
     uv_run(&loop, UV_RUN_DEFAULT);
-    buf_done(&s->sse);
+    sse_parser_done(&s->sse);
     uv_loop_close(&loop);
     return s->status;
 }

@@ -11,6 +11,7 @@
 #include "client.h"
 
 #include "../stream/buf.h"
+#include "../stream/sse_parse.h"
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
@@ -62,7 +63,7 @@ struct session {
     uv_timer_t finisher;
     bool finishing;
     /* log stream of a pipe process */
-    struct buf sse;
+    struct sse_parser sse;
     /* exec -i without a terminal: stdin sent by POST .../input, one chunk at a time */
     size_t chunk;  /* bytes per request: at most maxInputBytesPerRequest */
     bool in_file;  /* stdin is a file: read(2) it, it never blocks for long */

@@ -8,6 +8,7 @@
 #include "attach_int.h"
 
 #include "../stream/base64.h"
+#include "../stream/sse_parse.h"
 #include "../stream/xmalloc.h"
 
 #include <errno.h>
@@ -18,59 +19,36 @@
 
 /* ---- pipe processes: the log stream ---------------------------------------------------------- */
 
-static void sse_event(struct session *s, const char *event, char *data)
+/* One event of the log stream (sse_event_fn): `log` bytes to stdout or stderr, then `exit`. */
+static int log_event(void *arg, const char *event, const char *id, const char *data, size_t len)
 {
-    cJSON *o = cJSON_ParseWithLength(data, strlen(data));
+    struct session *s = arg;
+    cJSON *o = cJSON_ParseWithLength(data, len);
     const cJSON *stream = cJSON_GetObjectItemCaseSensitive(o, "stream");
     const cJSON *b64 = cJSON_GetObjectItemCaseSensitive(o, "data");
 
+    (void)id;
     if (strcmp(event, "exit") == 0) {
         s->got_exit = true;
         s->status = attach_exit_status(o);
     } else if (strcmp(event, "log") == 0 && cJSON_IsString(b64) && cJSON_IsString(stream)) {
-        size_t len = strlen(b64->valuestring), bad;
-        unsigned char *bytes = xmalloc(len / 4 * 3 + 3);
-        long n = base64_decode(b64->valuestring, len, bytes, &bad);
+        size_t n = strlen(b64->valuestring), bad;
+        unsigned char *bytes = xmalloc(n / 4 * 3 + 3);
+        long k = base64_decode(b64->valuestring, n, bytes, &bad);
         int fd = strcmp(stream->valuestring, "stderr") == 0 ? STDERR_FILENO : STDOUT_FILENO;
-        if (n > 0)
-            attach_write_all(fd, bytes, (size_t)n);
+        if (k > 0)
+            attach_write_all(fd, bytes, (size_t)k);
         free(bytes);
     }
     cJSON_Delete(o);
+    return 0;
 }
 
-/* Splits the stream into events ("event:" and "data:" lines, a blank line ends one). */
 static int on_log_data(void *arg, const void *p, size_t n)
 {
     struct session *s = arg;
-    char *start, *end;
 
-    if (buf_append(&s->sse, p, n) < 0)
-        return -1;
-    start = s->sse.data;
-    while ((end = strstr(start, "\n\n"))) {
-        char event[16] = "message", *data = NULL, *line = start;
-        *end = '\0';
-        while (line && *line) {
-            char *next = strchr(line, '\n');
-            if (next)
-                *next++ = '\0';
-            if (strncmp(line, "event: ", 7) == 0)
-                snprintf(event, sizeof(event), "%s", line + 7);
-            else if (strncmp(line, "data: ", 6) == 0)
-                data = line + 6;
-            line = next;
-        }
-        if (data)
-            sse_event(s, event, data);
-        start = end + 2;
-    }
-    n = s->sse.len - (size_t)(start - s->sse.data);
-    memmove(s->sse.data, start, n);
-    s->sse.len = n;
-    if (n)
-        s->sse.data[n] = '\0';
-    return 0;
+    return sse_parse(&s->sse, p, n, log_event, s) < 0 ? -1 : 0;
 }
 
 static void on_log_done(void *arg, int status, const char *body, size_t n, const char *err)
@@ -95,7 +73,7 @@ void attach_follow_logs(struct session *s)
 
     snprintf(path, sizeof(path), "/v1/processes/%s/logs?follow=true%s%s", s->id,
              s->o.since ? "&since=" : "", s->o.since ? s->o.since : "");
-    buf_init(&s->sse, 4u * 1024u * 1024u);
+    sse_parser_init(&s->sse, 4u * 1024u * 1024u);
     client_http(s->client, "GET", path, NULL, on_log_data, on_log_done, s);
 }
 
