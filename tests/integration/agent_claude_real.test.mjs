@@ -88,14 +88,8 @@ describe("claude, installed from npm, run by agentd", () => {
   test("a model call that cannot connect fails the prompt with the agent's reason (agentd's retry bound)", { timeout: 120000 }, async (t) => {
     if (skipReason) return t.skip(skipReason);
     const env = { ANTHROPIC_API_KEY: "sk-ant-fake", ANTHROPIC_BASE_URL: `http://127.0.0.1:${await closedPort()}` };
-    const saved = process.env.CLAUDE_CODE_MAX_RETRIES;
-    delete process.env.CLAUDE_CODE_MAX_RETRIES; // agentd's default, not this machine's
-    let d;
-    try {
-      d = await startDaemon({ home, env });
-    } finally {
-      if (saved !== undefined) process.env.CLAUDE_CODE_MAX_RETRIES = saved;
-    }
+    // agentd's default retry count, not this machine's.
+    const d = await startDaemon({ home, env, unsetEnv: ["CLAUDE_CODE_MAX_RETRIES"] });
     daemons.push(d);
     // Without agentd's CLAUDE_CODE_MAX_RETRIES=5 this took 185 s here (Claude Code's 10 retries),
     // more than this test's timeout.

@@ -100,15 +100,7 @@ describe("agent launcher overrides", () => {
         { mode: 0o755 },
       );
       // The daemon's environment: without these (this machine may set them), or the user's.
-      const saved = { IS_SANDBOX: process.env.IS_SANDBOX, CLAUDE_CODE_MAX_RETRIES: process.env.CLAUDE_CODE_MAX_RETRIES };
-      delete process.env.IS_SANDBOX;
-      delete process.env.CLAUDE_CODE_MAX_RETRIES;
-      let d;
-      try {
-        d = await startDaemon({ env: { XDG_DATA_HOME: xdg, ...env } });
-      } finally {
-        for (const [k, v] of Object.entries(saved)) if (v !== undefined) process.env[k] = v;
-      }
+      const d = await startDaemon({ env: { XDG_DATA_HOME: xdg, ...env }, unsetEnv: ["IS_SANDBOX", "CLAUDE_CODE_MAX_RETRIES"] });
       daemons.push(d);
       const res = await fetch(`${d.base}/v1/acp/claude-env?agent=claude`, {
         method: "POST",

@@ -158,6 +158,8 @@ export async function startDaemon(opts = {}) {
 
   const env = { ...process.env };
   delete env.AGENTD_TOKEN;
+  // Variables of this machine's environment the daemon must not inherit.
+  for (const k of opts.unsetEnv || []) delete env[k];
   Object.assign(env, { HOME: home }, opts.env || {});
   if (opts.envToken) env.AGENTD_TOKEN = opts.envToken;
   if (!env.AGENTD_LOG) env.AGENTD_LOG = "warn";
