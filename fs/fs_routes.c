@@ -87,7 +87,11 @@ static struct fs_job *fs_job_new(struct http_req *req, enum fs_job_op op)
 static void fs_job_submit(struct fs_job *j)
 {
     http_req_ref(j->req);
-    work_submit(fs_job_run, fs_job_done, j);
+    /* A recursive delete walks a tree of any size: the bulk lane, as tar extraction. */
+    if (j->op == FS_JOB_DELETE && j->flag)
+        work_submit_bulk(fs_job_run, fs_job_done, j);
+    else
+        work_submit(fs_job_run, fs_job_done, j);
 }
 
 static void fs_job_fail(struct fs_job *j)

@@ -166,7 +166,11 @@ static void spool_submit(struct fs_spool *s, enum spool_job job)
     s->busy = true;
     s->job = job;
     http_req_ref(s->req);
-    work_submit(spool_run, spool_done, s);
+    /* A commit (fsync, a tar's validation and extraction) can hold its thread for long. */
+    if (job == SPOOL_COMMIT)
+        work_submit_bulk(spool_run, spool_done, s);
+    else
+        work_submit(spool_run, spool_done, s);
 }
 
 /* Starts the next job if one is due; resumes the socket when there is room. */
@@ -212,7 +216,8 @@ static int spool_data(struct http_req *req, const void *p, size_t n)
         return -1;
     }
     if (s->fill_len + n > s->fill_cap) {
-        /* lws delivers at most one receive buffer at a time, so this stays bounded. */
+        /* The listener delivers at most one read buffer (LIM_RX_BUFFER_BYTES) at a time,
+         * and pauses the socket while a buffer is full, so this stays bounded. */
         s->fill_cap = s->fill_len + n > LIM_UPLOAD_CHUNK_BYTES + LIM_RX_BUFFER_BYTES
                           ? s->fill_len + n
                           : LIM_UPLOAD_CHUNK_BYTES + LIM_RX_BUFFER_BYTES;

@@ -22,6 +22,7 @@
 #include "proc_internal.h"
 
 #include "../stream/json.h"
+#include "../stream/limits.h"
 #include "../stream/log.h"
 #include "../stream/ws.h"
 #include "../stream/xmalloc.h"
@@ -32,9 +33,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TERM_FRAME_MAX   (64u * 1024u)
-#define TERM_HIGH_WATER  (1024u * 1024u)
-#define TERM_MESSAGE_MAX (256u * 1024u)
+#define TERM_FRAME_MAX  (64u * 1024u)
+#define TERM_HIGH_WATER (1024u * 1024u)
 
 struct term {
     struct proc_watcher w; /* first member */
@@ -265,7 +265,7 @@ struct ws_session *proc_terminal_open(const struct ws_transport *tr, void *conn,
     t->w.notify = term_notify;
     t->p = p;
     proc_ref(p);
-    t->ws = ws_session_new(tr, conn, &term_ops, t, TERM_MESSAGE_MAX);
+    t->ws = ws_session_new(tr, conn, &term_ops, t, LIM_WS_MESSAGE_BYTES);
     t->pos = p->log.produced[PROC_PTY];
     t->after = p->log.next_seq - 1;
     if (since != UINT64_MAX && since < t->pos) {

@@ -20,6 +20,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#define STR(x)  #x
+#define XSTR(x) STR(x)
+
 enum phase {
     PH_HEAD, /* waiting for (the rest of) a request head */
     PH_BODY, /* delivering the request body */
@@ -39,6 +42,10 @@ struct http_conn {
     bool reading;          /* uv_read_start is active */
     unsigned writes;       /* uv_write requests in flight */
     uint64_t written;      /* bytes handed to the socket (progress, for the spin guard) */
+    uint64_t received;     /* bytes read from the socket (progress, for the spin guard) */
+    uint64_t progress0;    /* received + written + rx_off at the end of the last pass */
+    unsigned dry_passes;   /* passes without progress in the current second */
+    uint64_t dry_since;    /* loop time that second began */
     bool want_write;       /* call http_on_writable() when no write is in flight */
     bool in_process;       /* inside conn_process() */
     bool again;            /* kicked while inside conn_process(): loop once more */
@@ -61,19 +68,11 @@ static struct http_conn *kick_head, *kick_tail; /* FIFO: writes go out in the or
 static uv_idle_t kick_idle;
 static bool kick_ready;
 
-/* How long a closing connection reads and drops what the client still sends. */
-#define CONN_LINGER_MS 2000
-/* Steps one connection may take per loop turn before the others get theirs. */
-#define CONN_STEPS_PER_TURN 64
-/* Consecutive steps without progress after which a connection is a bug and is closed. */
-#define CONN_STUCK_STEPS 16
-
 /* The timeouts in force: stream/limits.h, or AGENTD_{HEADER,BODY,KEEPALIVE}_TIMEOUT_MS. */
 static uint64_t header_ms = LIM_HEADER_TIMEOUT_MS, body_ms = LIM_BODY_IDLE_MS,
                 idle_ms = LIM_KEEPALIVE_IDLE_MS;
-/* Refused connections still lingering (answered 503, draining); beyond this they are cut. */
-#define CONN_REFUSED_MAX 256
 static size_t nrefused;
+static unsigned long nstuck; /* connections closed by the no-progress guard */
 /* The connection cap: LIM_CONNECTIONS, or lower with AGENTD_MAX_CONNECTIONS. */
 static size_t max_conns = LIM_CONNECTIONS;
 /* More than half the slots are in use: idle keep-alive connections get LIM_KEEPALIVE_BUSY_MS
@@ -308,9 +307,16 @@ static void on_timeout(uv_timer_t *t)
         conn_close(c);
         return;
     case T_BODY:
+        /* Answered if nothing was sent yet, then closed: the upload is released either way. */
         log_info("http", "closing a connection whose request body stalled for %llu ms",
                  (unsigned long long)body_ms);
-        conn_close(c);
+        if (c->req) {
+            problem_set(&p, 408, PROBLEM_TIMEOUT,
+                        "no request body bytes arrived for %llu ms; the request is discarded",
+                        (unsigned long long)body_ms);
+            (void)ex->fail(c->req, &p);
+        }
+        conn_shutdown(c);
         return;
     case T_FLUSH:
     case T_LINGER:
@@ -367,6 +373,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
     if (c->shutting)
         return;
     c->rx_len += (size_t)n;
+    c->received += (uint64_t)n;
     conn_process(c);
 }
 
@@ -393,7 +400,7 @@ static void conn_update(struct http_conn *c)
     }
 
     if (c->lingering) {
-        set_timer(c, T_LINGER, CONN_LINGER_MS);
+        set_timer(c, T_LINGER, LIM_LINGER_MS);
     } else if (c->shutting) {
         set_timer(c, T_FLUSH, body_ms);
     } else if (c->phase == PH_HEAD) {
@@ -473,16 +480,36 @@ static int step(struct http_conn *c)
     return 0;
 }
 
+/* A connection that makes no progress is a bug in agentd, not a client: logged and closed. */
+static void conn_stuck(struct http_conn *c, const char *how)
+{
+    char what[128] = "-";
+
+    if (c->req)
+        ex->describe(c->req, what, sizeof(what));
+    log_error("http", "a connection made no progress %s (%s): closing it", how, what);
+    nstuck++;
+    conn_close(c);
+}
+
+unsigned long http_conn_stuck_closed(void)
+{
+    return nstuck;
+}
+
 /*
- * Moves c forward as far as it can, for at most CONN_STEPS_PER_TURN steps (then
- * it yields to other connections and continues on the next loop turn).  A
- * connection whose steps stop consuming input, writing output or changing
- * phase is a bug, not a client: it is logged and closed rather than let spin.
+ * Moves c forward as far as it can, for at most LIM_CONN_STEPS_PER_TURN
+ * steps (then it yields to other connections and continues on the next loop
+ * turn).  Two guards keep a bug from spinning the loop: LIM_CONN_STUCK_STEPS
+ * steps in a row that consume no input, write no output and change no phase,
+ * or more than LIM_CONN_DRY_PASSES passes in one second that do nothing at
+ * all (a connection kicked again and again), close the connection.
  */
 static void conn_process(struct http_conn *c)
 {
     unsigned steps = 0, stuck = 0;
     bool yield = false;
+    uint64_t now, progress;
     int r = 1;
 
     if (c->in_process || c->closing)
@@ -494,7 +521,7 @@ static void conn_process(struct http_conn *c)
         enum phase phase0 = c->phase;
         struct http_req *req0 = c->req;
 
-        if (++steps > CONN_STEPS_PER_TURN) {
+        if (++steps > LIM_CONN_STEPS_PER_TURN) {
             yield = true;
             break;
         }
@@ -511,21 +538,33 @@ static void conn_process(struct http_conn *c)
                 break;
             c->again = false;
         }
-        if (c->rx_off != off0 || c->written != written0 || c->phase != phase0 || c->req != req0)
+        if (c->rx_off != off0 || c->written != written0 || c->phase != phase0 || c->req != req0) {
             stuck = 0;
-        else if (++stuck >= CONN_STUCK_STEPS) {
-            char what[128] = "-";
-            if (c->req)
-                ex->describe(c->req, what, sizeof(what));
-            log_error("http", "a connection made no progress in %d steps (%s): closing it",
-                      CONN_STUCK_STEPS, what);
+        } else if (++stuck >= LIM_CONN_STUCK_STEPS) {
             c->in_process = false;
-            conn_close(c);
+            conn_stuck(c, "in " XSTR(LIM_CONN_STUCK_STEPS) " steps");
             return;
         }
     }
     c->again = false;
     c->in_process = false;
+    if (c->closing)
+        return;
+    progress = c->received + c->written + c->rx_off + (uint64_t)c->served;
+    if (progress != c->progress0) {
+        c->progress0 = progress;
+        c->dry_passes = 0;
+    } else {
+        now = uv_now(conn_loop);
+        if (now - c->dry_since >= 1000) {
+            c->dry_since = now;
+            c->dry_passes = 0;
+        }
+        if (++c->dry_passes > LIM_CONN_DRY_PASSES) {
+            conn_stuck(c, "in " XSTR(LIM_CONN_DRY_PASSES) " passes within a second");
+            return;
+        }
+    }
     if (r < 0)
         conn_shutdown(c);
     else if (yield)
@@ -552,7 +591,7 @@ void http_conn_accept(uv_stream_t *server)
 
     if (refused) {
         log_warn("http", "%zu connections open (the limit): refusing one with 503", nconns);
-        if (nrefused >= CONN_REFUSED_MAX) {
+        if (nrefused >= LIM_REFUSED_LINGERING) {
             /* A flood: no answer, no linger, just the slot back. */
             uv_tcp_t *t = xmalloc(sizeof(*t));
             uv_tcp_init(conn_loop, t);

@@ -71,6 +71,8 @@ void http_conn_setup(uv_loop_t *loop, const struct http_conn_ops *ops,
 void http_conn_accept(uv_stream_t *server);
 /* Closes every connection (shutdown). */
 void http_conn_close_all(void);
+/* Connections closed so far because they made no progress (a bug; for tests and diagnostics). */
+unsigned long http_conn_stuck_closed(void);
 /*
  * Takes the socket of c for a WebSocket upgrade (through http_handoff(), which
  * keeps the request): *ret_fd is a new descriptor for it, *ret_bytes

@@ -327,9 +327,15 @@ void http_head_done(struct http_head *h)
     h->raw = NULL;
 }
 
+/*
+ * Every line of the chunked coding ends in CR LF: a bare LF is refused (400)
+ * rather than read leniently, since a proxy in front that frames it the
+ * other way would see a different request boundary (smuggling).
+ */
 enum {
     CH_SIZE = 0, /* hex digits of a chunk size */
-    CH_EXT,      /* after the size: extensions up to CR LF */
+    CH_SIZE_WS,  /* blanks after the size: only ';' or CR may follow */
+    CH_EXT,      /* an extension (";..."), read and dropped up to CR */
     CH_SIZE_LF,  /* CR seen after the size line */
     CH_DATA,     /* chunk data */
     CH_DATA_CR,  /* CR LF after the data */
@@ -374,28 +380,32 @@ int http_chunked_decode(struct http_chunked *c, char *buf, size_t n, size_t *ret
             }
             if (c->digits == 0)
                 goto bad_size;
-            c->state = CH_EXT;
+            c->state = CH_SIZE_WS;
+            break;
+        case CH_SIZE_WS: /* RFC 9112 7.1.1: blanks (BWS) may only precede an extension */
+            i++;
+            if (++c->line > LIM_CHUNK_LINE_BYTES)
+                goto long_line;
+            if (ch == ';')
+                c->state = CH_EXT;
+            else if (ch == '\r' && c->line == 1)
+                c->state = CH_SIZE_LF;
+            else if (ch != ' ' && ch != '\t')
+                goto bad_size; /* "5 6", "5x", "5 \r\n", a bare LF */
             break;
         case CH_EXT:
             i++;
             if (++c->line > LIM_CHUNK_LINE_BYTES)
-                return problem_set(err, 400, PROBLEM_INVALID_REQUEST,
-                                   "a chunk-size line is longer than %d bytes",
-                                   LIM_CHUNK_LINE_BYTES);
+                goto long_line;
             if (ch == '\r')
                 c->state = CH_SIZE_LF;
-            else if (ch == '\n')
-                goto size_done;
-            else if (ch != ';' && ch != ' ' && ch != '\t' && c->line == 1)
-                goto bad_size; /* only an extension (";...") may follow the size */
             else if (ch != '\t' && ((unsigned char)ch < 0x20 || ch == 0x7f))
-                goto bad_size;
+                goto bad_size; /* a control byte, a bare LF included */
             break;
         case CH_SIZE_LF:
             if (ch != '\n')
                 goto bad_size;
             i++;
-        size_done:
             c->line = 0;
             c->digits = 0;
             c->state = c->remain ? CH_DATA : CH_TRAILER_START;
@@ -415,11 +425,6 @@ int http_chunked_decode(struct http_chunked *c, char *buf, size_t n, size_t *ret
             break;
         }
         case CH_DATA_CR:
-            if (ch == '\n') {
-                i++;
-                c->state = CH_SIZE;
-                break;
-            }
             if (ch != '\r')
                 goto bad_data;
             i++;
@@ -436,7 +441,7 @@ int http_chunked_decode(struct http_chunked *c, char *buf, size_t n, size_t *ret
             if (ch == '\r')
                 c->state = CH_FINAL_LF;
             else if (ch == '\n')
-                c->state = CH_DONE;
+                goto bare_lf;
             else {
                 c->line = 1;
                 c->state = CH_TRAILER;
@@ -451,7 +456,7 @@ int http_chunked_decode(struct http_chunked *c, char *buf, size_t n, size_t *ret
             if (ch == '\r')
                 c->state = CH_TRAILER_LF;
             else if (ch == '\n')
-                c->state = CH_TRAILER_START;
+                goto bare_lf;
             break;
         case CH_TRAILER_LF:
         case CH_FINAL_LF:
@@ -467,13 +472,19 @@ int http_chunked_decode(struct http_chunked *c, char *buf, size_t n, size_t *ret
     *ret_out = out;
     return c->state == CH_DONE ? 1 : 0;
 
+long_line:
+    return problem_set(err, 400, PROBLEM_INVALID_REQUEST,
+                       "a chunk-size line is longer than %d bytes", LIM_CHUNK_LINE_BYTES);
 bad_size:
     return problem_set(err, 400, PROBLEM_INVALID_REQUEST,
-                       "malformed chunked body: bad chunk-size line (hex digits, at most 15, "
-                       "then CR LF)");
+                       "malformed chunked body: bad chunk-size line (1 to 15 hex digits, an "
+                       "optional \";extension\", then CR LF)");
 bad_data:
     return problem_set(err, 400, PROBLEM_INVALID_REQUEST,
                        "malformed chunked body: chunk data is not followed by CR LF");
+bare_lf:
+    return problem_set(err, 400, PROBLEM_INVALID_REQUEST,
+                       "malformed chunked body: a trailer line ends in LF without CR");
 big_trailer:
     return problem_set(err, 400, PROBLEM_INVALID_REQUEST,
                        "chunked body trailers are larger than %d bytes", LIM_CHUNK_TRAILER_BYTES);

@@ -108,6 +108,22 @@
 /* A request body that makes no progress for this long (not counting our own backpressure)
  * ends the connection, releasing its upload. */
 #define LIM_BODY_IDLE_MS 60000
+/* A closing connection reads and drops what the client still sends for this long (so that
+ * unread request bytes do not turn our reply into a reset). */
+#define LIM_LINGER_MS 2000
+/* Refused connections (503) lingering at once; past it a new one is cut without an answer. */
+#define LIM_REFUSED_LINGERING 256
+/* Steps one connection may take per loop turn before the others get theirs (fairness). */
+#define LIM_CONN_STEPS_PER_TURN 64
+/* The spin guard: this many steps in a row without progress, or this many passes in one
+ * second that do nothing, mean a bug; the connection is logged and closed. */
+#define LIM_CONN_STUCK_STEPS 16
+#define LIM_CONN_DRY_PASSES  1000
+/* Worker-pool threads kept free of long jobs (work_submit_bulk): with libuv's default 4, at
+ * most 2 tar extractions or upload commits run at once and 2 threads serve everything else. */
+#define LIM_WORK_BULK_RESERVE 2
+/* A WebSocket message (terminal input or control) larger than this closes with 1009. */
+#define LIM_WS_MESSAGE_BYTES (256u * 1024u)
 
 /* ACP: agent->client events kept per server for SSE replay (the reference's 1024). */
 #define LIM_ACP_REPLAY_EVENTS 1024

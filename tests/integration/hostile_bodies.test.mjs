@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
+import zlib from "node:zlib";
 import {
   startDaemon,
   rawExchange,
@@ -21,6 +22,7 @@ import {
   procCreate,
   procKillQuietly,
   waitFor,
+  makeTar,
   q,
 } from "./harness.mjs";
 import { displayNum } from "./desktop_helpers.mjs";
@@ -50,11 +52,34 @@ describe("bodies that do not come", () => {
       { timeout: 8000 },
     );
     assert.ok(r.closedByPeer, "the daemon closed the stalled connection");
+    const [res] = parseResponses(r.text);
+    assert.equal(res?.status, 408, `a 408 problem before the close, got ${r.text.slice(0, 200)}`);
+    assert.match(res.head, /\r\ncontent-type: application\/problem\+json/i);
+    assert.match(JSON.parse(res.body).detail, /no request body bytes arrived for 800 ms/);
     await waitFor(() => fdCount(d.pid) <= fds, { what: "the upload's descriptors to be closed" });
     await assertHealthWithin(d);
     await assertUnchanged(dir, before);
     assert.equal(fs.existsSync(f), false);
   });
+
+  for (const [name, head] of [
+    ["a tar batch upload that stops", (t) => `POST /v1/fs/upload-batch?path=${q(t)} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-tar\r\nContent-Length: 1048576\r\n\r\n`],
+    ["a chunked upload that stops mid-chunk", (t) => `PUT /v1/fs/file?path=${q(path.join(t, "f"))} HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n10000\r\nabc`],
+  ]) {
+    test(`${name}: 408, and nothing is left behind`, async () => {
+      const target = path.join(dir, "stalled-" + name.split(" ")[1]);
+      fs.mkdirSync(target);
+      const before = await snapshot(dir);
+      const fds = fdCount(d.pid);
+      const r = await rawExchange(d, head(target) + "x".repeat(512), { timeout: 8000 });
+      assert.ok(r.closedByPeer);
+      assert.deepEqual(parseResponses(r.text).map((x) => x.status), [408]);
+      await waitFor(() => fdCount(d.pid) <= fds, { what: "the upload's descriptors to be closed" });
+      await assertHealthWithin(d);
+      await assertUnchanged(dir, before);
+      assert.deepEqual(fs.readdirSync(target), []);
+    });
+  }
 
   test("a huge Content-Length on a JSON route is refused before any byte of it", async () => {
     const r = await rawExchange(
@@ -143,5 +168,57 @@ describe("slow uploads do not starve the worker pool", () => {
       await postJson(d, "/v1/desktop/stop", {});
     }
     for (let i = 0; i < 16; i++) assert.equal(fs.existsSync(path.join(dir, `slow${i}`)), false, "no partial upload lands");
+  });
+});
+
+describe("long jobs do not starve the worker pool", () => {
+  // A tar's validation and extraction hold a pool thread for as long as they take. They go
+  // through the bulk lane (stream/work.c): at most the pool's 4 threads less
+  // LIM_WORK_BULK_RESERVE (2) run at once, so short jobs always find a thread.
+  test("four 512 MiB tar extractions at once: at most two run together, stat and a screenshot still answer", async () => {
+    const started = await postJson(d, "/v1/desktop/start", { width: 640, height: 480, displayNum: displayNum() });
+    assert.equal(started.status, 200, started.text);
+    const SIZE = 512 << 20;
+    const tgz = zlib.gzipSync(makeTar([{ name: "big", data: Buffer.alloc(0), size: SIZE }, Buffer.alloc(SIZE)]), { level: 1 });
+    // In memory when the machine has a tmpfs: 2 GiB of output need not reach a disk.
+    const base = fs.mkdtempSync(path.join(fs.existsSync("/dev/shm") ? "/dev/shm" : dir, "agentd-bulk-"));
+    const targets = [0, 1, 2, 3].map((i) => path.join(base, `t${i}`));
+    targets.forEach((t) => fs.mkdirSync(t));
+    // Each running extraction holds its entry's temporary open inside its target.
+    const extracting = () => {
+      let n = 0;
+      for (const f of fs.readdirSync(`/proc/${d.pid}/fd`)) {
+        try {
+          if (fs.readlinkSync(`/proc/${d.pid}/fd/${f}`).startsWith(base + "/")) n++;
+        } catch {}
+      }
+      return n;
+    };
+    let most = 0;
+    const sampler = setInterval(() => (most = Math.max(most, extracting())), 5);
+    try {
+      const uploads = targets.map((t) =>
+        request(d, { method: "POST", path: `/v1/fs/upload-batch?path=${q(t)}`, headers: { "content-type": "application/x-tar" }, body: tgz, timeout: 120000 }),
+      );
+      let done = 0;
+      uploads.forEach((u) => u.finally(() => done++).catch(() => {}));
+      let probes = 0;
+      while (done < targets.length) {
+        const st = await request(d, { path: `/v1/fs/stat?path=${q(base)}`, timeout: 1000 });
+        assert.equal(st.status, 200);
+        const shot = await request(d, { path: "/v1/desktop/screenshot?format=png", timeout: 2000 });
+        assert.equal(shot.status, 200, shot.text);
+        await assertHealthWithin(d, 0, `probe ${probes}`);
+        probes++;
+      }
+      for (const r of await Promise.all(uploads)) assert.equal(r.status, 200, r.text);
+      for (const t of targets) assert.equal(fs.statSync(path.join(t, "big")).size, SIZE);
+      assert.ok(most >= 1 && most <= 2, `at most 2 extractions at once, saw ${most}`);
+      assert.ok(probes >= 2, `${probes} probes while the extractions ran`);
+    } finally {
+      clearInterval(sampler);
+      fs.rmSync(base, { recursive: true, force: true });
+      await postJson(d, "/v1/desktop/stop", {});
+    }
   });
 });

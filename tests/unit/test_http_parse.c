@@ -225,6 +225,18 @@ static void test_chunked(void **state)
     assert_int_equal(decode("1\r\nab\r\n", 1, out, &used), -1);
     assert_int_equal(decode("fffffffffffffff0\r\n", 4, out, &used), -1);
     assert_int_equal(decode("0\r\nX: \x01\r\r\n", 1, out, &used), -1);
+    /* Blanks may only precede an extension; anything else after the digits is refused. */
+    assert_int_equal(decode("5 6\r\nhello\r\n0\r\n\r\n", 1, out, &used), -1);
+    assert_int_equal(decode("5 x\r\nhello\r\n0\r\n\r\n", 1, out, &used), -1);
+    assert_int_equal(decode("5 \r\nhello\r\n0\r\n\r\n", 1, out, &used), -1);
+    assert_int_equal(decode("5 \t;a=b\r\nhello\r\n0 ;x\r\n\r\n", 1, out, &used), 5);
+    /* Every line ends in CR LF: a bare LF anywhere in the coding is refused. */
+    assert_int_equal(decode("3\nabc\r\n0\r\n\r\n", 1, out, &used), -1);
+    assert_int_equal(decode("3\r\nabc\n0\r\n\r\n", 1, out, &used), -1);
+    assert_int_equal(decode("3;x\nabc\r\n0\r\n\r\n", 1, out, &used), -1);
+    assert_int_equal(decode("0\r\n\n", 1, out, &used), -1);
+    assert_int_equal(decode("0\r\nX: 1\n\r\n", 1, out, &used), -1);
+    assert_int_equal(decode("0;x\n\r\n", 1, out, &used), -1);
 }
 
 int main(void)
