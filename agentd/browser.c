@@ -10,6 +10,7 @@
 #include "../stream/xmalloc.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,8 @@ static const struct agentd_config *bcfg;
 static bool host_check; /* off for a wildcard bind without --allow-host */
 static char bound_names[BROWSER_BOUND_MAX][INET6_ADDRSTRLEN]; /* the bound addresses */
 static size_t nbound;
+static char allow_names[CONFIG_LIST_MAX][BROWSER_NAME_MAX]; /* --allow-host, normalised */
+static size_t nallow;
 
 void browser_init(const struct agentd_config *cfg, const struct sockaddr_storage *bound, size_t n)
 {
@@ -43,6 +46,11 @@ void browser_init(const struct agentd_config *cfg, const struct sockaddr_storage
         if (inet_ntop(bound[i].ss_family, a, bound_names[nbound], INET6_ADDRSTRLEN))
             nbound++;
     }
+    /* cli.c refused a value that is not a host, so every one normalises. */
+    nallow = 0;
+    for (size_t i = 0; i < cfg->allow_hosts.n; i++)
+        if (browser_host_norm(cfg->allow_hosts.v[i], allow_names[nallow], BROWSER_NAME_MAX) == 0)
+            nallow++;
     host_check = !wildcard || cfg->allow_hosts.n > 0;
 }
 
@@ -62,12 +70,26 @@ static bool loopback_name(const char *h)
 }
 
 /*
- * The host part of a Host value ("name:port", "[v6]:port") into out,
- * lower-cased, without a trailing dot.  Returns 0, or -1 when malformed.
+ * An IPv6 address in its canonical text (RFC 5952: what inet_ntop and the
+ * browsers' URL serialisers write), in place; other names are left as they are.
+ */
+static void canonical_v6(char *name, size_t cap)
+{
+    struct in6_addr a6;
+
+    if (cap >= INET6_ADDRSTRLEN && inet_pton(AF_INET6, name, &a6) == 1)
+        inet_ntop(AF_INET6, &a6, name, (socklen_t)cap);
+}
+
+/*
+ * The host part of a Host value ("name", "name:port", "[v6]", "[v6]:port")
+ * into out: lower-cased, without brackets, port or a trailing dot, an IPv6
+ * address canonical.  Returns 0, or -1 when malformed (a port that is not
+ * digits included).
  */
 static int host_part(const char *v, char *out, size_t cap)
 {
-    const char *end;
+    const char *end, *port;
     size_t n;
 
     if (v[0] == '[') {
@@ -75,15 +97,17 @@ static int host_part(const char *v, char *out, size_t cap)
         if (!end || (end[1] && end[1] != ':'))
             return -1;
         v++;
+        port = end[1] ? end + 2 : NULL;
     } else {
         end = strchr(v, ':');
         if (!end)
             end = v + strlen(v);
         else if (strchr(end + 1, ':'))
             return -1;
+        port = *end ? end + 1 : NULL;
     }
-    if (*end == ']' ? end[1] == ':' && !end[2] : *end == ':' && !end[1])
-        return -1; /* a colon and no port */
+    if (port && (!*port || strspn(port, "0123456789") != strlen(port)))
+        return -1; /* a colon and no port, or not a number */
     n = (size_t)(end - v);
     if (n == 0 || n >= cap)
         return -1;
@@ -92,6 +116,32 @@ static int host_part(const char *v, char *out, size_t cap)
     if (n > 1 && out[n - 1] == '.')
         n--;
     out[n] = '\0';
+    canonical_v6(out, cap);
+    return 0;
+}
+
+int browser_host_norm(const char *v, char *ret_name, size_t cap)
+{
+    char name[BROWSER_NAME_MAX];
+    struct in6_addr a6;
+    bool v6;
+
+    /* A bare IPv6 address is how people write one on a command line; a Host header brackets it. */
+    if (strchr(v, ':') && strchr(v, ':') != strrchr(v, ':') && v[0] != '[') {
+        if (inet_pton(AF_INET6, v, &a6) != 1 || !inet_ntop(AF_INET6, &a6, name, sizeof(name)))
+            return -EINVAL;
+    } else if (host_part(v, name, sizeof(name)) < 0) {
+        return -EINVAL;
+    }
+    v6 = inet_pton(AF_INET6, name, &a6) == 1;
+    if (v[0] == '[' && !v6)
+        return -EINVAL; /* brackets hold an IPv6 address and nothing else */
+    if (!v6 &&
+        (name[0] == '.' || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789.-_") != strlen(name)))
+        return -EINVAL; /* a URL, a list, a space: not a name a Host header could carry */
+    if (strlen(name) >= cap)
+        return -EINVAL;
+    memcpy(ret_name, name, strlen(name) + 1);
     return 0;
 }
 
@@ -102,8 +152,8 @@ static bool host_allowed(const char *h)
     for (size_t i = 0; i < nbound; i++)
         if (strcasecmp(h, bound_names[i]) == 0)
             return true;
-    for (size_t i = 0; i < bcfg->allow_hosts.n; i++)
-        if (strcasecmp(h, bcfg->allow_hosts.v[i]) == 0)
+    for (size_t i = 0; i < nallow; i++)
+        if (strcmp(h, allow_names[i]) == 0)
             return true;
     return false;
 }
@@ -130,7 +180,7 @@ static bool origin_allowed(const char *origin, const char *host)
 int browser_check(struct http_req *req, bool changes_state, struct problem *err)
 {
     char *host = http_header(req, "host:"), *origin = NULL, *site = NULL;
-    char name[256];
+    char name[BROWSER_NAME_MAX];
     int r = 0;
 
     if (host_check) {

@@ -18,6 +18,17 @@
 #include <stdbool.h>
 #include <sys/socket.h>
 
+#define BROWSER_NAME_MAX 256 /* a host name with its NUL (DNS names are at most 253 bytes) */
+
+/*
+ * An --allow-host value as the Host check compares it, into ret_name (cap
+ * bytes): "name", "name:port", "[v6]", "[v6]:port" or a bare IPv6 address
+ * become the lower-cased name without port, brackets or a trailing dot (an
+ * IPv6 address in canonical form).  Returns 0, or -EINVAL when v cannot be
+ * the host of a Host header (a URL, a list, an empty name); ret_name is
+ * untouched then.
+ */
+int browser_host_norm(const char *v, char *ret_name, size_t cap);
 /* Records the configuration and the bound addresses (wildcard binds turn the Host check off
  * unless --allow-host is given). */
 void browser_init(const struct agentd_config *cfg, const struct sockaddr_storage *bound, size_t n);

@@ -6,6 +6,8 @@
  */
 #include "cli.h"
 
+#include "browser.h"
+
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -88,6 +90,21 @@ static int list_add(struct config_list *l, const char *flag, const char *v)
     return 0;
 }
 
+/* Adds an --allow-host or AGENTD_ALLOW_HOSTS value once it is a host the Host check can match. */
+static int allow_host_add(struct config_list *l, const char *flag, const char *v)
+{
+    char name[BROWSER_NAME_MAX];
+
+    if (browser_host_norm(v, name, sizeof(name)) < 0) {
+        fprintf(stderr,
+                "agentd: %s expects a host name or address (NAME, NAME:PORT, IPV6 or "
+                "[IPV6]:PORT; the port is ignored), got '%s'\n",
+                flag, v);
+        return -1;
+    }
+    return list_add(l, flag, v);
+}
+
 static int parse_port(const char *s, int *ret)
 {
     char *end;
@@ -165,12 +182,7 @@ static enum cli_action parse_server(int argc, char **argv, struct agentd_config 
         case OPT_NO_TELEMETRY:
             break;
         case OPT_ALLOW_HOST:
-            if (!*optarg || strpbrk(optarg, " ,/")) {
-                fprintf(stderr, "agentd: --allow-host expects a host name or address, got '%s'\n",
-                        optarg);
-                return CLI_EXIT_USAGE;
-            }
-            if (list_add(&cfg->allow_hosts, "--allow-host", optarg) < 0)
+            if (allow_host_add(&cfg->allow_hosts, "--allow-host", optarg) < 0)
                 return CLI_EXIT_USAGE;
             break;
         case OPT_HELP:
@@ -214,7 +226,7 @@ static enum cli_action parse_server(int argc, char **argv, struct agentd_config 
             return CLI_EXIT_USAGE;
         }
         for (p = strtok_r(hosts, ", ", &save); p; p = strtok_r(NULL, ", ", &save))
-            if (list_add(&cfg->allow_hosts, "AGENTD_ALLOW_HOSTS", p) < 0)
+            if (allow_host_add(&cfg->allow_hosts, "AGENTD_ALLOW_HOSTS", p) < 0)
                 return CLI_EXIT_USAGE;
     }
     return CLI_SERVER;
