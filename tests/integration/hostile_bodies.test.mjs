@@ -37,6 +37,12 @@ after(async () => {
 });
 
 const fdCount = (pid) => fs.readdirSync(`/proc/${pid}/fd`).length;
+/** Snapshots of the test's directory and the daemon's cwd (where a process would run). */
+const diskOf = async () => ({ dir: await snapshot(dir), cwd: await snapshot(d.cwd) });
+async function assertDiskUnchanged(before) {
+  await assertUnchanged(dir, before.dir);
+  await assertUnchanged(d.cwd, before.cwd, "the daemon's cwd changed");
+}
 const listProcs = async () => (await request(d, { path: "/v1/processes" })).json().processes.map((p) => p.id);
 
 describe("bodies that do not come", () => {
@@ -69,21 +75,25 @@ describe("bodies that do not come", () => {
 
 describe("bodies built to exhaust a parser", () => {
   test("JSON nested 10,000 deep is 400, at once", async () => {
+    const disk = await diskOf();
     const deep = "[".repeat(10000) + "]".repeat(10000);
     const res = await postJson(d, "/v1/processes/run", deep);
     const p = assertProblem(res, 400, "invalid_request");
     assert.match(p.detail, /nesting is deeper than 64/);
     await assertHealthWithin(d);
+    await assertDiskUnchanged(disk);
   });
 
   test("a JSON object with 100,000 keys is answered quickly and runs nothing", async () => {
     const before = await listProcs();
+    const disk = await diskOf();
     const keys = {};
     for (let i = 0; i < 100000; i++) keys[`k${i}`] = i;
     const res = await postJson(d, "/v1/processes", keys);
     assertProblem(res, 422, "invalid_request"); /* no `command`: the reference's 422 */
     await assertHealthWithin(d);
     assert.deepEqual(await listProcs(), before, "no process was created");
+    await assertDiskUnchanged(disk);
   });
 
   test("bad base64 on process input is 400 and writes nothing", async () => {
