@@ -62,6 +62,34 @@ describe("bodies that do not come", () => {
     assert.equal(fs.existsSync(f), false);
   });
 
+  // The body deadline (AGENTD_BODY_TIMEOUT_MS, 800 ms here) answers 408 problem+json before the
+  // close. These await that change to stream/http_conn.c: until then the connection is closed
+  // without a word.
+  const stalled = [
+    ["a Content-Length upload", (f) => `PUT /v1/fs/file?path=${q(f)} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\nhello`],
+    ["a chunked upload", (f) => `PUT /v1/fs/file?path=${q(f)} HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n64\r\nhello`],
+    ["a JSON body", () => `POST /v1/processes/run HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"command":`],
+  ];
+  for (const [name, bytes] of stalled) {
+    test(`${name} that stalls gets 408 problem+json, then the close [awaits the 408 body timeout]`, async () => {
+      const disk = await diskOf();
+      const f = path.join(dir, "stalled");
+      const r = await rawExchange(d, bytes(f), { timeout: 8000 });
+      assert.ok(r.closedByPeer, "the daemon closed the stalled connection");
+      const rs = parseResponses(r.text);
+      assert.deepEqual(rs.map((x) => x.status), [408], `a 408 before the close: ${JSON.stringify(r.text)}`);
+      assert.match(rs[0].head, /content-type: application\/problem\+json/i);
+      assert.match(rs[0].head, /\r\nconnection: close/i);
+      const p = JSON.parse(rs[0].body);
+      assert.equal(p.status, 408);
+      assert.equal(p.type, "urn:sandbox-agent:error:timeout", "the same type as the header deadline's 408");
+      assert.ok(p.detail.length > 10, p.detail);
+      assert.equal(fs.existsSync(f), false, "no partial upload lands");
+      await assertHealthWithin(d);
+      await assertDiskUnchanged(disk);
+    });
+  }
+
   test("a huge Content-Length on a JSON route is refused before any byte of it", async () => {
     const r = await rawExchange(
       d,
