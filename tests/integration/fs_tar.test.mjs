@@ -4,7 +4,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fsp from "node:fs/promises";
 import path from "node:path";
-import { api, assertJson, assertProblem, assertUnchanged, exists, makeTar, q, realTempDir, snapshot, startDaemon } from "./harness.mjs";
+import { api, assertHealthWithin, assertJson, assertProblem, assertUnchanged, exists, makeTar, q, realTempDir, snapshot, startDaemon } from "./harness.mjs";
 
 let d;
 let W; // work area: each test extracts into its own destination below it
@@ -191,6 +191,8 @@ describe("upload-batch rejects and writes nothing", () => {
   test("hard links to paths outside the archive", async () => {
     await rejects("hardlink absolute", makeTar([...good(), { name: "h", type: "hardlink", linkname: path.join(OUT, "secret.txt") }]));
     await rejects("hardlink dotdot", makeTar([...good(), { name: "h", type: "hardlink", linkname: "../../outside/secret.txt" }]));
+    assert.equal((await fsp.stat(path.join(OUT, "secret.txt"))).nlink, 1, "the outside file got a second link");
+    await assertHealthWithin(d);
   });
 
   test("devices and FIFOs", async () => {

@@ -39,6 +39,12 @@ after(async () => {
 });
 
 const fdCount = (pid) => fs.readdirSync(`/proc/${pid}/fd`).length;
+/** Snapshots of the test's directory and the daemon's cwd (where a process would run). */
+const diskOf = async () => ({ dir: await snapshot(dir), cwd: await snapshot(d.cwd) });
+async function assertDiskUnchanged(before) {
+  await assertUnchanged(dir, before.dir);
+  await assertUnchanged(d.cwd, before.cwd, "the daemon's cwd changed");
+}
 const listProcs = async () => (await request(d, { path: "/v1/processes" })).json().processes.map((p) => p.id);
 
 describe("bodies that do not come", () => {
@@ -62,24 +68,47 @@ describe("bodies that do not come", () => {
     assert.equal(fs.existsSync(f), false);
   });
 
-  for (const [name, head] of [
-    ["a tar batch upload that stops", (t) => `POST /v1/fs/upload-batch?path=${q(t)} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-tar\r\nContent-Length: 1048576\r\n\r\n`],
-    ["a chunked upload that stops mid-chunk", (t) => `PUT /v1/fs/file?path=${q(path.join(t, "f"))} HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n10000\r\nabc`],
-  ]) {
-    test(`${name}: 408, and nothing is left behind`, async () => {
-      const target = path.join(dir, "stalled-" + name.split(" ")[1]);
-      fs.mkdirSync(target);
-      const before = await snapshot(dir);
-      const fds = fdCount(d.pid);
-      const r = await rawExchange(d, head(target) + "x".repeat(512), { timeout: 8000 });
-      assert.ok(r.closedByPeer);
-      assert.deepEqual(parseResponses(r.text).map((x) => x.status), [408]);
-      await waitFor(() => fdCount(d.pid) <= fds, { what: "the upload's descriptors to be closed" });
+  // The body deadline (AGENTD_BODY_TIMEOUT_MS, 800 ms here) answers 408 problem+json before the
+  // close (before 2026-12-04 the connection was closed without a word).
+  const stalled = [
+    ["a Content-Length upload", (f) => `PUT /v1/fs/file?path=${q(f)} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\nhello`],
+    ["a chunked upload", (f) => `PUT /v1/fs/file?path=${q(f)} HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n64\r\nhello`],
+    ["a JSON body", () => `POST /v1/processes/run HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"command":`],
+  ];
+  for (const [name, bytes] of stalled) {
+    test(`${name} that stalls gets 408 problem+json, then the close`, async () => {
+      const disk = await diskOf();
+      const f = path.join(dir, "stalled");
+      const r = await rawExchange(d, bytes(f), { timeout: 8000 });
+      assert.ok(r.closedByPeer, "the daemon closed the stalled connection");
+      const rs = parseResponses(r.text);
+      assert.deepEqual(rs.map((x) => x.status), [408], `a 408 before the close: ${JSON.stringify(r.text)}`);
+      assert.match(rs[0].head, /content-type: application\/problem\+json/i);
+      assert.match(rs[0].head, /\r\nconnection: close/i);
+      const p = JSON.parse(rs[0].body);
+      assert.equal(p.status, 408);
+      assert.equal(p.type, "urn:sandbox-agent:error:timeout", "the same type as the header deadline's 408");
+      assert.ok(p.detail.length > 10, p.detail);
+      assert.equal(fs.existsSync(f), false, "no partial upload lands");
       await assertHealthWithin(d);
-      await assertUnchanged(dir, before);
-      assert.deepEqual(fs.readdirSync(target), []);
+      await assertDiskUnchanged(disk);
     });
   }
+
+  test("a tar batch upload that stops: 408, and nothing is left behind", async () => {
+    const target = path.join(dir, "stalled-tar");
+    fs.mkdirSync(target);
+    const before = await snapshot(dir);
+    const fds = fdCount(d.pid);
+    const head = `POST /v1/fs/upload-batch?path=${q(target)} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-tar\r\nContent-Length: 1048576\r\n\r\n`;
+    const r = await rawExchange(d, head + "x".repeat(512), { timeout: 8000 });
+    assert.ok(r.closedByPeer);
+    assert.deepEqual(parseResponses(r.text).map((x) => x.status), [408]);
+    await waitFor(() => fdCount(d.pid) <= fds, { what: "the upload's descriptors to be closed" });
+    await assertHealthWithin(d);
+    await assertUnchanged(dir, before);
+    assert.deepEqual(fs.readdirSync(target), []);
+  });
 
   test("a huge Content-Length on a JSON route is refused before any byte of it", async () => {
     const r = await rawExchange(
@@ -94,21 +123,25 @@ describe("bodies that do not come", () => {
 
 describe("bodies built to exhaust a parser", () => {
   test("JSON nested 10,000 deep is 400, at once", async () => {
+    const disk = await diskOf();
     const deep = "[".repeat(10000) + "]".repeat(10000);
     const res = await postJson(d, "/v1/processes/run", deep);
     const p = assertProblem(res, 400, "invalid_request");
     assert.match(p.detail, /nesting is deeper than 64/);
     await assertHealthWithin(d);
+    await assertDiskUnchanged(disk);
   });
 
   test("a JSON object with 100,000 keys is answered quickly and runs nothing", async () => {
     const before = await listProcs();
+    const disk = await diskOf();
     const keys = {};
     for (let i = 0; i < 100000; i++) keys[`k${i}`] = i;
     const res = await postJson(d, "/v1/processes", keys);
     assertProblem(res, 422, "invalid_request"); /* no `command`: the reference's 422 */
     await assertHealthWithin(d);
     assert.deepEqual(await listProcs(), before, "no process was created");
+    await assertDiskUnchanged(disk);
   });
 
   test("bad base64 on process input is 400 and writes nothing", async () => {

@@ -1,5 +1,6 @@
 // Hostile input, family 2: oversized and malformed request heads, and slowloris. Every case
-// gets a status (never a silent close), and the daemon keeps answering others within 100 ms.
+// gets a status (never a silent close), the daemon keeps answering others within 100 ms, and
+// nothing changes on disk.
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
@@ -75,6 +76,8 @@ describe("slowloris", () => {
   });
 
   test("200 connections sending a header byte per second: others are served, and the slow ones get 408", async () => {
+    const cwdBefore = await snapshot(d.cwd);
+    const homeBefore = await snapshot(d.home);
     const slow = [];
     for (let i = 0; i < 200; i++) {
       const s = net.connect(d.port, "127.0.0.1");
@@ -114,6 +117,8 @@ describe("slowloris", () => {
     assert.equal(answered, 200, "each slow connection got a 408 before the close");
     assert.match(slow[0].data, /application\/problem\+json/);
     await assertHealthWithin(d);
+    await assertUnchanged(d.cwd, cwdBefore, "the daemon's cwd changed");
+    await assertUnchanged(d.home, homeBefore, "the daemon's HOME changed");
   });
 
   test("a connection that sends nothing is closed after the header deadline", async () => {
@@ -123,7 +128,12 @@ describe("slowloris", () => {
     s.on("data", (b) => (data += b));
     s.on("close", () => (closed = true));
     s.on("error", () => {});
+    await new Promise((r) => s.once("connect", r));
+    // While it sits there, others are served promptly.
+    await assertHealthWithin(d, 0, "while the silent connection is open");
+    assert.equal(closed, false, "the silent connection is still open");
     await waitFor(() => closed, { timeout: 8000, what: "the idle connection to be closed" });
     assert.equal(data, "", "nothing was sent, so nothing is answered");
+    await assertHealthWithin(d, 0, "after the silent connection was closed");
   });
 });

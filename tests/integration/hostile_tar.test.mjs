@@ -1,7 +1,9 @@
 // Hostile input, family 5: tar bombs against POST /v1/fs/upload-batch. Many symlinks (the
 // check that no entry is written through one must stay linear), every spelling of a path
-// through the archive's own symlink, and a 10 GB sparse entry (it must stay sparse). Symlinks
-// and hard links pointing out of the destination are in fs_tar.test.mjs.
+// through the archive's own symlink, hard links to a file outside the destination, and a 10 GB
+// sparse entry (it must stay sparse). Each refusal leaves the disk as it was, and /v1/health
+// answers within 100 ms from another connection. More symlink and hard-link cases, one by one,
+// are in fs_tar.test.mjs.
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -132,7 +134,70 @@ describe("tar bombs", () => {
     const p = assertProblem(res, 413, "invalid_request");
     assert.match(p.detail, /more than \d+ bytes in all/);
     await assertUnchanged(dir, before);
+    await assertHealthWithin(d);
   });
+
+  test("hard links to a file outside the destination are refused: nothing extracted, the file not linked", async () => {
+    const secret = path.join(OUT, "secret.txt");
+    await fsp.writeFile(secret, "secret");
+    const dest = path.join(dir, "hard");
+    const cases = [
+      ["an absolute link name", [{ name: "ok.txt", data: "ok" }, { name: "h", type: "hardlink", linkname: secret }]],
+      ["a ../ link name", [{ name: "ok.txt", data: "ok" }, { name: "h", type: "hardlink", linkname: path.relative(dest, secret) }]],
+      ["a ../ link name from a subdirectory", [{ name: "sub/", type: "dir" }, { name: "sub/h", type: "hardlink", linkname: `../${path.relative(dest, secret)}` }]],
+    ];
+    for (const [name, entries] of cases) {
+      const before = await snapshot(dir);
+      const outBefore = await snapshot(OUT);
+      const res = await upload(dest, makeTar(entries));
+      const p = assertProblem(res, 400, "invalid_request", name);
+      assert.match(p.detail, /hard link/i, name);
+      assert.equal(fs.existsSync(dest), false, `${name}: nothing was extracted`);
+      await assertUnchanged(dir, before, `${name}: the destination's tree changed`);
+      await assertUnchanged(OUT, outBefore, `${name}: the outside changed`);
+      assert.equal(fs.statSync(secret).nlink, 1, `${name}: the outside file got a second link`);
+      await assertHealthWithin(d, 0, name);
+    }
+  });
+
+  // A hard link whose target is named through a symlink the archive itself creates
+  // (`l -> OUT`, then `h` linking to `l/secret.txt`).
+  const throughOwnSymlink = () => [
+    { name: "ok.txt", data: "ok" },
+    { name: "l", type: "symlink", linkname: OUT },
+    { name: "h", type: "hardlink", linkname: "l/secret.txt" },
+  ];
+
+  test("a hard link to l/secret.txt through the archive's own symlink l -> outside never links the outside file", async () => {
+    const secret = path.join(OUT, "secret.txt");
+    await fsp.writeFile(secret, "secret");
+    const outBefore = await snapshot(OUT);
+    const res = await upload(path.join(dir, "hard-sym"), makeTar(throughOwnSymlink()));
+    assert.ok(res.status >= 400 && res.status < 500, `refused: ${res.status} ${res.text}`);
+    await assertUnchanged(OUT, outBefore, "the outside changed");
+    assert.equal(fs.statSync(secret).nlink, 1, "the outside file got a second link");
+    await assertHealthWithin(d);
+    await fsp.rm(path.join(dir, "hard-sym"), { recursive: true, force: true });
+  });
+
+  // docs/api/fs.md promises this case is refused in the validation pass (400, nothing
+  // created); today the validation misses it and extraction fails on the link with 409,
+  // leaving ok.txt (the entries before it) in the destination.
+  test(
+    "a hard link through the archive's own symlink is refused before anything is extracted (400, docs/api/fs.md)",
+    { todo: "daemon bug: 409 after a partial extraction; the validation pass misses a hard-link target through the archive's own symlink" },
+    async () => {
+      const before = await snapshot(dir);
+      const res = await upload(path.join(dir, "hard-sym2"), makeTar(throughOwnSymlink()));
+      try {
+        assertProblem(res, 400, "invalid_request");
+        assert.equal(fs.existsSync(path.join(dir, "hard-sym2")), false, "nothing was extracted");
+        await assertUnchanged(dir, before);
+      } finally {
+        await fsp.rm(path.join(dir, "hard-sym2"), { recursive: true, force: true });
+      }
+    },
+  );
 
   test("a 10 GB sparse entry stays sparse on disk", async () => {
     const src = await realTempDir("agentd-sparse-src-");

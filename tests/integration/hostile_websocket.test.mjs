@@ -1,20 +1,41 @@
 // Hostile input, family 4: WebSocket frames on the terminal socket. A frame declaring 2 GiB, a
 // fragmented message that never ends, invalid UTF-8, unmasked client frames and every other
 // frame RFC 6455 makes a server refuse: the socket is closed with the RFC's code and a reason,
-// memory stays bounded, and the daemon keeps answering others within 100 ms. Also the close
-// handshake, ping/pong, and handshake faults answered as problems.
+// memory stays bounded, the daemon keeps answering others within 100 ms, and nothing changes on
+// disk (the terminals' working directory and the daemon's cwd). Also the close handshake,
+// ping/pong, and handshake faults answered as problems.
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import net from "node:net";
-import { startDaemon, assertHealthWithin, procCreate, procKillQuietly, vmRssKb, waitFor } from "./harness.mjs";
+import {
+  startDaemon,
+  assertHealthWithin,
+  procCreate,
+  procKillQuietly,
+  vmRssKb,
+  waitFor,
+  realTempDir,
+  snapshot,
+  assertUnchanged,
+} from "./harness.mjs";
 
 let d;
 let proc;
+let dir; // the terminals' working directory
+let disk; // snapshots of dir and the daemon's cwd, taken once both terminals run
 before(async () => {
   d = await startDaemon();
-  proc = await procCreate(d, { command: "cat", tty: true });
+  dir = await realTempDir("agentd-ws-");
+  proc = await procCreate(d, { command: "cat", tty: true, cwd: dir });
+  disk = { dir: await snapshot(dir), cwd: await snapshot(d.cwd) };
 });
+
+/** Nothing the frames did reached the disk. */
+async function assertDiskUnchanged() {
+  await assertUnchanged(dir, disk.dir, "the terminals' working directory changed");
+  await assertUnchanged(d.cwd, disk.cwd, "the daemon's cwd changed");
+}
 after(async () => {
   if (proc) await procKillQuietly(d, proc.id);
   if (d) await d.stop();
@@ -101,6 +122,7 @@ describe("hostile WebSocket frames", () => {
     assert.equal(closeCode(ws), 1009);
     await waitFor(() => ws.closed(), { timeout: 15000, what: "the TCP connection to close" });
     await assertHealthWithin(d);
+    await assertDiskUnchanged();
   });
 
   test("a fragmented message that never ends is cut off at the limit with 1009, memory bounded", async () => {
@@ -115,6 +137,7 @@ describe("hostile WebSocket frames", () => {
     assert.ok(vmRssKb(d.pid) - rss0 < 32 * 1024, "reassembly stayed bounded");
     ws.sock.destroy();
     await assertHealthWithin(d);
+    await assertDiskUnchanged();
   });
 
   test("invalid UTF-8 in a text frame closes with 1007", async () => {
@@ -124,10 +147,11 @@ describe("hostile WebSocket frames", () => {
     assert.equal(closeCode(ws), 1007);
     ws.sock.destroy();
     await assertHealthWithin(d);
+    await assertDiskUnchanged();
   });
 
   test("a viewer that stops reading is cut off with 1008 and its connection dropped after the grace", async () => {
-    const flood = await procCreate(d, { command: "yes", args: ["terminal flood"], tty: true });
+    const flood = await procCreate(d, { command: "yes", args: ["terminal flood"], tty: true, cwd: dir });
     /** Is the daemon's end of the connection from client port `cport` still established? */
     const established = (cport) =>
       execFileSync("ss", ["-tnH", "state", "established", `( sport = :${d.port} and dport = :${cport} )`], { encoding: "utf8" }).trim() !== "";
@@ -176,6 +200,7 @@ describe("hostile WebSocket frames", () => {
       assert.equal(active.closed, false);
       assert.ok(active.bytes > 10 << 20, `the reading viewer got ${active.bytes} bytes`);
       await assertHealthWithin(d);
+      await assertDiskUnchanged();
       stalled.sock.destroy();
       active.sock.destroy();
     } finally {
@@ -197,6 +222,7 @@ describe("hostile WebSocket frames", () => {
     // The unmasked input never reached the terminal.
     assert.ok(!good.frames().some((f) => f.op === 2 && f.payload.includes("from-unmasked")));
     await assertHealthWithin(d);
+    await assertDiskUnchanged();
     bad.sock.destroy();
     good.sock.destroy();
   });
@@ -228,6 +254,7 @@ describe("hostile WebSocket frames", () => {
       ws.sock.write(frame(8, Buffer.from([0x03, 0xe8])));
       await waitFor(() => ws.closed(), { what: "the TCP connection to close" });
       await assertHealthWithin(d);
+      await assertDiskUnchanged();
     });
   }
 
@@ -243,6 +270,7 @@ describe("hostile WebSocket frames", () => {
     await waitFor(() => ws.frames().some((f) => f.op === 2 && f.payload.includes("split-message")), { what: "the echo" });
     assert.equal(closeCode(ws), null, "no close");
     ws.sock.destroy();
+    await assertDiskUnchanged();
   });
 
   test("a client's close is echoed with its code and the daemon ends the TCP connection", async () => {
@@ -257,6 +285,7 @@ describe("hostile WebSocket frames", () => {
     await waitFor(() => empty.frames().some((f) => f.op === 8), { what: "the echoed close" });
     assert.equal(empty.frames().find((f) => f.op === 8).payload.length, 0);
     await waitFor(() => empty.closed(), { what: "the TCP connection to close" });
+    await assertDiskUnchanged();
   });
 
   test("handshake faults are problems, not upgrades: version other than 13 -> 426, bad key -> 400", async () => {
@@ -284,5 +313,6 @@ describe("hostile WebSocket frames", () => {
     const shortKey = await ask(`Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${Buffer.from("short").toString("base64")}\r\n`);
     assert.match(shortKey, /^HTTP\/1\.1 400 /);
     await assertHealthWithin(d);
+    await assertDiskUnchanged();
   });
 });

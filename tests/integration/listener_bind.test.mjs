@@ -3,6 +3,7 @@
 import { test, describe, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import dns from "node:dns/promises";
 import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
@@ -91,13 +92,31 @@ describe("--host binds exactly the address given", () => {
     if (EXT) assert.equal(await tryConnect(EXT, d.port), "refused");
   });
 
-  test("localhost resolves to loopback only", async () => {
+  test("localhost resolves to loopback only, and every loopback address it names is bound", async (t) => {
+    // What getaddrinfo gives for localhost here (the daemon asks the same way).
+    const names = [...new Set((await dns.lookup("localhost", { all: true })).map((a) => a.address))];
     const d = await start("localhost");
     const socks = listening(d.port);
     assert.ok(socks.length >= 1, JSON.stringify(socks));
     for (const s of socks) assert.ok(s.addr === "127.0.0.1" || s.addr === "::1", JSON.stringify(socks));
     assert.equal((await request(d, { path: "/v1/health" })).status, 200);
     if (EXT) assert.equal(await tryConnect(EXT, d.port), "refused");
+    const dual = names.includes("127.0.0.1") && names.includes("::1");
+    await t.test(
+      "both 127.0.0.1 and ::1: two sockets, in /proc/net/tcp and /proc/net/tcp6, both accepting",
+      { skip: !dual && `localhost resolves to ${names.join(", ")} only on this machine (getaddrinfo)` },
+      async () => {
+        const sorted = [...socks].sort((a, b) => a.family - b.family);
+        assert.deepEqual(sorted, [{ family: 4, addr: "127.0.0.1" }, { family: 6, addr: "::1" }]);
+        assert.equal(await tryConnect("127.0.0.1", d.port), "accepted");
+        assert.equal(await tryConnect("::1", d.port), "accepted");
+      },
+    );
+    if (!dual) {
+      t.diagnostic(`localhost resolves to ${names.join(", ")} only here: the 127.0.0.1 + ::1 assertion is skipped`);
+      // Exactly the addresses it resolves to, one socket each.
+      assert.deepEqual(socks.map((s) => s.addr).sort(), [...names].sort(), JSON.stringify(socks));
+    }
   });
 
   test("0.0.0.0 accepts on the machine's other address, and --no-token there logs one warning", async () => {
