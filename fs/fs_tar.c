@@ -301,6 +301,26 @@ static int batch_validate(struct batch *b, int fd, struct problem *err)
                 goto out;
             }
         }
+        if (hl) {
+            /* The target is named inside the destination too: never through a symlink. */
+            size_t hl_len = canon_name(entry_name(hl), canon);
+            if ((link = under_link(b, canon, hl_len)) != 0) {
+                ret = problem_set(err, 400, PROBLEM_INVALID_REQUEST,
+                                  "hard link %s -> %s goes through the symlink %.*s the archive "
+                                  "creates; nothing was extracted",
+                                  raw, hl, (int)link, canon);
+                goto out;
+            }
+            if ((link = under_disk_link(b, canon, hl_len)) != 0) {
+                ret = problem_set(err, 409, PROBLEM_CONFLICT,
+                                  "hard link %s -> %s goes through %s/%.*s, a symlink already on "
+                                  "disk; remove it or extract elsewhere; nothing was extracted",
+                                  raw, hl, b->dest.display, (int)link, canon);
+                goto out;
+            }
+            if (name)
+                canon_len = canon_name(name, canon);
+        }
         if (name && canon_len && type == AE_IFLNK && !hl)
             nameset_add(&b->links, canon);
         if (ar->archive_read_data_skip(a) != ARCHIVE_OK) {

@@ -181,11 +181,10 @@ describe("tar bombs", () => {
   });
 
   // docs/api/fs.md promises this case is refused in the validation pass (400, nothing
-  // created); today the validation misses it and extraction fails on the link with 409,
-  // leaving ok.txt (the entries before it) in the destination.
+  // created); before 2026-12-04 the validation missed it and extraction failed on the link
+  // with 409, leaving ok.txt (the entries before it) in the destination.
   test(
     "a hard link through the archive's own symlink is refused before anything is extracted (400, docs/api/fs.md)",
-    { todo: "daemon bug: 409 after a partial extraction; the validation pass misses a hard-link target through the archive's own symlink" },
     async () => {
       const before = await snapshot(dir);
       const res = await upload(path.join(dir, "hard-sym2"), makeTar(throughOwnSymlink()));
@@ -198,6 +197,27 @@ describe("tar bombs", () => {
       }
     },
   );
+
+  test("a hard link through a symlink already on disk in the destination is 409 before anything is extracted", async () => {
+    const secret = path.join(OUT, "secret.txt");
+    await fsp.writeFile(secret, "secret");
+    const dest = path.join(dir, "hard-disk-sym");
+    await fsp.mkdir(dest);
+    await fsp.symlink(OUT, path.join(dest, "l"));
+    const before = await snapshot(dir);
+    const outBefore = await snapshot(OUT);
+    try {
+      const res = await upload(dest, makeTar([{ name: "ok.txt", data: "ok" }, { name: "h", type: "hardlink", linkname: "l/secret.txt" }]));
+      const p = assertProblem(res, 409, "conflict");
+      assert.match(p.detail, /hard link h -> l\/secret.txt goes through .*\/l, a symlink already on disk/);
+      await assertUnchanged(dir, before);
+      await assertUnchanged(OUT, outBefore, "the outside changed");
+      assert.equal(fs.statSync(secret).nlink, 1, "the outside file got a second link");
+      await assertHealthWithin(d);
+    } finally {
+      await fsp.rm(dest, { recursive: true, force: true });
+    }
+  });
 
   test("a 10 GB sparse entry stays sparse on disk", async () => {
     const src = await realTempDir("agentd-sparse-src-");
