@@ -126,8 +126,12 @@ const char *problem_status_text(int status)
     switch (status) {
     case 200:
         return "OK";
+    case 101:
+        return "Switching Protocols";
     case 201:
         return "Created";
+    case 202:
+        return "Accepted";
     case 204:
         return "No Content";
     case 206:
@@ -160,8 +164,12 @@ const char *problem_status_text(int status)
         return "Unsupported Media Type";
     case 416:
         return "Range Not Satisfiable";
+    case 417:
+        return "Expectation Failed";
     case 422:
         return "Unprocessable Entity";
+    case 426:
+        return "Upgrade Required";
     case 429:
         return "Too Many Requests";
     case 431:
@@ -176,6 +184,8 @@ const char *problem_status_text(int status)
         return "Service Unavailable";
     case 504:
         return "Gateway Timeout";
+    case 505:
+        return "HTTP Version Not Supported";
     case 507:
         return "Insufficient Storage";
     default:

@@ -119,6 +119,10 @@ static void test_kind_names(void **state)
 static void test_status_text(void **state)
 {
     assert_string_equal(problem_status_text(200), "OK");
+    /* Every status agentd sends has its phrase (202: ACP notifications, 426: WebSocket). */
+    assert_string_equal(problem_status_text(202), "Accepted");
+    assert_string_equal(problem_status_text(426), "Upgrade Required");
+    assert_string_equal(problem_status_text(505), "HTTP Version Not Supported");
     assert_string_equal(problem_status_text(400), "Bad Request");
     assert_string_equal(problem_status_text(401), "Unauthorized");
     assert_string_equal(problem_status_text(403), "Forbidden");
