@@ -397,11 +397,18 @@ static int listen_all(uv_loop_t *loop, const struct agentd_config *cfg, int *ret
             r = uv_listen((uv_stream_t *)t, 511, on_connection);
         if (r < 0) {
             uv_close((uv_handle_t *)t, NULL);
+            /* A name whose other family works (localhost on a machine without IPv6): serve
+             * that one.  A literal address, or a name with one address, must bind. */
+            if (naddr > 1 && (r == UV_EADDRNOTAVAIL || r == UV_EAFNOSUPPORT)) {
+                log_warn("server", "--host %s: not listening on %s (%s); its other addresses serve",
+                         cfg->host, name, uv_strerror(r));
+                continue;
+            }
             fprintf(stderr, "agentd: cannot listen on %s%s%s:%d (--host %s): %s\n",
                     ss.ss_family == AF_INET6 ? "[" : "", name, ss.ss_family == AF_INET6 ? "]" : "",
                     port, cfg->host, uv_strerror(r));
             freeaddrinfo(res);
-            return r == UV_EADDRINUSE ? -EADDRINUSE : -EADDRNOTAVAIL;
+            return r; /* a negative errno: main maps EADDRNOTAVAIL and EINVAL to usage (2) */
         }
         if (uv_tcp_getsockname(t, (struct sockaddr *)&bound[nlisteners], &len) == 0 && !port)
             port = ntohs(bound[nlisteners].ss_family == AF_INET

@@ -186,3 +186,53 @@ describe("an address that cannot be used exits 2 (a busy port 1) and names it", 
     }
   });
 });
+
+// A name with both families, in a network namespace of its own (unshare: root, as CI runs)
+// whose /etc/hosts gives localhost 127.0.0.1 and ::1, as Debian's and Docker's do: both are
+// bound, on one port; and with IPv6 disabled there (a container without IPv6), ::1 is skipped
+// with a warning and 127.0.0.1 serves, where a literal ::1 still exits 2.
+describe("a host name with IPv4 and IPv6 addresses, in a namespace of its own", () => {
+  const canUnshare = spawnSync("unshare", ["--net", "--mount", "true"]).status === 0;
+  const inNamespace = (script) => {
+    const dir = fs.mkdtempSync(`${os.tmpdir()}/agentd-netns-`);
+    fs.writeFileSync(`${dir}/hosts`, "127.0.0.1 localhost\n::1 localhost ip6-localhost\n");
+    const r = spawnSync(
+      "unshare",
+      ["--net", "--mount", "sh", "-ec", `ip link set lo up; mount --bind ${dir}/hosts /etc/hosts; ${script}`],
+      { encoding: "utf8", timeout: 20000, env: { ...process.env, AGENTD_LOG: "info", BIN: AGENTD_BIN, PF: `${dir}/port` } },
+    );
+    fs.rmSync(dir, { recursive: true, force: true });
+    return r;
+  };
+  // Starts agentd, waits for its port file, prints both socket tables, stops it.
+  const serve = (host) =>
+    `"$BIN" server --no-token --host ${host} --port 0 --port-file "$PF" & p=$!; ` +
+    `i=0; while [ ! -s "$PF" ] && [ $i -lt 200 ] && kill -0 $p 2>/dev/null; do sleep 0.05; i=$((i+1)); done; ` +
+    `echo "port=$(cat "$PF" 2>/dev/null)"; cat /proc/net/tcp /proc/net/tcp6; kill $p; wait $p || true`;
+  const sockets = (stdout) => {
+    const port = Number(/port=(\d+)/.exec(stdout)?.[1]);
+    const out = [];
+    for (const line of stdout.split("\n")) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 4 || f[3] !== "0A" || !f[1].includes(":")) continue;
+      const [hex, p] = f[1].split(":");
+      if (Number.parseInt(p, 16) === port) out.push(hex.length === 8 ? v4(hex) : v6(hex));
+    }
+    return out.sort();
+  };
+
+  test("localhost binds 127.0.0.1 and ::1 on one port", { skip: !canUnshare && "unshare --net --mount is not allowed here" }, () => {
+    const r = inNamespace(serve("localhost"));
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(sockets(r.stdout), ["127.0.0.1", "::1"], r.stdout);
+  });
+
+  test("with IPv6 disabled, localhost serves on 127.0.0.1 and warns about ::1; --host ::1 exits 2", { skip: !canUnshare && "unshare --net --mount is not allowed here" }, () => {
+    const r = inNamespace(`sysctl -qw net.ipv6.conf.lo.disable_ipv6=1; ${serve("localhost")}; "$BIN" server --no-token --host ::1 --port 0 || echo "literal-exit=$?"`);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(sockets(r.stdout), ["127.0.0.1"], r.stdout);
+    assert.match(r.stderr, /warn +server +--host localhost: not listening on ::1 \(address not available\)/);
+    assert.match(r.stdout, /literal-exit=2/);
+    assert.match(r.stderr, /cannot listen on \[::1\]/);
+  });
+});
