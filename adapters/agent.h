@@ -109,7 +109,11 @@ bool agent_has_env(const char *const *names);
 /* Always true: agents that sign in by themselves on first use (pi, cursor) and the mock. */
 bool agent_signs_in_itself(const struct agent_adapter *a);
 bool agent_has_home_file(const char *const *rel_paths);
-/* $HOME/.local/share/agentd/<rel> into out. -1 when it does not fit or HOME is unset. */
+/*
+ * agentd's data directory joined with rel into out: $XDG_DATA_HOME/agentd/<rel> when
+ * XDG_DATA_HOME is absolute, else $HOME/.local/share/agentd/<rel>.  -1 when it does not fit
+ * or neither is set.
+ */
 int agent_data_path(char *out, size_t n, const char *rel);
 void agent_npm_status(const struct agent_adapter *a, struct agent_status *st);
 int agent_npm_launch(const struct agent_adapter *a, struct agent_cmd *cmd, struct problem *err);

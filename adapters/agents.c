@@ -2,7 +2,8 @@
  * agents: what the adapters share (credentials checks, launcher overrides,
  * npm prefixes and installs); the table of them is agent_table.c, above.
  *
- * An npm agent lives in its own prefix, ~/.local/share/agentd/agents/<id>/,
+ * An npm agent lives in its own prefix, $XDG_DATA_HOME/agentd/agents/<id>/ (that is
+ * ~/.local/share/agentd/agents/<id>/ without XDG_DATA_HOME),
  * installed by `npm install --prefix` with pinned versions (agentVersion
  * overrides the first package's).  Its ACP entry point is found, in order:
  * the adapter's variable (e.g. AGENTD_CLAUDE_ACP_BIN), the prefix's
@@ -67,8 +68,11 @@ bool agent_has_home_file(const char *const *rel_paths)
 
 int agent_data_path(char *out, size_t n, const char *rel)
 {
-    const char *home = getenv("HOME");
+    const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
 
+    /* The XDG base directory rule: an absolute XDG_DATA_HOME, else ~/.local/share. */
+    if (xdg && *xdg == '/')
+        return snprintf(out, n, "%s/agentd/%s", xdg, rel) < (int)n ? 0 : -1;
     if (!home || !*home)
         return -1;
     return snprintf(out, n, "%s/.local/share/agentd/%s", home, rel) < (int)n ? 0 : -1;
@@ -134,11 +138,7 @@ static bool launcher_override(const char *id, char *out, size_t n)
         w = -1;
     if (w > 0 && (size_t)w < n && executable(out))
         return true;
-    if (xdg && *xdg == '/')
-        w = snprintf(out, n, "%s/agentd/%s", xdg, rel);
-    else
-        w = agent_data_path(out, n, rel) == 0 ? 1 : -1;
-    return w > 0 && (size_t)w < n && executable(out) && !own_mock_launcher(out);
+    return agent_data_path(out, n, rel) == 0 && executable(out) && !own_mock_launcher(out);
 }
 
 int agent_launch(const struct agent_adapter *a, struct agent_cmd *cmd, struct problem *err)

@@ -17,7 +17,8 @@ static const char usage[] =
     "Usage: agentd install-agent AGENT|--all [--reinstall] [--agent-version V]\n"
     "\n"
     "Agents: claude codex opencode amp pi cursor mock.  npm agents go into\n"
-    "~/.local/share/agentd/agents/AGENT (pinned versions; --agent-version overrides).\n";
+    "$XDG_DATA_HOME/agentd/agents/AGENT, by default ~/.local/share/agentd/agents/AGENT\n"
+    "(pinned versions; --agent-version overrides).\n";
 
 struct result {
     bool done;

@@ -67,19 +67,24 @@ describe("agent launcher overrides", () => {
     assert.deepEqual(fs.readFileSync(mark, "utf8").trim().split("\n"), [file]);
   });
 
-  test("the mock launcher agentd installs itself is not an override", async () => {
-    const home = await realTempDir("agentd-home-");
-    const d = await startDaemon({ home, env: { AGENTD_LOG: "info", XDG_DATA_HOME: "" } });
-    daemons.push(d);
-    const res = await fetch(`${d.base}/v1/agents/mock/install`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: "{}",
-    });
-    assert.equal(res.status, 200, await res.text());
-    assert.ok(fs.existsSync(path.join(home, ".local/share/agentd/bin/agent_processes/mock-acp")));
-    await promptOnce(d, home);
-    assert.doesNotMatch(d.logs(), /starting the launcher/);
+  test("the mock launcher agentd installs itself (under $XDG_DATA_HOME/agentd, else ~/.local/share/agentd) is not an override", async () => {
+    for (const withXdg of [false, true]) {
+      const home = await realTempDir("agentd-home-");
+      const xdg = withXdg ? await realTempDir("agentd-xdg-") : "";
+      const d = await startDaemon({ home, env: { AGENTD_LOG: "info", XDG_DATA_HOME: xdg } });
+      daemons.push(d);
+      const res = await fetch(`${d.base}/v1/agents/mock/install`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: "{}",
+      });
+      assert.equal(res.status, 200, await res.text());
+      const base = withXdg ? path.join(xdg, "agentd") : path.join(home, ".local/share/agentd");
+      assert.ok(fs.existsSync(path.join(base, "bin/agent_processes/mock-acp")), `installed under ${base}`);
+      if (withXdg) assert.equal(fs.existsSync(path.join(home, ".local/share/agentd")), false, "HOME untouched");
+      await promptOnce(d, home);
+      assert.doesNotMatch(d.logs(), /starting the launcher/);
+    }
   });
 
   test("claude starts with IS_SANDBOX=1 whatever the daemon's was, and CLAUDE_CODE_MAX_RETRIES=5 unless set", async () => {
