@@ -16,6 +16,7 @@
 #include "xmalloc.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,10 +42,15 @@ struct ws_conn {
     bool peer_closed; /* theirs has arrived: parse nothing more */
     bool discard;     /* a fault: parse nothing more, drop what comes until EOF or the grace */
     bool ending;      /* uv_close has been called */
+    uint64_t moved;   /* bytes read and written (progress, for the spin guard) */
+    uint64_t moved0;  /* moved at the end of the last turn */
+    unsigned dry;     /* turns without progress in the current second */
+    uint64_t dry_since;
 };
 
 static struct ws_conn *conns;
 static unsigned nconns;
+static unsigned long nstuck; /* connections ended by the spin guard */
 
 static const struct ws_transport transport;
 
@@ -122,6 +128,7 @@ static void on_written(void *owner, int status)
 /* Writes (p, n): at once if the socket takes it all, else the rest is queued. */
 static int conn_write(struct ws_conn *c, const unsigned char *p, size_t n)
 {
+    c->moved += n;
     switch (sock_write((uv_stream_t *)&c->tcp, p, n, true, on_written, c)) {
     case SOCK_WRITE_DONE:
         kick(c); /* the next turn, as on_written would */
@@ -192,8 +199,38 @@ static void on_turn(uv_idle_t *h)
         if (r == 0 && c->discard && uv_shutdown(&c->shut, (uv_stream_t *)&c->tcp, NULL) < 0)
             r = -1;
     }
-    if (r < 0)
+    if (r < 0) {
         conn_end(c);
+        return;
+    }
+    /*
+     * The spin guard (as the HTTP listener's, stream/limits.h): a session that
+     * asks for turn after turn and never writes, while nothing is read, is a
+     * bug that would keep the loop from sleeping.  It is logged and ended.
+     */
+    if (c->moved != c->moved0) {
+        c->moved0 = c->moved;
+        c->dry = 0;
+    } else if (!c->ending) {
+        uint64_t now = uv_now(c->tcp.loop);
+        if (now - c->dry_since >= 1000) {
+            c->dry_since = now;
+            c->dry = 0;
+        }
+        if (++c->dry > LIM_CONN_DRY_PASSES) {
+            log_error("ws",
+                      "a WebSocket connection made no progress in %d turns within a second: "
+                      "closing it",
+                      LIM_CONN_DRY_PASSES);
+            nstuck++;
+            conn_end(c);
+        }
+    }
+}
+
+unsigned long ws_server_stuck_closed(void)
+{
+    return nstuck;
 }
 
 /*
@@ -295,6 +332,7 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
         conn_end(c);
         return;
     }
+    c->moved += (uint64_t)n;
     feed(c, (const unsigned char *)b->base, (size_t)n);
 }
 

@@ -34,5 +34,7 @@ int ws_server_accept(uv_loop_t *loop, int fd, const char *key, size_t key_len, c
 unsigned ws_server_count(void);
 /* Closes every connection now (shutdown). */
 void ws_server_close_all(void);
+/* Connections ended because they made no progress (a bug; for tests and diagnostics). */
+unsigned long ws_server_stuck_closed(void);
 
 #endif

@@ -7,8 +7,11 @@
  * that asks to be called again on every loop turn forever (a bug across
  * passes: closed after LIM_CONN_DRY_PASSES in a second); a slow but honest
  * source (nothing for 20 turns, then bytes) is left alone; and other
- * connections are served throughout.  The client is a plain non-blocking
- * socket on loopback, the loop runs in this process.
+ * connections are served throughout.  Last, the WebSocket server side
+ * (stream/ws_server.c) under a session that asks for a turn from every turn
+ * and never sends: ended after LIM_CONN_DRY_PASSES turns in a second.  The
+ * client is a plain non-blocking socket on loopback, the loop runs in this
+ * process.
  */
 #include "../../agentd/config.h"
 #include "../../agentd/router.h"
@@ -16,6 +19,8 @@
 #include "../../stream/http.h"
 #include "../../stream/http_conn.h"
 #include "../../stream/log.h"
+#include "../../stream/ws.h"
+#include "../../stream/ws_server.h"
 #include "../../stream/xmalloc.h"
 
 #include <arpa/inet.h>
@@ -300,12 +305,91 @@ static void test_honest_slow_source_and_others_served(void **state)
     assert_int_equal(http_conn_stuck_closed(), before);
 }
 
+/* ---- the WebSocket server side ----------------------------------------------------------------
+ */
+
+static unsigned ws_writables;
+static bool ws_closed;
+
+static void ws_message(struct ws_session *s, void *ctx, const void *p, size_t n, bool binary)
+{
+    (void)s;
+    (void)ctx;
+    (void)p;
+    (void)n;
+    (void)binary;
+}
+/* The bug: asks for another turn and sends nothing. */
+static void ws_writable(struct ws_session *s, void *ctx)
+{
+    (void)ctx;
+    ws_writables++;
+    ws_want_write(s);
+}
+static void ws_gone(struct ws_session *s, void *ctx)
+{
+    (void)s;
+    (void)ctx;
+    ws_closed = true;
+}
+static const struct ws_ops buggy_ws_ops = {ws_message, ws_writable, ws_gone};
+
+static struct ws_session *open_buggy(const struct ws_transport *tr, void *conn, void *arg)
+{
+    struct ws_session *s = ws_session_new(tr, conn, &buggy_ws_ops, NULL, 1024);
+
+    (void)arg;
+    ws_want_write(s);
+    return s;
+}
+
+static void test_ws_spin_across_turns(void **state)
+{
+    static const char key[] = "dGhlIHNhbXBsZSBub25jZQ==";
+    struct sockaddr_in sa;
+    socklen_t len = sizeof(sa);
+    unsigned long before = ws_server_stuck_closed();
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), cfd, sfd;
+    char buf[4096];
+    bool closed = false;
+
+    (void)state;
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(lfd, 1), 0);
+    assert_int_equal(getsockname(lfd, (struct sockaddr *)&sa, &len), 0);
+    cfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_int_equal(connect(cfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    sfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+    close(lfd);
+    assert_true(sfd >= 0);
+    assert_int_equal(ws_server_accept(loop, sfd, key, strlen(key), NULL, 0, open_buggy, NULL), 0);
+    for (unsigned t = 0; t < 100000 && !closed; t++) {
+        ssize_t r;
+        uv_run(loop, UV_RUN_NOWAIT);
+        while ((r = recv(cfd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+            ;
+        closed = r == 0 || (r < 0 && errno != EAGAIN);
+    }
+    close(cfd);
+    for (unsigned t = 0; t < 10 && !ws_closed; t++)
+        uv_run(loop, UV_RUN_NOWAIT);
+    assert_true(closed);
+    assert_true(ws_closed);
+    assert_int_equal(ws_server_stuck_closed(), before + 1);
+    assert_true(ws_writables > LIM_CONN_DRY_PASSES);
+    assert_true(ws_writables < 2 * LIM_CONN_DRY_PASSES + 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_spin_within_a_pass),
         cmocka_unit_test_setup(test_spin_across_turns, start_server),
         cmocka_unit_test(test_honest_slow_source_and_others_served),
+        cmocka_unit_test(test_ws_spin_across_turns),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
