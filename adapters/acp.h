@@ -11,10 +11,8 @@
 #include <stddef.h>
 #include <uv.h>
 
-extern const struct route acp_routes[];
-extern const size_t acp_routes_count;
-extern const struct route agent_routes[];
-extern const size_t agent_routes_count;
+/* Hands the module's route tables (/v1/acp, /v1/agents, /v1/config) to add. */
+void acp_register(route_add_fn add);
 
 void acp_init(uv_loop_t *loop);
 /* SIGTERM to every agent (process groups), ends every stream. */

@@ -22,6 +22,7 @@
 #include "acp.h"
 
 #include "acp_internal.h"
+#include "routes_internal.h"
 
 #include "../stream/json.h"
 #include "../stream/log.h"
@@ -546,10 +547,18 @@ static void handle_delete(struct http_req *req)
     http_reply_empty(req, 204);
 }
 
-const struct route acp_routes[] = {
+/* The endpoints of this file. */
+static const struct route routes[] = {
     {HTTP_GET, "/v1/acp", handle_list, 0},
     {HTTP_POST, "/v1/acp/{}", handle_post, ROUTE_STREAM_BODY},
     {HTTP_GET, "/v1/acp/{}", handle_subscribe, 0},
     {HTTP_DELETE, "/v1/acp/{}", handle_delete, 0},
 };
-const size_t acp_routes_count = sizeof(acp_routes) / sizeof(acp_routes[0]);
+static const struct route_table acp__routes = ROUTE_TABLE(routes);
+
+void acp_register(route_add_fn add)
+{
+    add(&acp__routes);        /* here: the ACP bridge, /v1/acp */
+    add(&acp__agent_routes);  /* agent_routes.c: /v1/agents */
+    add(&acp__config_routes); /* config_routes.c: /v1/config/mcp and /v1/config/skills */
+}

@@ -4,6 +4,7 @@
  */
 #include "acp.h"
 #include "agent.h"
+#include "routes_internal.h"
 
 #include "../stream/http.h"
 #include "../stream/json.h"
@@ -173,9 +174,10 @@ fail:
     http_reply_problem(req, &err);
 }
 
-const struct route agent_routes[] = {
+/* The endpoints of this file (registered by acp_register(), acp_routes.c). */
+static const struct route routes[] = {
     {HTTP_GET, "/v1/agents", handle_list, 0},
     {HTTP_GET, "/v1/agents/{}", handle_get, 0},
     {HTTP_POST, "/v1/agents/{}/install", handle_install, ROUTE_JSON_BODY},
 };
-const size_t agent_routes_count = sizeof(agent_routes) / sizeof(agent_routes[0]);
+const struct route_table acp__agent_routes = ROUTE_TABLE(routes);

@@ -10,7 +10,7 @@
  * <directory>/.sandbox-agent/config/{mcp,skills}.json, created on demand;
  * a DELETE of an absent entry writes nothing.
  */
-#include "config_routes.h"
+#include "routes_internal.h"
 
 #include "config_decode.h"
 
@@ -388,7 +388,8 @@ static void handle_skills_delete(struct http_req *req)
     handle(req, CONFIG_SKILLS, CONFIG_DELETE);
 }
 
-const struct route config_routes[] = {
+/* The endpoints of this file (registered by acp_register(), acp_routes.c). */
+static const struct route routes[] = {
     {HTTP_GET, "/v1/config/mcp", handle_mcp_get, 0},
     {HTTP_PUT, "/v1/config/mcp", handle_mcp_put, ROUTE_JSON_BODY},
     {HTTP_DELETE, "/v1/config/mcp", handle_mcp_delete, 0},
@@ -396,4 +397,4 @@ const struct route config_routes[] = {
     {HTTP_PUT, "/v1/config/skills", handle_skills_put, ROUTE_JSON_BODY},
     {HTTP_DELETE, "/v1/config/skills", handle_skills_delete, 0},
 };
-const size_t config_routes_count = sizeof(config_routes) / sizeof(config_routes[0]);
+const struct route_table acp__config_routes = ROUTE_TABLE(routes);

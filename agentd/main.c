@@ -10,7 +10,6 @@
 #include "server.h"
 
 #include "../adapters/acp.h"
-#include "../adapters/config_routes.h"
 #include "../adapters/mock_agent.h"
 #include "../desktop/desktop.h"
 #include "../fs/fs.h"
@@ -56,6 +55,7 @@ static const struct route core_routes[] = {
     {HTTP_GET, "/v1/health", handle_health, 0},
     {HTTP_GET, "/", handle_root, ROUTE_PUBLIC},
 };
+static const struct route_table core_table = ROUTE_TABLE(core_routes);
 
 static void on_close_walk(uv_handle_t *h, void *arg)
 {
@@ -141,20 +141,19 @@ int main(int argc, char **argv)
         fprintf(stderr, "agentd: --fs-root %s: %s\n", cfg.fs_root, strerror(-r));
         return 2;
     }
-    router_add(core_routes, sizeof(core_routes) / sizeof(core_routes[0]));
-    router_add(fs_routes, fs_routes_count);
+    /* Each module hands over its own route tables (each declared beside its handlers). */
+    router_add_table(&core_table);
+    fs_register(router_add_table);
     proc_init(loop);
-    router_add(proc_routes, proc_routes_count);
+    proc_register(router_add_table);
     acp_init(loop);
-    router_add(agent_routes, agent_routes_count);
-    router_add(acp_routes, acp_routes_count);
-    router_add(config_routes, config_routes_count);
+    acp_register(router_add_table);
     r = desk_init(loop);
     if (r < 0) {
         fprintf(stderr, "agentd: cannot start the desktop's X thread: %s\n", strerror(-r));
         return 1;
     }
-    router_add(desk_routes, desk_routes_count);
+    desk_register(router_add_table);
 
     r = server_start(loop, &cfg, &port);
     if (r < 0)

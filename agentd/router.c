@@ -9,13 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ROUTER_TABLES_MAX 16
+#define ROUTER_TABLES_MAX 32
 #define ROUTER_CAPTURES   4
-
-struct route_table {
-    const struct route *routes;
-    size_t n;
-};
 
 static struct route_table tables[ROUTER_TABLES_MAX];
 static size_t n_tables;
@@ -43,6 +38,11 @@ void router_add(const struct route *routes, size_t n)
             router_bug(p, "more {} captures than ROUTER_CAPTURES");
     }
     tables[n_tables++] = (struct route_table){routes, n};
+}
+
+void router_add_table(const struct route_table *t)
+{
+    router_add(t->routes, t->n);
 }
 
 struct capture {

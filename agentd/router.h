@@ -21,6 +21,8 @@ enum router_result {
  * startup).
  */
 void router_add(const struct route *routes, size_t n);
+/* The same for a module's table (a route_add_fn, given to each module's <prefix>_register()). */
+void router_add_table(const struct route_table *t);
 /*
  * Matches req.  On ROUTER_MATCH the `{}` captures are stored in req
  * (http_param). *ret_allow is the method mask the path accepts (GET adds HEAD).

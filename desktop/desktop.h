@@ -1,7 +1,7 @@
 /*
  * The desktop (the /v1/desktop routes, spec section 5): an Xvfb + openbox runtime
  * driven in-process through Xlib (XShm capture, XTest input) instead of
- * forked helpers.  agentd/ registers desk_routes and calls the life-cycle
+ * forked helpers.  agentd/ calls desk_register() and the life-cycle
  * functions below on the loop thread.
  */
 #ifndef DESKTOP_DESKTOP_H
@@ -11,8 +11,8 @@
 
 #include <uv.h>
 
-extern const struct route desk_routes[];
-extern const size_t desk_routes_count;
+/* Hands every /v1/desktop route table to add (agentd/main.c gives the router's). */
+void desk_register(route_add_fn add);
 
 /* Starts the X thread (no X connection yet). Returns 0 or a negative errno. */
 int desk_init(uv_loop_t *loop);

@@ -381,7 +381,7 @@ static void submit(struct http_req *req, struct desk_clip_cmd *cmd)
     wake_thread(c);
 }
 
-void desk_handle_clipboard_get(struct http_req *req)
+static void handle_clipboard_get(struct http_req *req)
 {
     struct desk_clip_req q;
     struct problem err;
@@ -399,7 +399,7 @@ void desk_handle_clipboard_get(struct http_req *req)
     submit(req, cmd);
 }
 
-void desk_handle_clipboard_set(struct http_req *req)
+static void handle_clipboard_set(struct http_req *req)
 {
     struct desk_clip_req q;
     struct problem err;
@@ -423,3 +423,10 @@ void desk_handle_clipboard_set(struct http_req *req)
     cmd->len = q.len;
     submit(req, cmd);
 }
+
+/* The endpoints of this file (registered by desk_register(), desktop_routes.c). */
+static const struct route routes[] = {
+    {HTTP_GET, "/v1/desktop/clipboard", handle_clipboard_get, 0},
+    {HTTP_POST, "/v1/desktop/clipboard", handle_clipboard_set, ROUTE_JSON_BODY},
+};
+const struct route_table desk__clipboard_routes = ROUTE_TABLE(routes);

@@ -250,26 +250,12 @@ void desk_clip_done(void);
 
 /* ---- routes --------------------------------------------------------------------------------- */
 
-void desk_handle_status(struct http_req *req);
-void desk_handle_start(struct http_req *req);
-void desk_handle_stop(struct http_req *req);
-void desk_handle_display_info(struct http_req *req);
-void desk_handle_screenshot(struct http_req *req);
-void desk_handle_screenshot_region(struct http_req *req);
-void desk_handle_windows(struct http_req *req);
-void desk_handle_window_focused(struct http_req *req);
-void desk_handle_window_focus(struct http_req *req);
-void desk_handle_window_move(struct http_req *req);
-void desk_handle_window_resize(struct http_req *req);
-void desk_handle_clipboard_get(struct http_req *req);
-void desk_handle_clipboard_set(struct http_req *req);
-void desk_handle_launch(struct http_req *req);
-void desk_handle_open(struct http_req *req);
-void desk_handle_rec_start(struct http_req *req);
-void desk_handle_rec_stop(struct http_req *req);
-void desk_handle_rec_list(struct http_req *req);
-void desk_handle_rec_get(struct http_req *req);
-void desk_handle_rec_download(struct http_req *req);
-void desk_handle_rec_delete(struct http_req *req);
+/* Each file's endpoints, declared beside its handlers; desk_register() hands them on. */
+extern const struct route_table desk__runtime_routes;   /* desktop_runtime.c */
+extern const struct route_table desk__shot_routes;      /* desktop_shot.c */
+extern const struct route_table desk__windows_routes;   /* desktop_windows.c */
+extern const struct route_table desk__clipboard_routes; /* desktop_clipboard.c */
+extern const struct route_table desk__launch_routes;    /* desktop_launch.c */
+extern const struct route_table desk__record_routes;    /* desktop_record.c */
 
 #endif

@@ -325,7 +325,7 @@ static void runtime_failed(struct problem *err, const char *prefix)
     cJSON_Delete(ext);
 }
 
-void desk_handle_launch(struct http_req *req)
+static void handle_launch(struct http_req *req)
 {
     struct desk_launch_req r;
     struct problem err;
@@ -360,7 +360,7 @@ out:
     desk_launch_req_done(&r);
 }
 
-void desk_handle_open(struct http_req *req)
+static void handle_open(struct http_req *req)
 {
     struct desk_open_req r;
     struct problem err;
@@ -394,3 +394,10 @@ void desk_handle_open(struct http_req *req)
 out:
     desk_open_req_done(&r);
 }
+
+/* The endpoints of this file (registered by desk_register(), desktop_routes.c). */
+static const struct route routes[] = {
+    {HTTP_POST, "/v1/desktop/launch", handle_launch, ROUTE_JSON_BODY},
+    {HTTP_POST, "/v1/desktop/open", handle_open, ROUTE_JSON_BODY},
+};
+const struct route_table desk__launch_routes = ROUTE_TABLE(routes);

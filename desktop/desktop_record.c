@@ -409,7 +409,7 @@ out_ext:
     return -1;
 }
 
-void desk_handle_rec_start(struct http_req *req)
+static void handle_recording_start(struct http_req *req)
 {
     struct problem err;
     size_t len = 0;
@@ -464,7 +464,7 @@ void desk_handle_rec_start(struct http_req *req)
     cJSON_Delete(o);
 }
 
-void desk_handle_rec_stop(struct http_req *req)
+static void handle_recording_stop(struct http_req *req)
 {
     if (!rs.active) {
         reply_conflict(req, "no desktop recording is active");
@@ -474,7 +474,7 @@ void desk_handle_rec_stop(struct http_req *req)
     begin_stop();
 }
 
-void desk_handle_rec_list(struct http_req *req)
+static void handle_recordings(struct http_req *req)
 {
     cJSON *o = cJSON_CreateObject(), *a = cJSON_AddArrayToObject(o, "recordings");
 
@@ -484,7 +484,7 @@ void desk_handle_rec_list(struct http_req *req)
     cJSON_Delete(o);
 }
 
-void desk_handle_rec_get(struct http_req *req)
+static void handle_recording_get(struct http_req *req)
 {
     struct rec *r = rec_of_request(req);
 
@@ -529,7 +529,7 @@ static void delete_done(void *arg)
     free(d);
 }
 
-void desk_handle_rec_delete(struct http_req *req)
+static void handle_recording_delete(struct http_req *req)
 {
     struct rec *r = rec_of_request(req);
     struct rec_delete *d;
@@ -625,7 +625,7 @@ out:
     http_req_unref(req);
 }
 
-void desk_handle_rec_download(struct http_req *req)
+static void handle_recording_download(struct http_req *req)
 {
     struct rec *r = rec_of_request(req);
     struct rec_download *d;
@@ -689,3 +689,14 @@ void desk_rec_done(void)
         rec_unref(r);
     }
 }
+
+/* The endpoints of this file (registered by desk_register(), desktop_routes.c). */
+static const struct route routes[] = {
+    {HTTP_POST, "/v1/desktop/recording/start", handle_recording_start, ROUTE_JSON_BODY},
+    {HTTP_POST, "/v1/desktop/recording/stop", handle_recording_stop, 0},
+    {HTTP_GET, "/v1/desktop/recordings", handle_recordings, 0},
+    {HTTP_GET, "/v1/desktop/recordings/{}", handle_recording_get, 0},
+    {HTTP_DELETE, "/v1/desktop/recordings/{}", handle_recording_delete, 0},
+    {HTTP_GET, "/v1/desktop/recordings/{}/download", handle_recording_download, 0},
+};
+const struct route_table desk__record_routes = ROUTE_TABLE(routes);

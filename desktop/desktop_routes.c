@@ -1,6 +1,7 @@
 /*
- * desktop_routes: the /v1/desktop route table, and the mouse and keyboard
- * handlers.  A handler decodes and validates on the loop thread (4xx at
+ * desktop_routes: desk_register() (every /v1/desktop route table of the
+ * module, each declared beside its handlers) and the mouse and keyboard
+ * endpoints.  A handler decodes and validates on the loop thread (4xx at
  * once), then queues one job on the X thread and replies from its done().
  * Routes of later milestones answer 501 problem+json, never a fake success.
  */
@@ -79,7 +80,7 @@ static void submit_input(struct http_req *req, struct input_job *in)
     desk_x_submit(&in->job);
 }
 
-static void handle_mouse(struct http_req *req, enum desk_mouse_op op)
+static void mouse_request(struct http_req *req, enum desk_mouse_op op)
 {
     struct input_job *in;
     struct desk_mouse_req m;
@@ -99,7 +100,7 @@ static void handle_mouse(struct http_req *req, enum desk_mouse_op op)
     submit_input(req, in);
 }
 
-static void handle_key(struct http_req *req, enum desk_key_op op)
+static void key_request(struct http_req *req, enum desk_key_op op)
 {
     struct input_job *in;
     struct desk_key_req k;
@@ -121,53 +122,53 @@ static void handle_key(struct http_req *req, enum desk_key_op op)
     submit_input(req, in);
 }
 
-static void h_position(struct http_req *req)
+static void handle_mouse_position(struct http_req *req)
 {
-    handle_mouse(req, DESK_MOUSE_POSITION);
+    mouse_request(req, DESK_MOUSE_POSITION);
 }
-static void h_move(struct http_req *req)
+static void handle_mouse_move(struct http_req *req)
 {
-    handle_mouse(req, DESK_MOUSE_MOVE);
+    mouse_request(req, DESK_MOUSE_MOVE);
 }
-static void h_click(struct http_req *req)
+static void handle_mouse_click(struct http_req *req)
 {
-    handle_mouse(req, DESK_MOUSE_CLICK);
+    mouse_request(req, DESK_MOUSE_CLICK);
 }
-static void h_down(struct http_req *req)
+static void handle_mouse_down(struct http_req *req)
 {
-    handle_mouse(req, DESK_MOUSE_DOWN);
+    mouse_request(req, DESK_MOUSE_DOWN);
 }
-static void h_up(struct http_req *req)
+static void handle_mouse_up(struct http_req *req)
 {
-    handle_mouse(req, DESK_MOUSE_UP);
+    mouse_request(req, DESK_MOUSE_UP);
 }
-static void h_drag(struct http_req *req)
+static void handle_mouse_drag(struct http_req *req)
 {
-    handle_mouse(req, DESK_MOUSE_DRAG);
+    mouse_request(req, DESK_MOUSE_DRAG);
 }
-static void h_scroll(struct http_req *req)
+static void handle_mouse_scroll(struct http_req *req)
 {
-    handle_mouse(req, DESK_MOUSE_SCROLL);
+    mouse_request(req, DESK_MOUSE_SCROLL);
 }
-static void h_type(struct http_req *req)
+static void handle_key_type(struct http_req *req)
 {
-    handle_key(req, DESK_KEY_TYPE);
+    key_request(req, DESK_KEY_TYPE);
 }
-static void h_press(struct http_req *req)
+static void handle_key_press(struct http_req *req)
 {
-    handle_key(req, DESK_KEY_PRESS);
+    key_request(req, DESK_KEY_PRESS);
 }
-static void h_key_down(struct http_req *req)
+static void handle_key_down(struct http_req *req)
 {
-    handle_key(req, DESK_KEY_DOWN);
+    key_request(req, DESK_KEY_DOWN);
 }
-static void h_key_up(struct http_req *req)
+static void handle_key_up(struct http_req *req)
 {
-    handle_key(req, DESK_KEY_UP);
+    key_request(req, DESK_KEY_UP);
 }
 
 /* Routes of later milestones: an honest 501. */
-static void h_not_implemented(struct http_req *req)
+static void handle_not_implemented(struct http_req *req)
 {
     struct problem err;
 
@@ -176,43 +177,33 @@ static void h_not_implemented(struct http_req *req)
     http_reply_problem(req, &err);
 }
 
-const struct route desk_routes[] = {
-    {HTTP_GET, "/v1/desktop/status", desk_handle_status, 0},
-    {HTTP_POST, "/v1/desktop/start", desk_handle_start, ROUTE_JSON_BODY},
-    {HTTP_POST, "/v1/desktop/stop", desk_handle_stop, 0},
-    {HTTP_GET, "/v1/desktop/display/info", desk_handle_display_info, 0},
-    {HTTP_GET, "/v1/desktop/screenshot", desk_handle_screenshot, 0},
-    {HTTP_GET, "/v1/desktop/screenshot/region", desk_handle_screenshot_region, 0},
-    {HTTP_GET, "/v1/desktop/mouse/position", h_position, 0},
-    {HTTP_POST, "/v1/desktop/mouse/move", h_move, ROUTE_JSON_BODY},
-    {HTTP_POST, "/v1/desktop/mouse/click", h_click, ROUTE_JSON_BODY},
-    {HTTP_POST, "/v1/desktop/mouse/down", h_down, ROUTE_JSON_BODY},
-    {HTTP_POST, "/v1/desktop/mouse/up", h_up, ROUTE_JSON_BODY},
-    {HTTP_POST, "/v1/desktop/mouse/drag", h_drag, ROUTE_JSON_BODY},
-    {HTTP_POST, "/v1/desktop/mouse/scroll", h_scroll, ROUTE_JSON_BODY},
-    {HTTP_POST, "/v1/desktop/keyboard/type", h_type, ROUTE_JSON_BODY},
-    {HTTP_POST, "/v1/desktop/keyboard/press", h_press, ROUTE_JSON_BODY},
-    {HTTP_POST, "/v1/desktop/keyboard/down", h_key_down, ROUTE_JSON_BODY},
-    {HTTP_POST, "/v1/desktop/keyboard/up", h_key_up, ROUTE_JSON_BODY},
-    {HTTP_GET, "/v1/desktop/windows", desk_handle_windows, 0},
-    {HTTP_GET, "/v1/desktop/windows/focused", desk_handle_window_focused, 0},
-    {HTTP_POST, "/v1/desktop/windows/{}/focus", desk_handle_window_focus, 0},
-    {HTTP_POST, "/v1/desktop/windows/{}/move", desk_handle_window_move, ROUTE_JSON_BODY},
-    {HTTP_POST, "/v1/desktop/windows/{}/resize", desk_handle_window_resize, ROUTE_JSON_BODY},
-    {HTTP_GET, "/v1/desktop/clipboard", desk_handle_clipboard_get, 0},
-    {HTTP_POST, "/v1/desktop/clipboard", desk_handle_clipboard_set, ROUTE_JSON_BODY},
-    {HTTP_POST, "/v1/desktop/launch", desk_handle_launch, ROUTE_JSON_BODY},
-    {HTTP_POST, "/v1/desktop/open", desk_handle_open, ROUTE_JSON_BODY},
-    {HTTP_POST, "/v1/desktop/recording/start", desk_handle_rec_start, ROUTE_JSON_BODY},
-    {HTTP_POST, "/v1/desktop/recording/stop", desk_handle_rec_stop, 0},
-    {HTTP_GET, "/v1/desktop/recordings", desk_handle_rec_list, 0},
-    {HTTP_GET, "/v1/desktop/recordings/{}", desk_handle_rec_get, 0},
-    {HTTP_DELETE, "/v1/desktop/recordings/{}", desk_handle_rec_delete, 0},
-    {HTTP_GET, "/v1/desktop/recordings/{}/download", desk_handle_rec_download, 0},
-    {HTTP_POST, "/v1/desktop/stream/start", h_not_implemented, 0},
-    {HTTP_POST, "/v1/desktop/stream/stop", h_not_implemented, 0},
-    {HTTP_GET, "/v1/desktop/stream/status", h_not_implemented, 0},
-    {HTTP_GET, "/v1/desktop/stream/signaling", h_not_implemented, 0},
+/* The endpoints of this file. */
+static const struct route routes[] = {
+    {HTTP_GET, "/v1/desktop/mouse/position", handle_mouse_position, 0},
+    {HTTP_POST, "/v1/desktop/mouse/move", handle_mouse_move, ROUTE_JSON_BODY},
+    {HTTP_POST, "/v1/desktop/mouse/click", handle_mouse_click, ROUTE_JSON_BODY},
+    {HTTP_POST, "/v1/desktop/mouse/down", handle_mouse_down, ROUTE_JSON_BODY},
+    {HTTP_POST, "/v1/desktop/mouse/up", handle_mouse_up, ROUTE_JSON_BODY},
+    {HTTP_POST, "/v1/desktop/mouse/drag", handle_mouse_drag, ROUTE_JSON_BODY},
+    {HTTP_POST, "/v1/desktop/mouse/scroll", handle_mouse_scroll, ROUTE_JSON_BODY},
+    {HTTP_POST, "/v1/desktop/keyboard/type", handle_key_type, ROUTE_JSON_BODY},
+    {HTTP_POST, "/v1/desktop/keyboard/press", handle_key_press, ROUTE_JSON_BODY},
+    {HTTP_POST, "/v1/desktop/keyboard/down", handle_key_down, ROUTE_JSON_BODY},
+    {HTTP_POST, "/v1/desktop/keyboard/up", handle_key_up, ROUTE_JSON_BODY},
+    {HTTP_POST, "/v1/desktop/stream/start", handle_not_implemented, 0},
+    {HTTP_POST, "/v1/desktop/stream/stop", handle_not_implemented, 0},
+    {HTTP_GET, "/v1/desktop/stream/status", handle_not_implemented, 0},
+    {HTTP_GET, "/v1/desktop/stream/signaling", handle_not_implemented, 0},
 };
+static const struct route_table desk__input_routes = ROUTE_TABLE(routes);
 
-const size_t desk_routes_count = sizeof(desk_routes) / sizeof(desk_routes[0]);
+void desk_register(route_add_fn add)
+{
+    add(&desk__runtime_routes);   /* desktop_runtime.c: status, start, stop, display info */
+    add(&desk__shot_routes);      /* desktop_shot.c: screenshots */
+    add(&desk__input_routes);     /* here: mouse and keyboard, and the stream (501) */
+    add(&desk__windows_routes);   /* desktop_windows.c */
+    add(&desk__clipboard_routes); /* desktop_clipboard.c */
+    add(&desk__launch_routes);    /* desktop_launch.c: launch and open */
+    add(&desk__record_routes);    /* desktop_record.c: recordings */
+}

@@ -563,7 +563,7 @@ static void start_openbox(void)
 
 /* ---- handlers ----------------------------------------------------------------------------- */
 
-void desk_handle_status(struct http_req *req)
+static void handle_status(struct http_req *req)
 {
     /* Active: the X thread adds the windows (spec 5.1). */
     if (rt->state == DESK_ACTIVE && rt->connected)
@@ -572,7 +572,7 @@ void desk_handle_status(struct http_req *req)
         reply_status(req);
 }
 
-void desk_handle_start(struct http_req *req)
+static void handle_start(struct http_req *req)
 {
     struct desk_start_req s;
     struct problem err;
@@ -663,7 +663,7 @@ static void stop_after_recording(void *arg)
     http_req_unref(req);
 }
 
-void desk_handle_stop(struct http_req *req)
+static void handle_stop(struct http_req *req)
 {
     /* An active recording is finalised first, while its X server still runs. */
     http_req_ref(req);
@@ -673,7 +673,7 @@ void desk_handle_stop(struct http_req *req)
     stop_now(req);
 }
 
-void desk_handle_display_info(struct http_req *req)
+static void handle_display_info(struct http_req *req)
 {
     cJSON *o;
     char display[32];
@@ -739,3 +739,12 @@ void desk_done(void)
     free(rt->log_path);
     rt->state_dir = rt->home_dir = rt->log_path = NULL;
 }
+
+/* The endpoints of this file (registered by desk_register(), desktop_routes.c). */
+static const struct route routes[] = {
+    {HTTP_GET, "/v1/desktop/status", handle_status, 0},
+    {HTTP_POST, "/v1/desktop/start", handle_start, ROUTE_JSON_BODY},
+    {HTTP_POST, "/v1/desktop/stop", handle_stop, 0},
+    {HTTP_GET, "/v1/desktop/display/info", handle_display_info, 0},
+};
+const struct route_table desk__runtime_routes = ROUTE_TABLE(routes);

@@ -191,12 +191,19 @@ static void handle(struct http_req *req, bool region)
     desk_change_wait(req, &q, s->frame_no, q.wait_ms, on_wait, s);
 }
 
-void desk_handle_screenshot(struct http_req *req)
+static void handle_screenshot(struct http_req *req)
 {
     handle(req, false);
 }
 
-void desk_handle_screenshot_region(struct http_req *req)
+static void handle_screenshot_region(struct http_req *req)
 {
     handle(req, true);
 }
+
+/* The endpoints of this file (registered by desk_register(), desktop_routes.c). */
+static const struct route routes[] = {
+    {HTTP_GET, "/v1/desktop/screenshot", handle_screenshot, 0},
+    {HTTP_GET, "/v1/desktop/screenshot/region", handle_screenshot_region, 0},
+};
+const struct route_table desk__shot_routes = ROUTE_TABLE(routes);

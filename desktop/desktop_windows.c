@@ -796,13 +796,13 @@ void desk_windows_reply_status(struct http_req *req, cJSON *status)
     desk_x_submit(&j->job);
 }
 
-void desk_handle_windows(struct http_req *req)
+static void handle_windows(struct http_req *req)
 {
     if (desk_require_active(req))
         desk_x_submit(&job_new(req, W_LIST)->job);
 }
 
-void desk_handle_window_focused(struct http_req *req)
+static void handle_window_focused(struct http_req *req)
 {
     if (desk_require_active(req))
         desk_x_submit(&job_new(req, W_FOCUSED)->job);
@@ -841,17 +841,27 @@ static void handle_action(struct http_req *req, enum win_op op)
     desk_x_submit(&j->job);
 }
 
-void desk_handle_window_focus(struct http_req *req)
+static void handle_window_focus(struct http_req *req)
 {
     handle_action(req, W_FOCUS);
 }
 
-void desk_handle_window_move(struct http_req *req)
+static void handle_window_move(struct http_req *req)
 {
     handle_action(req, W_MOVE);
 }
 
-void desk_handle_window_resize(struct http_req *req)
+static void handle_window_resize(struct http_req *req)
 {
     handle_action(req, W_RESIZE);
 }
+
+/* The endpoints of this file (registered by desk_register(), desktop_routes.c). */
+static const struct route routes[] = {
+    {HTTP_GET, "/v1/desktop/windows", handle_windows, 0},
+    {HTTP_GET, "/v1/desktop/windows/focused", handle_window_focused, 0},
+    {HTTP_POST, "/v1/desktop/windows/{}/focus", handle_window_focus, 0},
+    {HTTP_POST, "/v1/desktop/windows/{}/move", handle_window_move, ROUTE_JSON_BODY},
+    {HTTP_POST, "/v1/desktop/windows/{}/resize", handle_window_resize, ROUTE_JSON_BODY},
+};
+const struct route_table desk__windows_routes = ROUTE_TABLE(routes);

@@ -10,8 +10,8 @@
 #include <stddef.h>
 #include <uv.h>
 
-extern const struct route fs_routes[];
-extern const size_t fs_routes_count;
+/* Hands every /v1/fs route table to add (agentd/main.c gives the router's). */
+void fs_register(route_add_fn add);
 
 /* root: NULL, or the directory every path must stay beneath. Returns 0 or -errno. */
 int fs_init(uv_loop_t *loop, const char *root);

@@ -214,7 +214,7 @@ static void upload_release(void *arg)
 static const struct fs_spool_ops upload_ops = {upload_open, upload_commit, upload_reply,
                                                upload_release};
 
-void fs_handle_upload(struct http_req *req)
+static void handle_upload(struct http_req *req)
 {
     struct upload *u = xcalloc(1, sizeof(*u));
     struct problem err;
@@ -332,7 +332,7 @@ static void download_open_done(void *arg)
     http_req_unref(req);
 }
 
-void fs_handle_download(struct http_req *req)
+static void handle_download(struct http_req *req)
 {
     struct download *d = xcalloc(1, sizeof(*d));
     struct problem err;
@@ -349,3 +349,10 @@ void fs_handle_download(struct http_req *req)
     http_req_ref(req);
     work_submit(download_open_run, download_open_done, d);
 }
+
+/* The endpoints of this file (registered by fs_register(), fs_routes.c). */
+static const struct route routes[] = {
+    {HTTP_GET, "/v1/fs/file", handle_download, 0},
+    {HTTP_PUT, "/v1/fs/file", handle_upload, ROUTE_STREAM_BODY},
+};
+const struct route_table fs__file_routes = ROUTE_TABLE(routes);

@@ -11,10 +11,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-void fs_handle_download(struct http_req *req);
-void fs_handle_upload(struct http_req *req);
-void fs_handle_upload_batch(struct http_req *req);
-void fs_handle_watch(struct http_req *req);
+#include "../stream/route.h"
+
+/* The endpoints of fs_file.c, fs_tar.c and fs_watch.c, for fs_register(). */
+extern const struct route_table fs__file_routes, fs__tar_routes, fs__watch_routes;
 
 /*
  * The streamed body spool shared by PUT /v1/fs/file and upload-batch: body

@@ -1,9 +1,9 @@
 /*
- * fs_routes: the /v1/fs route table and the handlers for the metadata
- * operations (entries, stat, mkdir, delete, move).  A handler validates its
- * input on the loop thread, answers 4xx at once when it is bad, and
- * otherwise runs the operation on the worker pool as an fs_job.  File
- * transfer, tar and watch handlers live in their own files.
+ * fs_routes: fs_register() (every /v1/fs route table of the module) and the
+ * metadata endpoints (entries, stat, mkdir, delete, move).  A handler
+ * validates its input on the loop thread, answers 4xx at once when it is
+ * bad, and otherwise runs the operation on the worker pool as an fs_job.
+ * File transfer, tar and watch endpoints are declared in their own files.
  */
 #include "fs.h"
 
@@ -164,18 +164,23 @@ static void handle_move(struct http_req *req)
     fs_job_submit(j);
 }
 
-const struct route fs_routes[] = {
+/* The metadata endpoints, in this file. */
+static const struct route routes[] = {
     {HTTP_GET, "/v1/fs/entries", handle_entries, 0},
     {HTTP_GET, "/v1/fs/stat", handle_stat, 0},
     {HTTP_POST, "/v1/fs/mkdir", handle_mkdir, 0},
     {HTTP_DELETE, "/v1/fs/entry", handle_delete, 0},
     {HTTP_POST, "/v1/fs/move", handle_move, ROUTE_JSON_BODY},
-    {HTTP_GET, "/v1/fs/file", fs_handle_download, 0},
-    {HTTP_PUT, "/v1/fs/file", fs_handle_upload, ROUTE_STREAM_BODY},
-    {HTTP_POST, "/v1/fs/upload-batch", fs_handle_upload_batch, ROUTE_STREAM_BODY},
-    {HTTP_GET, "/v1/fs/watch", fs_handle_watch, 0},
 };
-const size_t fs_routes_count = sizeof(fs_routes) / sizeof(fs_routes[0]);
+static const struct route_table fs__meta_routes = ROUTE_TABLE(routes);
+
+void fs_register(route_add_fn add)
+{
+    add(&fs__meta_routes);  /* here: entries, stat, mkdir, delete, move */
+    add(&fs__file_routes);  /* fs_file.c: download and upload */
+    add(&fs__tar_routes);   /* fs_tar.c: the tar batch upload */
+    add(&fs__watch_routes); /* fs_watch.c: the inotify watch over SSE */
+}
 
 int fs_init(uv_loop_t *loop, const char *root)
 {

@@ -564,7 +564,7 @@ static void batch_release(void *arg)
 
 static const struct fs_spool_ops batch_ops = {batch_open, batch_commit, batch_reply, batch_release};
 
-void fs_handle_upload_batch(struct http_req *req)
+static void handle_upload_batch(struct http_req *req)
 {
     struct batch *b;
     struct problem err;
@@ -588,3 +588,9 @@ void fs_handle_upload_batch(struct http_req *req)
     b->paths = cJSON_CreateArray();
     fs_spool_start(req, &batch_ops, b);
 }
+
+/* The endpoint of this file (registered by fs_register(), fs_routes.c). */
+static const struct route routes[] = {
+    {HTTP_POST, "/v1/fs/upload-batch", handle_upload_batch, ROUTE_STREAM_BODY},
+};
+const struct route_table fs__tar_routes = ROUTE_TABLE(routes);

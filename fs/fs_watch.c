@@ -447,7 +447,7 @@ static void watch_setup_done(void *arg)
     http_req_unref(req);
 }
 
-void fs_handle_watch(struct http_req *req)
+static void handle_watch(struct http_req *req)
 {
     struct watch *w;
     struct problem err;
@@ -482,3 +482,9 @@ void fs_watch_close_all(void)
         if (w->sse)
             sse_end(w->sse);
 }
+
+/* The endpoint of this file (registered by fs_register(), fs_routes.c). */
+static const struct route routes[] = {
+    {HTTP_GET, "/v1/fs/watch", handle_watch, 0},
+};
+const struct route_table fs__watch_routes = ROUTE_TABLE(routes);

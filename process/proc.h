@@ -14,8 +14,8 @@
 #include <stddef.h>
 #include <uv.h>
 
-extern const struct route proc_routes[];
-extern const size_t proc_routes_count;
+/* Hands every /v1/processes route table to add (agentd/main.c gives the router's). */
+void proc_register(route_add_fn add);
 
 enum proc_owner {
     PROC_OWNER_USER = 0,

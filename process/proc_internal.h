@@ -83,7 +83,8 @@ void proc_read_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 /* Every descriptor of the daemon becomes close-on-exec (before any spawn). */
 void proc_cloexec_all(void);
 
-void proc_handle_run(struct http_req *req);
+/* The endpoint of proc_run.c, for proc_register(). */
+extern const struct route_table proc__run_routes;
 /* Kills and answers every one-shot run (shutdown). */
 void proc_run_shutdown(void);
 void proc_logs_handle(struct http_req *req, struct proc *p);

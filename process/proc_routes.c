@@ -1,7 +1,8 @@
 /*
- * proc_routes: the /v1/processes route table and the handlers for config,
- * create, list, get, stop/kill, delete, input and resize.  Logs live in
- * proc_logs.c, one-shot runs in proc_run.c.
+ * proc_routes: proc_register() and the /v1/processes endpoints for config,
+ * create, list, get, stop/kill, delete, logs, input, resize and the terminal
+ * upgrade.  The log machinery is proc_logs.c; one-shot runs (and their
+ * endpoint) are proc_run.c.
  */
 #include "proc_decode.h"
 #include "proc_internal.h"
@@ -410,10 +411,10 @@ static void handle_terminal_ws(struct http_req *req)
     /* An upgrade that passes these checks proceeds to proc_terminal_open(). */
 }
 
-const struct route proc_routes[] = {
+/* The endpoints of this file. */
+static const struct route routes[] = {
     {HTTP_GET, "/v1/processes/config", handle_get_config, 0},
     {HTTP_POST, "/v1/processes/config", handle_set_config, ROUTE_JSON_BODY},
-    {HTTP_POST, "/v1/processes/run", proc_handle_run, ROUTE_JSON_BODY},
     {HTTP_POST, "/v1/processes", handle_create, ROUTE_JSON_BODY},
     {HTTP_GET, "/v1/processes", handle_list, 0},
     {HTTP_GET, "/v1/processes/{}", handle_get, 0},
@@ -426,4 +427,11 @@ const struct route proc_routes[] = {
     {HTTP_GET, "/v1/processes/{}/terminal/ws", handle_terminal_ws, ROUTE_WEBSOCKET,
      proc_terminal_open},
 };
-const size_t proc_routes_count = sizeof(proc_routes) / sizeof(proc_routes[0]);
+static const struct route_table proc__routes = ROUTE_TABLE(routes);
+
+void proc_register(route_add_fn add)
+{
+    add(&proc__run_routes); /* proc_run.c: POST /v1/processes/run */
+    add(&proc__routes);     /* here: config, create, list, get, stop, kill, delete, logs, input,
+                               resize, terminal */
+}

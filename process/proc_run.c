@@ -177,7 +177,7 @@ static void run_aborted(struct http_req *req, void *ctx)
 
 static const struct http_ctx_ops run_ctx_ops = {NULL, run_aborted};
 
-void proc_handle_run(struct http_req *req)
+static void handle_run(struct http_req *req)
 {
     struct proc_cmd c;
     struct problem err;
@@ -267,3 +267,9 @@ void proc_run_shutdown(void)
         run_close(r, (uv_handle_t *)&r->uvp);
     }
 }
+
+/* The endpoint of this file (registered by proc_register(), proc_routes.c). */
+static const struct route routes[] = {
+    {HTTP_POST, "/v1/processes/run", handle_run, ROUTE_JSON_BODY},
+};
+const struct route_table proc__run_routes = ROUTE_TABLE(routes);

@@ -39,4 +39,23 @@ struct route {
     struct ws_session *(*ws_open)(const struct ws_transport *tr, void *conn, struct http_req *req);
 };
 
+/*
+ * One file's routes: each file that owns endpoints declares its entries
+ * beside its handlers (`static const struct route routes[]`) and exports
+ * them as one table, `const struct route_table <prefix>__<file>_routes =
+ * ROUTE_TABLE(routes);`.  Its module's <prefix>_register() hands every table
+ * of the module to the router through `add`, and agentd/main.c calls each
+ * module's register function: the module never calls up into agentd/.
+ */
+struct route_table {
+    const struct route *routes;
+    size_t n;
+};
+#define ROUTE_TABLE(entries)                                                                       \
+    {                                                                                              \
+        (entries), sizeof(entries) / sizeof((entries)[0])                                          \
+    }
+
+typedef void (*route_add_fn)(const struct route_table *t);
+
 #endif

@@ -254,7 +254,7 @@ static void parse_responses(const char *buf, size_t n, bool closed, struct respo
         hlen = (size_t)(hend - p) + 4;
         if (hlen < 12 || memcmp(p, "HTTP/1.1 ", 9) != 0)
             abort(); /* not a status line */
-        status = atoi(p + 9);
+        status = (int)strtol(p + 9, NULL, 10);
         if (status < 100 || status > 599)
             abort();
         if (status < 200) {

@@ -14,7 +14,6 @@
  * chosen (or the error) is part of the events compared.
  */
 #include "../../adapters/acp.h"
-#include "../../adapters/config_routes.h"
 #include "../../agentd/router.h"
 #include "../../desktop/desktop.h"
 #include "../../fs/fs.h"
@@ -91,12 +90,10 @@ static void register_routes(void)
     if (done)
         return;
     done = 1;
-    router_add(fs_routes, fs_routes_count);
-    router_add(proc_routes, proc_routes_count);
-    router_add(agent_routes, agent_routes_count);
-    router_add(acp_routes, acp_routes_count);
-    router_add(config_routes, config_routes_count);
-    router_add(desk_routes, desk_routes_count);
+    fs_register(router_add_table);
+    proc_register(router_add_table);
+    acp_register(router_add_table);
+    desk_register(router_add_table);
 }
 
 /* Feeds data in pieces (sizes from seed; seed 0: all at once). */
