@@ -17,6 +17,7 @@
 #include "attach.h"
 
 #include "attach_int.h"
+#include "opts.h"
 
 #include "../stream/buf.h"
 #include "../stream/ws.h"
@@ -24,7 +25,6 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
@@ -364,7 +364,7 @@ static void on_created(void *arg, int status, const char *body, size_t n, const 
     }
 }
 
-static char *create_body(const struct opts *o)
+static char *create_body(const struct attach_opts *o)
 {
     cJSON *req = cJSON_CreateObject(), *args = cJSON_AddArrayToObject(req, "args");
     char *body;
@@ -442,7 +442,7 @@ static const char attach_usage[] =
     "\n"
     "The exit status is the process's (128+N after signal N), 255 when agentd cannot tell.\n";
 
-enum { OPT_ENDPOINT = 256, OPT_TOKEN, OPT_SINCE, OPT_DETACH, OPT_CWD, OPT_HELP };
+enum { OPT_ENDPOINT = 256, OPT_TOKEN, OPT_SINCE, OPT_DETACH, OPT_CWD };
 
 static const struct option options[] = {
     {"endpoint", required_argument, NULL, OPT_ENDPOINT},
@@ -453,7 +453,7 @@ static const struct option options[] = {
     {"interactive", no_argument, NULL, 'i'},
     {"cwd", required_argument, NULL, OPT_CWD},
     {"env", required_argument, NULL, 'e'},
-    {"help", no_argument, NULL, OPT_HELP},
+    {"help", no_argument, NULL, OPTS_HELP},
     {NULL, 0, NULL, 0},
 };
 
@@ -483,92 +483,96 @@ static bool is_number(const char *v)
     return true;
 }
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
+/* opts_error() for the operands: the exit status of a usage error. */
+#define usage(...) (opts_error(__VA_ARGS__), 2)
 
-    fputs("agentd: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputs("\n", stderr);
-    return 2;
+struct attach_args {
+    struct session *s;
+    bool exec;
+};
+
+/* One attach/exec option (struct opts). */
+static int attach_option(int key, const char *v, void *ctx)
+{
+    struct attach_args *a = ctx;
+    struct attach_opts *o = &a->s->o;
+    int k;
+
+    switch (key) {
+    case OPT_ENDPOINT:
+        o->endpoint = v;
+        break;
+    case OPT_TOKEN:
+        o->token = v;
+        break;
+    case OPT_SINCE:
+        if (a->exec)
+            return opts_error("--since is for attach");
+        if (!is_number(v))
+            return opts_error("--since expects a number, got '%s'", v);
+        o->since = v;
+        break;
+    case OPT_DETACH:
+        k = parse_detach_key(v);
+        if (k == -2)
+            return opts_error("--detach-key expects ctrl-<letter> or none, got '%s'", v);
+        o->detach_key = k;
+        break;
+    case 't':
+        o->tty = true;
+        break;
+    case 'i':
+        o->interactive = true;
+        break;
+    case OPT_CWD:
+        o->cwd = v;
+        break;
+    case 'e':
+        if (!strchr(v, '=') || v[0] == '=')
+            return opts_error("-e expects KEY=VALUE, got '%s'", v);
+        if (o->nenv == sizeof(o->env) / sizeof(o->env[0]))
+            return opts_error("too many -e options");
+        o->env[o->nenv++] = v;
+        break;
+    }
+    return 0;
 }
 
 int attach_main(int argc, char **argv, bool exec)
 {
     struct session s;
+    struct attach_args args = {&s, exec};
+    /* exec stops at the first operand ("+"), so COMMAND's own flags stay its own. */
+    const struct opts op = {exec ? "exec" : "attach",
+                            attach_usage,
+                            exec ? "+ite:" : NULL,
+                            options,
+                            attach_option,
+                            &args};
     const char *env;
-    int c, key;
+    int first;
 
     memset(&s, 0, sizeof(s));
     env = getenv("AGENTD_ENDPOINT");
     s.o.endpoint = env && *env ? env : "http://127.0.0.1:2468";
     s.o.token = getenv("AGENTD_TOKEN");
     s.o.detach_key = 0x1d; /* Ctrl-] */
-    optind = 1;
-    opterr = 0;
-    /* exec stops at the first operand ("+"), so COMMAND's own flags stay its own. */
-    while ((c = getopt_long(argc, argv, exec ? "+:ite:" : ":", options, NULL)) != -1) {
-        switch (c) {
-        case OPT_ENDPOINT:
-            s.o.endpoint = optarg;
-            break;
-        case OPT_TOKEN:
-            s.o.token = optarg;
-            break;
-        case OPT_SINCE:
-            if (exec)
-                return usage_error("--since is for attach");
-            if (!is_number(optarg))
-                return usage_error("--since expects a number, got '%s'", optarg);
-            s.o.since = optarg;
-            break;
-        case OPT_DETACH:
-            key = parse_detach_key(optarg);
-            if (key == -2)
-                return usage_error("--detach-key expects ctrl-<letter> or none, got '%s'", optarg);
-            s.o.detach_key = key;
-            break;
-        case 't':
-            s.o.tty = true;
-            break;
-        case 'i':
-            s.o.interactive = true;
-            break;
-        case OPT_CWD:
-            s.o.cwd = optarg;
-            break;
-        case 'e':
-            if (!strchr(optarg, '=') || optarg[0] == '=')
-                return usage_error("-e expects KEY=VALUE, got '%s'", optarg);
-            if (s.o.nenv == sizeof(s.o.env) / sizeof(s.o.env[0]))
-                return usage_error("too many -e options");
-            s.o.env[s.o.nenv++] = optarg;
-            break;
-        case OPT_HELP:
-            fputs(attach_usage, stdout);
-            return 0;
-        case ':':
-            return usage_error("option '%s' needs a value", argv[optind - 1]);
-        default:
-            return usage_error("unknown option '%s' (see agentd attach --help)", argv[optind - 1]);
-        }
-    }
+    first = opts_parse(&op, argc, argv);
+    if (first < 0)
+        return first == OPTS_EXIT_OK ? 0 : 2;
     if (exec) {
-        if (optind >= argc)
-            return usage_error("exec needs a command: agentd exec [-t] -- COMMAND [ARGS...]");
-        s.o.argv = argv + optind;
-        s.o.argc = argc - optind;
+        if (first >= argc)
+            return usage("exec needs a command: agentd exec [-t] -- COMMAND [ARGS...]");
+        s.o.argv = argv + first;
+        s.o.argc = argc - first;
     } else {
-        if (optind >= argc)
-            return usage_error("attach needs a process id: agentd attach PROC_ID");
-        if (argc - optind > 1)
-            return usage_error("unexpected argument '%s'", argv[optind + 1]);
-        s.o.id = argv[optind];
+        if (first >= argc)
+            return usage("attach needs a process id: agentd attach PROC_ID");
+        if (argc - first > 1)
+            return usage("unexpected argument '%s'", argv[first + 1]);
+        s.o.id = argv[first];
         if (!*s.o.id || strlen(s.o.id) >= sizeof(s.id) || strpbrk(s.o.id, "/?#%"))
-            return usage_error("not a process id: '%s'", s.o.id);
+            return usage("not a process id: '%s'", s.o.id);
     }
     return run(&s);
 }

@@ -22,7 +22,7 @@
 #define EXIT_CLIENT_ERROR 255
 #define EXIT_SPAWN_FAILED 127
 
-struct opts {
+struct attach_opts {
     const char *endpoint;
     const char *token;
     const char *id;
@@ -39,7 +39,7 @@ struct opts {
 };
 
 struct session {
-    struct opts o;
+    struct attach_opts o;
     uv_loop_t *loop;
     struct client *client;
     char id[64];

@@ -5,11 +5,11 @@
  * Errors name the flag and say what was expected; exit status 2.
  */
 #include "cli.h"
+#include "opts.h"
 
 #include "browser.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,7 +59,6 @@ enum {
     OPT_PORT_FILE,
     OPT_NO_TELEMETRY,
     OPT_ALLOW_HOST,
-    OPT_HELP,
 };
 
 static const struct option server_options[] = {
@@ -76,7 +75,7 @@ static const struct option server_options[] = {
     {"port-file", required_argument, NULL, OPT_PORT_FILE},
     {"no-telemetry", no_argument, NULL, OPT_NO_TELEMETRY},
     {"allow-host", required_argument, NULL, OPT_ALLOW_HOST},
-    {"help", no_argument, NULL, OPT_HELP},
+    {"help", no_argument, NULL, OPTS_HELP},
     {NULL, 0, NULL, 0},
 };
 
@@ -120,87 +119,79 @@ static int parse_port(const char *s, int *ret)
     return 0;
 }
 
+struct server_args {
+    struct agentd_config *cfg;
+    const char *token;
+    bool no_token;
+};
+
+/* One `server` option (struct opts). */
+static int server_option(int key, const char *v, void *ctx)
+{
+    struct server_args *a = ctx;
+    struct agentd_config *cfg = a->cfg;
+
+    switch (key) {
+    case OPT_HOST:
+        cfg->host = v;
+        return 0;
+    case OPT_PORT:
+        if (parse_port(v, &cfg->port) < 0)
+            return opts_error("--port expects a number from 0 to 65535, got '%s'", v);
+        return 0;
+    case OPT_TOKEN:
+        if (!*v)
+            return opts_error("--token must not be empty (use --no-token)");
+        a->token = v;
+        return 0;
+    case OPT_NO_TOKEN:
+        a->no_token = true;
+        return 0;
+    case 'O':
+        return list_add(&cfg->cors_origins, "--cors-allow-origin", v);
+    case 'M':
+        return list_add(&cfg->cors_methods, "--cors-allow-method", v);
+    case 'A':
+        return list_add(&cfg->cors_headers, "--cors-allow-header", v);
+    case 'C':
+        cfg->cors_credentials = true;
+        return 0;
+    case OPT_FS_ROOT:
+        cfg->fs_root = v;
+        return 0;
+    case OPT_LOG_LEVEL:
+        if (log_parse_level(v, &cfg->log_level) < 0)
+            return opts_error("--log-level expects debug, info, warn or error, got '%s'", v);
+        return 0;
+    case OPT_PORT_FILE:
+        cfg->port_file = v;
+        return 0;
+    case OPT_NO_TELEMETRY:
+        return 0;
+    case OPT_ALLOW_HOST:
+        return allow_host_add(&cfg->allow_hosts, "--allow-host", v);
+    }
+    return opts_error("unhandled option %d", key); /* a table entry without a case: a bug */
+}
+
 static enum cli_action parse_server(int argc, char **argv, struct agentd_config *cfg)
 {
-    bool no_token = false;
-    const char *token = NULL, *env;
-    int c;
+    struct server_args a = {.cfg = cfg};
+    const struct opts o = {"server", usage_text, "O:M:A:C", server_options, server_option, &a};
+    const char *token, *env;
+    bool no_token;
+    int first = opts_parse(&o, argc, argv);
 
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":O:M:A:C", server_options, NULL)) != -1) {
-        switch (c) {
-        case OPT_HOST:
-            cfg->host = optarg;
-            break;
-        case OPT_PORT:
-            if (parse_port(optarg, &cfg->port) < 0) {
-                fprintf(stderr, "agentd: --port expects a number from 0 to 65535, got '%s'\n",
-                        optarg);
-                return CLI_EXIT_USAGE;
-            }
-            break;
-        case OPT_TOKEN:
-            if (!*optarg) {
-                fprintf(stderr, "agentd: --token must not be empty (use --no-token)\n");
-                return CLI_EXIT_USAGE;
-            }
-            token = optarg;
-            break;
-        case OPT_NO_TOKEN:
-            no_token = true;
-            break;
-        case 'O':
-            if (list_add(&cfg->cors_origins, "--cors-allow-origin", optarg) < 0)
-                return CLI_EXIT_USAGE;
-            break;
-        case 'M':
-            if (list_add(&cfg->cors_methods, "--cors-allow-method", optarg) < 0)
-                return CLI_EXIT_USAGE;
-            break;
-        case 'A':
-            if (list_add(&cfg->cors_headers, "--cors-allow-header", optarg) < 0)
-                return CLI_EXIT_USAGE;
-            break;
-        case 'C':
-            cfg->cors_credentials = true;
-            break;
-        case OPT_FS_ROOT:
-            cfg->fs_root = optarg;
-            break;
-        case OPT_LOG_LEVEL:
-            if (log_parse_level(optarg, &cfg->log_level) < 0) {
-                fprintf(stderr,
-                        "agentd: --log-level expects debug, info, warn or error, got '%s'\n",
-                        optarg);
-                return CLI_EXIT_USAGE;
-            }
-            break;
-        case OPT_PORT_FILE:
-            cfg->port_file = optarg;
-            break;
-        case OPT_NO_TELEMETRY:
-            break;
-        case OPT_ALLOW_HOST:
-            if (allow_host_add(&cfg->allow_hosts, "--allow-host", optarg) < 0)
-                return CLI_EXIT_USAGE;
-            break;
-        case OPT_HELP:
-            fputs(usage_text, stdout);
-            return CLI_EXIT_OK;
-        case ':':
-            fprintf(stderr, "agentd: option '%s' needs a value\n", argv[optind - 1]);
-            return CLI_EXIT_USAGE;
-        default:
-            fprintf(stderr, "agentd: unknown option '%s' for 'server' (see agentd --help)\n",
-                    argv[optind - 1]);
-            return CLI_EXIT_USAGE;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "agentd: unexpected argument '%s' (see agentd --help)\n", argv[optind]);
+    if (first == OPTS_EXIT_OK)
+        return CLI_EXIT_OK;
+    if (first < 0)
+        return CLI_EXIT_USAGE;
+    if (first < argc) {
+        opts_error("unexpected argument '%s' (see agentd --help)", argv[first]);
         return CLI_EXIT_USAGE;
     }
+    token = a.token;
+    no_token = a.no_token;
     /* The environment only fills in when the command line chose nothing. */
     env = getenv("AGENTD_TOKEN");
     if (!token && !no_token && env && *env)

@@ -5,10 +5,10 @@
  * failed (its reason is printed), 2 for bad usage.
  */
 #include "install_agent.h"
+#include "opts.h"
 
 #include "../adapters/agent.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <uv.h>
@@ -70,48 +70,49 @@ static bool install_one(const struct agent_adapter *a, const char *version, bool
     return r.ok;
 }
 
-enum { OPT_ALL = 256, OPT_REINSTALL, OPT_VERSION, OPT_HELP };
+enum { OPT_ALL = 256, OPT_REINSTALL, OPT_VERSION };
 
 static const struct option options[] = {
     {"all", no_argument, NULL, OPT_ALL},
     {"reinstall", no_argument, NULL, OPT_REINSTALL},
     {"agent-version", required_argument, NULL, OPT_VERSION},
-    {"help", no_argument, NULL, OPT_HELP},
+    {"help", no_argument, NULL, OPTS_HELP},
     {NULL, 0, NULL, 0},
 };
 
+struct install_args {
+    bool all, reinstall;
+    const char *version;
+};
+
+static int install_option(int key, const char *v, void *ctx)
+{
+    struct install_args *a = ctx;
+
+    if (key == OPT_ALL)
+        a->all = true;
+    else if (key == OPT_REINSTALL)
+        a->reinstall = true;
+    else if (key == OPT_VERSION)
+        a->version = v;
+    return 0;
+}
+
 int install_agent_main(int argc, char **argv)
 {
-    bool all = false, reinstall = false, ok = true;
-    const char *version = NULL;
+    struct install_args args = {0};
+    const struct opts o = {"install-agent", usage, NULL, options, install_option, &args};
+    int first = opts_parse(&o, argc, argv);
     const struct agent_adapter *a = NULL;
-    int c;
+    bool all, reinstall, ok = true;
+    const char *version;
 
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":", options, NULL)) != -1) {
-        switch (c) {
-        case OPT_ALL:
-            all = true;
-            break;
-        case OPT_REINSTALL:
-            reinstall = true;
-            break;
-        case OPT_VERSION:
-            version = optarg;
-            break;
-        case OPT_HELP:
-            fputs(usage, stdout);
-            return 0;
-        case ':':
-            fprintf(stderr, "agentd: option '%s' needs a value\n", argv[optind - 1]);
-            return 2;
-        default:
-            fprintf(stderr, "agentd: unknown option '%s' for install-agent\n", argv[optind - 1]);
-            return 2;
-        }
-    }
-    if (all == (optind < argc) || argc - optind > 1) {
+    if (first < 0)
+        return first == OPTS_EXIT_OK ? 0 : 2;
+    all = args.all;
+    reinstall = args.reinstall;
+    version = args.version;
+    if (all == (first < argc) || argc - first > 1) {
         fputs("agentd: install-agent takes one agent or --all\n", stderr);
         fputs(usage, stderr);
         return 2;
@@ -120,9 +121,9 @@ int install_agent_main(int argc, char **argv)
         fputs("agentd: --agent-version applies to one agent, not --all\n", stderr);
         return 2;
     }
-    if (!all && !(a = agent_find(argv[optind]))) {
+    if (!all && !(a = agent_find(argv[first]))) {
         fprintf(stderr, "agentd: unknown agent '%s' (claude codex opencode amp pi cursor mock)\n",
-                argv[optind]);
+                argv[first]);
         return 2;
     }
     if (a)

@@ -13,11 +13,11 @@
  * --yes without a terminal).
  */
 #include "install_desktop.h"
+#include "opts.h"
 
 #include "../images/desktop_packages.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -259,63 +259,67 @@ static bool confirm(void)
            strcmp(line, "y") == 0;
 }
 
-enum { OPT_YES = 256, OPT_PRINT, OPT_PM, OPT_NO_FONTS, OPT_HELP };
+enum { OPT_YES = 256, OPT_PRINT, OPT_PM, OPT_NO_FONTS };
 
 static const struct option options[] = {
     {"yes", no_argument, NULL, OPT_YES},
     {"print-only", no_argument, NULL, OPT_PRINT},
     {"package-manager", required_argument, NULL, OPT_PM},
     {"no-fonts", no_argument, NULL, OPT_NO_FONTS},
-    {"help", no_argument, NULL, OPT_HELP},
+    {"help", no_argument, NULL, OPTS_HELP},
     {NULL, 0, NULL, 0},
 };
 
+struct desktop_args {
+    bool yes, print_only, fonts;
+    int pm;
+};
+
+static int desktop_option(int key, const char *v, void *ctx)
+{
+    struct desktop_args *a = ctx;
+
+    switch (key) {
+    case 'y':
+    case OPT_YES:
+        a->yes = true;
+        break;
+    case OPT_PRINT:
+        a->print_only = true;
+        break;
+    case OPT_NO_FONTS:
+        a->fonts = false;
+        break;
+    case OPT_PM:
+        for (int i = 0; i < PM_COUNT; i++)
+            if (strcmp(v, pm_names[i]) == 0)
+                a->pm = i;
+        if (a->pm < 0)
+            return opts_error("--package-manager must be apt, dnf or apk (not '%s')", v);
+        break;
+    }
+    return 0;
+}
+
 int install_desktop_main(int argc, char **argv)
 {
-    bool yes = false, print_only = false, fonts = true;
-    int pm = -1, c, n = 0;
+    struct desktop_args args = {.fonts = true, .pm = -1};
+    const struct opts o = {"install desktop", usage, "y", options, desktop_option, &args};
+    int first = opts_parse(&o, argc, argv);
+    bool yes, print_only, fonts;
+    int pm, n = 0;
     char words[1024];
     struct cmd cmds[2];
     const char *sudo = NULL;
 
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":y", options, NULL)) != -1) {
-        switch (c) {
-        case 'y':
-        case OPT_YES:
-            yes = true;
-            break;
-        case OPT_PRINT:
-            print_only = true;
-            break;
-        case OPT_NO_FONTS:
-            fonts = false;
-            break;
-        case OPT_PM:
-            for (int i = 0; i < PM_COUNT; i++)
-                if (strcmp(optarg, pm_names[i]) == 0)
-                    pm = i;
-            if (pm < 0) {
-                fprintf(stderr, "agentd: --package-manager must be apt, dnf or apk (not '%s')\n",
-                        optarg);
-                return 2;
-            }
-            break;
-        case OPT_HELP:
-            fputs(usage, stdout);
-            return 0;
-        case ':':
-            fprintf(stderr, "agentd: option '%s' needs a value\n", argv[optind - 1]);
-            return 2;
-        default:
-            fprintf(stderr, "agentd: unknown option '%s' for install desktop\n", argv[optind - 1]);
-            fputs(usage, stderr);
-            return 2;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "agentd: unexpected argument '%s' for install desktop\n", argv[optind]);
+    if (first < 0)
+        return first == OPTS_EXIT_OK ? 0 : 2;
+    yes = args.yes;
+    print_only = args.print_only;
+    fonts = args.fonts;
+    pm = args.pm;
+    if (first < argc) {
+        fprintf(stderr, "agentd: unexpected argument '%s' for install desktop\n", argv[first]);
         fputs(usage, stderr);
         return 2;
     }
