@@ -45,14 +45,26 @@ CFLAGS  := -std=gnu11 $(OPT) $(WARN) $(SANFLAGS) -D_GNU_SOURCE -D_FORTIFY_SOURCE
            -fstack-protector-strong -MMD -MP $(EXTRA_CFLAGS)
 LDFLAGS := $(SANFLAGS) -Wl,-z,relro,-z,now $(EXTRA_LDFLAGS)
 
-STREAM_SRC := $(wildcard stream/*.c)
-FS_SRC     := $(wildcard fs/*.c) $(wildcard process/*.c) $(wildcard pty/*.c) \
-              $(wildcard adapters/*.c) $(wildcard desktop/*.c)
-AGENTD_SRC := $(filter-out agentd/main.c,$(wildcard agentd/*.c))
-LIB_SRC    := $(STREAM_SRC) $(FS_SRC) $(AGENTD_SRC)
+# The modules, each a static library, and what each may use: the ones below it, listed in link
+# order. The build enforces it: `make layers` links every module alone against exactly these,
+# and each unit test and fuzz target links only the module it tests (TEST_MOD_*, FUZZ_MOD_*),
+# so a call that goes up or sideways does not link.
+MODULES       := stream pty fs process adapters desktop agentd
+DEPS_stream   :=
+DEPS_pty      :=
+DEPS_fs       := stream
+DEPS_process  := pty stream
+DEPS_adapters := process pty stream
+DEPS_desktop  := process pty stream
+DEPS_agentd   := adapters process pty stream
+$(foreach m,$(filter-out agentd,$(MODULES)),$(eval SRC_$(m) := $(wildcard $(m)/*.c)))
+SRC_agentd    := $(filter-out agentd/main.c,$(wildcard agentd/*.c))
+LIB_SRC    := $(foreach m,$(MODULES),$(SRC_$(m)))
 LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 MAIN_OBJ   := $(BUILD)/obj/agentd/main.o
 BIN        := $(BUILD)/agentd
+# A module and what it stands on, as archives in link order ($(1): module, $(2): build dir).
+mod_libs = $(foreach m,$(1) $(DEPS_$(1)),$(2)/lib/lib$(m).a)
 
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -60,7 +72,7 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 
-.PHONY: all deps run test unit integration fuzz fuzz-build bench clean format format-check lint cycles
+.PHONY: all deps run test unit integration fuzz fuzz-build bench clean format format-check lint cycles layers
 
 all: $(DEPS_STAMP) $(BIN)
 
@@ -74,8 +86,31 @@ $(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
 
-$(BIN): $(LIB_OBJ) $(MAIN_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+define module_archive
+$(BUILD)/lib/lib$(1).a: $$(SRC_$(1):%.c=$$(BUILD)/obj/%.o)
+	@mkdir -p $$(dir $$@)
+	@rm -f $$@ && ar rcs $$@ $$^
+endef
+$(foreach m,$(MODULES),$(eval $(call module_archive,$(m))))
+
+# main.c wires every module.
+BIN_LIBS := $(foreach m,agentd adapters desktop fs process pty stream,$(BUILD)/lib/lib$(m).a)
+$(BIN): $(MAIN_OBJ) $(BIN_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(MAIN_OBJ) $(BIN_LIBS) $(PKG_LIBS)
+
+# Each module, whole, against only what it may use: an undefined symbol is a call up or sideways.
+define newline
+
+
+endef
+layers: $(foreach m,$(MODULES),$(BUILD)/lib/lib$(m).a)
+	@mkdir -p $(BUILD)/layers
+	@printf 'int main(void) { return 0; }\n' > $(BUILD)/layers/main.c
+	$(foreach m,$(MODULES),@$(CC) $(LDFLAGS) -o $(BUILD)/layers/$(m) $(BUILD)/layers/main.c \
+	  -Wl,--whole-archive $(BUILD)/lib/lib$(m).a -Wl,--no-whole-archive \
+	  $(foreach d,$(DEPS_$(m)),$(BUILD)/lib/lib$(d).a) $(PKG_LIBS) \
+	  || { echo "layers: $(m)/ uses a module it may not (it may use: $(or $(DEPS_$(m)),nothing of ours))"; exit 1; }$(newline))
+	@echo "layers: each of $(MODULES) links against only what it may use"
 
 run: all
 	@echo "agentd: http://127.0.0.1:2468/  (Ctrl-C to stop)"
@@ -83,9 +118,33 @@ run: all
 
 # ---- tests -------------------------------------------------------------------------------------
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ) | $(DEPS_STAMP)
+# The module each unit test tests (it links that module and what the module stands on, no more).
+TEST_MOD_test_buf := stream
+TEST_MOD_test_http_parse := stream
+TEST_MOD_test_json := stream
+TEST_MOD_test_media := stream
+TEST_MOD_test_problem := stream
+TEST_MOD_test_query := stream
+TEST_MOD_test_sse_parse := stream
+TEST_MOD_test_ws_frame := stream
+TEST_MOD_test_fs_path := fs
+TEST_MOD_test_proc := process
+TEST_MOD_test_config_decode := adapters
+TEST_MOD_test_mock_agent := adapters
+TEST_MOD_test_desktop := desktop
+TEST_MOD_test_desktop_app := desktop
+TEST_MOD_test_desktop_winclip := desktop
+TEST_MOD_test_router := agentd
+TEST_MOD_test_browser := agentd
+TEST_MOD_test_opts := agentd
+TEST_MOD_test_http_conn := agentd
+test_mod = $(or $(TEST_MOD_$(1)),$(error tests/unit/$(1).c: say which module it tests (TEST_MOD_$(1) in the Makefile)))
+
+.SECONDEXPANSION:
+$(BUILD)/tests/test_%: tests/unit/test_%.c $$(call mod_libs,$$(call test_mod,test_$$*),$(BUILD)) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB_OBJ) $(LDFLAGS) $(PKG_LIBS) -lcmocka
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(call mod_libs,$(call test_mod,test_$*),$(BUILD)) \
+	  $(LDFLAGS) $(PKG_LIBS) -lcmocka
 
 # The desktop tests' helpers: an X client that maps a known window and prints the input it
 # receives, and an image decoder (PNG/JPEG/WebP to PPM) to check the pixels agentd sends.
@@ -130,9 +189,34 @@ FUZZ_OBJ := $(LIB_SRC:%.c=build/fuzz/obj/%.o)
 build/fuzz/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_LIB_CFLAGS) $(PKG_CFLAGS) -c $< -o $@
-build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ) | $(DEPS_STAMP)
+define fuzz_archive
+build/fuzz/lib/lib$(1).a: $$(SRC_$(1):%.c=build/fuzz/obj/%.o)
+	@mkdir -p $$(dir $$@)
+	@rm -f $$@ && ar rcs $$@ $$^
+endef
+$(foreach m,$(MODULES),$(eval $(call fuzz_archive,$(m))))
+# The module each target fuzzes; a list (in link order) for one that drives several.
+FUZZ_MOD_fuzz_accept := stream
+FUZZ_MOD_fuzz_json := fs
+FUZZ_MOD_fuzz_problem := stream
+FUZZ_MOD_fuzz_query := stream
+FUZZ_MOD_fuzz_range := stream
+FUZZ_MOD_fuzz_sse_parse := stream
+FUZZ_MOD_fuzz_ws_frame := stream
+FUZZ_MOD_fuzz_path := fs
+FUZZ_MOD_fuzz_tar := fs
+FUZZ_MOD_fuzz_proc_decode := process
+FUZZ_MOD_fuzz_config_decode := adapters
+FUZZ_MOD_fuzz_mock_agent := adapters
+FUZZ_MOD_fuzz_desk_app := desktop
+FUZZ_MOD_fuzz_desk_decode := desktop
+FUZZ_MOD_fuzz_desk_winclip_decode := desktop
+FUZZ_MOD_fuzz_http_conn := agentd
+FUZZ_MOD_fuzz_http_stream := agentd adapters desktop fs process pty stream
+fuzz_libs = $(if $(word 2,$(FUZZ_MOD_$(1))),$(foreach m,$(FUZZ_MOD_$(1)),build/fuzz/lib/lib$(m).a),$(call mod_libs,$(or $(FUZZ_MOD_$(1)),$(error tests/fuzz/$(1).c: say which module it fuzzes (FUZZ_MOD_$(1) in the Makefile))),build/fuzz))
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(call fuzz_libs,fuzz_$$*) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) $(PKG_CFLAGS) -o $@ $< $(FUZZ_OBJ) $(PKG_LIBS)
+	clang $(FUZZ_CFLAGS) $(PKG_CFLAGS) -o $@ $< $(call fuzz_libs,fuzz_$*) $(PKG_LIBS)
 
 fuzz-build: $(FUZZ_BIN)
 

@@ -26,13 +26,13 @@
 
 #define CROSSHAIR_ARM 10
 
-void desk_image_free(struct desk_image *im)
+void desk__image_free(struct desk_image *im)
 {
     free(im->px);
     im->px = NULL;
 }
 
-void desk_capture_release(struct desk_x *x)
+void desk__capture_release(struct desk_x *x)
 {
     if (x->shm_attached && !x->dead)
         XShmDetach(x->dpy, &x->shm);
@@ -49,7 +49,7 @@ static bool shm_ensure(struct desk_x *x, size_t bytes)
 {
     if (x->shm_attached && x->shm_bytes >= bytes)
         return true;
-    desk_capture_release(x);
+    desk__capture_release(x);
     x->shm.shmid = shmget(IPC_PRIVATE, bytes, IPC_CREAT | 0600);
     if (x->shm.shmid < 0)
         goto fail;
@@ -72,7 +72,7 @@ static bool shm_ensure(struct desk_x *x, size_t bytes)
     x->shm_bytes = bytes;
     return true;
 fail:
-    desk_capture_release(x);
+    desk__capture_release(x);
     log_info(DESK_TAG, "MIT-SHM unavailable; capturing with XGetImage");
     x->have_shm = false;
     return false;
@@ -156,8 +156,8 @@ static void pointer(struct desk_x *x, int *ret_x, int *ret_y)
         *ret_x = *ret_y = 0;
 }
 
-int desk_capture(struct desk_x *x, const struct desk_shot_req *q, struct desk_image *out,
-                 int *ret_cursor_x, int *ret_cursor_y, struct problem *err)
+int desk__capture(struct desk_x *x, const struct desk_shot_req *q, struct desk_image *out,
+                  int *ret_cursor_x, int *ret_cursor_y, struct problem *err)
 {
     int rx = 0, ry = 0, rw = x->width, rh = x->height;
 
@@ -198,7 +198,7 @@ static void put_red(struct desk_image *im, int x, int y)
     p[2] = 255; /* R */
 }
 
-void desk_draw_crosshair(struct desk_image *im, int cx, int cy)
+void desk__draw_crosshair(struct desk_image *im, int cx, int cy)
 {
     for (int d = -CROSSHAIR_ARM; d <= CROSSHAIR_ARM; d++) {
         put_red(im, cx + d, cy);
@@ -206,7 +206,7 @@ void desk_draw_crosshair(struct desk_image *im, int cx, int cy)
     }
 }
 
-int desk_scaled_side(int side, double scale)
+int desk__scaled_side(int side, double scale)
 {
     double v = floor((double)side * scale + 0.5);
 
@@ -260,7 +260,7 @@ static void axis_free(struct axis *a)
     free(a->w);
 }
 
-int desk_scale(const struct desk_image *src, int w, int h, struct desk_image *out)
+int desk__scale(const struct desk_image *src, int w, int h, struct desk_image *out)
 {
     struct axis ax, ay;
     uint16_t *tmp; /* w x src->height x 3 channels, value * 256 */

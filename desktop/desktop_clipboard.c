@@ -18,7 +18,7 @@
  *
  * Stopping never blocks the loop: the instance is told to quit and left to
  * end; its uv_async_t brings the news and the loop joins and frees it.  Only
- * desk_clip_done(), after the loop stopped, joins what is left.
+ * desk__clip_done(), after the loop stopped, joins what is left.
  */
 #include "desktop_internal.h"
 #include "desktop_selection.h"
@@ -292,12 +292,12 @@ static void request_stop(struct clip *c)
     wake_thread(c);
 }
 
-void desk_clip_start(const char *display)
+void desk__clip_start(const char *display)
 {
     struct clip *c;
     int e;
 
-    desk_clip_stop();
+    desk__clip_stop();
     c = xcalloc(1, sizeof(*c));
     pthread_mutex_init(&c->lock, NULL);
     snprintf(c->display, sizeof(c->display), "%s", display);
@@ -332,7 +332,7 @@ out_free:
     free(c);
 }
 
-void desk_clip_stop(void)
+void desk__clip_stop(void)
 {
     if (!current)
         return;
@@ -340,7 +340,7 @@ void desk_clip_stop(void)
     current = NULL;
 }
 
-void desk_clip_done(void)
+void desk__clip_done(void)
 {
     current = NULL;
     while (all) {
@@ -391,7 +391,7 @@ static void handle_clipboard_get(struct http_req *req)
         http_reply_problem(req, &err);
         return;
     }
-    if (!desk_require_active(req))
+    if (!desk__require_active(req))
         return;
     cmd = xcalloc(1, sizeof(*cmd));
     cmd->sels = q.sels;
@@ -411,7 +411,7 @@ static void handle_clipboard_set(struct http_req *req)
         http_reply_problem(req, &err);
         return;
     }
-    if (!desk_require_active(req)) {
+    if (!desk__require_active(req)) {
         desk_clip_req_done(&q);
         return;
     }

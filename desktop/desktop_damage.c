@@ -98,7 +98,7 @@ static void publish(int x0, int y0, int x1, int y1, bool have_damage)
     uv_async_send(&dmg.async);
 }
 
-void desk_damage_attach(struct desk_x *x)
+void desk__damage_attach(struct desk_x *x)
 {
     int ev = 0, er = 0, maj = 1, min = 1;
 
@@ -116,7 +116,7 @@ void desk_damage_attach(struct desk_x *x)
     publish(0, 0, INT_MAX, INT_MAX, x->have_damage);
 }
 
-void desk_damage_detach(struct desk_x *x)
+void desk__damage_detach(struct desk_x *x)
 {
     if (x->damage && !x->dead)
         XDamageDestroy(x->dpy, x->damage);
@@ -125,7 +125,7 @@ void desk_damage_detach(struct desk_x *x)
     x->damage_pending = false;
 }
 
-bool desk_damage_event(struct desk_x *x, const XEvent *ev)
+bool desk__damage_event(struct desk_x *x, const XEvent *ev)
 {
     const XDamageNotifyEvent *d = (const XDamageNotifyEvent *)ev;
 
@@ -150,7 +150,7 @@ bool desk_damage_event(struct desk_x *x, const XEvent *ev)
     return true;
 }
 
-void desk_damage_flush(struct desk_x *x)
+void desk__damage_flush(struct desk_x *x)
 {
     if (!x->damage_pending || !x->dpy || x->dead)
         return;
@@ -163,24 +163,24 @@ void desk_damage_flush(struct desk_x *x)
         publish(x->dmg_x0, x->dmg_y0, x->dmg_x1, x->dmg_y1, true);
 }
 
-void desk_damage_drain(struct desk_x *x)
+void desk__damage_drain(struct desk_x *x)
 {
     if (!x->dpy || x->dead)
         return;
     while (XEventsQueued(x->dpy, QueuedAlready) > 0) {
         XEvent ev;
         XNextEvent(x->dpy, &ev);
-        desk_damage_event(x, &ev);
+        desk__damage_event(x, &ev);
     }
-    desk_damage_flush(x);
+    desk__damage_flush(x);
 }
 
-uint64_t desk_damage_frame(struct desk_x *x)
+uint64_t desk__damage_frame(struct desk_x *x)
 {
     uint64_t f;
 
     if (x->dpy && !x->dead) {
-        desk_damage_drain(x);
+        desk__damage_drain(x);
         /* Without XDamage nothing tells us about changes: every capture is a new frame. */
         if (!x->have_damage)
             publish(0, 0, INT_MAX, INT_MAX, false);
@@ -193,12 +193,12 @@ uint64_t desk_damage_frame(struct desk_x *x)
 
 /* ---- loop thread: waiters ---------------------------------------------------------------- */
 
-uint32_t desk_frame_instance(void)
+uint32_t desk__frame_instance(void)
 {
     return dmg.instance;
 }
 
-uint64_t desk_frame_now(void)
+uint64_t desk__frame_now(void)
 {
     uint64_t f;
 
@@ -302,8 +302,8 @@ static void on_frame(uv_async_t *a)
     }
 }
 
-void desk_change_wait(struct http_req *req, const struct desk_shot_req *q, uint64_t since,
-                      unsigned wait_ms, desk_wait_fn fn, void *arg)
+void desk__change_wait(struct http_req *req, const struct desk_shot_req *q, uint64_t since,
+                       unsigned wait_ms, desk_wait_fn fn, void *arg)
 {
     struct waiter *w = xcalloc(1, sizeof(*w));
     bool changed;
@@ -341,7 +341,7 @@ void desk_change_wait(struct http_req *req, const struct desk_shot_req *q, uint6
               wait_ms, dmg.n_waiters);
 }
 
-void desk_change_stop_all(void)
+void desk__change_stop_all(void)
 {
     while (dmg.waiters) {
         struct waiter *w = dmg.waiters;
@@ -368,7 +368,7 @@ static uint32_t params_hash(const struct desk_shot_req *q)
     return h;
 }
 
-void desk_etag_format(char *dst, size_t cap, uint64_t frame, const struct desk_shot_req *q)
+void desk__etag_format(char *dst, size_t cap, uint64_t frame, const struct desk_shot_req *q)
 {
     snprintf(dst, cap, "\"%" PRIx64 "-%08" PRIx32 "-%08" PRIx32 "\"", frame, dmg.instance,
              params_hash(q));
@@ -376,7 +376,7 @@ void desk_etag_format(char *dst, size_t cap, uint64_t frame, const struct desk_s
 
 /* ---- life cycle -------------------------------------------------------------------------- */
 
-int desk_damage_init(uv_loop_t *loop)
+int desk__damage_init(uv_loop_t *loop)
 {
     int e;
 
@@ -391,9 +391,9 @@ int desk_damage_init(uv_loop_t *loop)
     return 0;
 }
 
-void desk_damage_done(void)
+void desk__damage_done(void)
 {
-    desk_change_stop_all();
+    desk__change_stop_all();
     if (dmg.async_open && !uv_is_closing((uv_handle_t *)&dmg.async))
         uv_close((uv_handle_t *)&dmg.async, NULL);
     dmg.async_open = false;

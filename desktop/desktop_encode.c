@@ -142,8 +142,8 @@ static int encode_webp(const struct desk_image *im, int quality, uint8_t **ret, 
     return 0;
 }
 
-int desk_encode(const struct desk_image *im, enum desk_format fmt, int quality, uint8_t **ret,
-                size_t *ret_len, struct problem *err)
+int desk__encode(const struct desk_image *im, enum desk_format fmt, int quality, uint8_t **ret,
+                 size_t *ret_len, struct problem *err)
 {
     switch (fmt) {
     case DESK_FMT_JPEG:
@@ -155,7 +155,7 @@ int desk_encode(const struct desk_image *im, enum desk_format fmt, int quality, 
     }
 }
 
-uint64_t desk_image_hash(const struct desk_image *im)
+uint64_t desk__image_hash(const struct desk_image *im)
 {
     uint64_t h = 0x9e3779b97f4a7c15ull ^ ((uint64_t)im->width << 32 | (uint64_t)im->height);
     size_t row = (size_t)im->width * 4;

@@ -68,7 +68,7 @@ static void wheel(struct desk_x *x, int steps, unsigned neg, unsigned pos)
     }
 }
 
-int desk_mouse_act(struct desk_x *x, const struct desk_mouse_req *m, struct problem *err)
+int desk__mouse_act(struct desk_x *x, const struct desk_mouse_req *m, struct problem *err)
 {
     if (!x->have_xtest)
         return no_xtest(err);
@@ -101,11 +101,11 @@ int desk_mouse_act(struct desk_x *x, const struct desk_mouse_req *m, struct prob
     default:
         break;
     }
-    return desk_x_sync(x) ? 0 : lost(err);
+    return desk__x_sync(x) ? 0 : lost(err);
 }
 
-int desk_mouse_where(struct desk_x *x, int *ret_x, int *ret_y, unsigned long *ret_window,
-                     struct problem *err)
+int desk__mouse_where(struct desk_x *x, int *ret_x, int *ret_y, unsigned long *ret_window,
+                      struct problem *err)
 {
     Window root, child;
     int wx, wy, rx, ry;
@@ -123,7 +123,7 @@ int desk_mouse_where(struct desk_x *x, int *ret_x, int *ret_y, unsigned long *re
 
 /* ---- keyboard ----------------------------------------------------------------------------- */
 
-void desk_keys_scan(struct desk_x *x)
+void desk__keys_scan(struct desk_x *x)
 {
     struct keymap km;
     int n;
@@ -146,7 +146,7 @@ void desk_keys_scan(struct desk_x *x)
     XFree(km.syms);
 }
 
-void desk_keys_restore(struct desk_x *x)
+void desk__keys_restore(struct desk_x *x)
 {
     KeySym none[2] = {NoSymbol, NoSymbol};
 
@@ -270,7 +270,7 @@ static int type_text(struct desk_x *x, struct keymap *km, const struct desk_key_
         if (shift && shift_kc)
             key(x, shift_kc, false);
         if (k->delay_ms && i + 1 < k->ntext) {
-            if (!desk_x_sync(x))
+            if (!desk__x_sync(x))
                 return lost(err);
             pause_ms(k->delay_ms);
         }
@@ -278,7 +278,7 @@ static int type_text(struct desk_x *x, struct keymap *km, const struct desk_key_
     return 0;
 }
 
-int desk_key_act(struct desk_x *x, const struct desk_key_req *k, struct problem *err)
+int desk__key_act(struct desk_x *x, const struct desk_key_req *k, struct problem *err)
 {
     struct keymap km;
     KeyCode codes[DESK_KEYS_MAX];
@@ -320,5 +320,5 @@ out:
     XFree(km.syms);
     if (r < 0)
         return -1;
-    return desk_x_sync(x) ? 0 : lost(err);
+    return desk__x_sync(x) ? 0 : lost(err);
 }

@@ -1,5 +1,13 @@
 /*
  * Shared between the files of the desktop module; not used outside desktop/.
+ * Every function and object declared here is named desk__* (two
+ * underscores, as libuv's uv__ internals): a desk__ name in a file means
+ * "defined in another desktop file", a desk_ name is the module's public
+ * API (desktop.h), a decoder (desktop_decode.h, desktop_app.h,
+ * desktop_winclip_decode.h) or in a header of one file's own
+ * (desktop_selection.h, for desktop_clipboard.c), and anything else is
+ * static to its file.  The
+ * section headings below name the file that defines each group.
  *
  * Threads: the loop thread owns the runtime state (desktop_runtime.c) and
  * every HTTP request.  One dedicated X thread (desktop_x11.c) owns the one
@@ -76,24 +84,24 @@ struct desk_xjob {
     struct desk_xjob *next; /* queue link (owned by desktop_x11.c) */
 };
 
-int desk_x_init(uv_loop_t *loop);
-void desk_x_submit(struct desk_xjob *j);
+int desk__x_init(uv_loop_t *loop);
+void desk__x_submit(struct desk_xjob *j);
 /* Stops the thread after the queued jobs ran; done() callbacks still run on the loop. */
-void desk_x_done(void);
+void desk__x_done(void);
 /* Jobs to bring a connection up or down (called from run()). */
-int desk_x_connect(struct desk_x *x, const char *display, uint64_t gen, char *errbuf, size_t cap);
+int desk__x_connect(struct desk_x *x, const char *display, uint64_t gen, char *errbuf, size_t cap);
 /* Any thread: the X server is about to be stopped on purpose (its loss is logged quietly). */
-void desk_x_expect_loss(void);
-void desk_x_disconnect(struct desk_x *x);
+void desk__x_expect_loss(void);
+void desk__x_disconnect(struct desk_x *x);
 /*
  * Waits up to timeout_ms for a window manager that manages windows (its EWMH check window, then
  * a probe window it reparents). False on timeout.
  */
-bool desk_x_wait_wm(struct desk_x *x, int timeout_ms);
+bool desk__x_wait_wm(struct desk_x *x, int timeout_ms);
 /* True when the connection is usable; fills err with a 503 otherwise. */
-bool desk_x_usable(struct desk_x *x, struct problem *err);
+bool desk__x_usable(struct desk_x *x, struct problem *err);
 /* Sends the queued requests and waits for the server (XSync). False when the server is gone. */
-bool desk_x_sync(struct desk_x *x);
+bool desk__x_sync(struct desk_x *x);
 
 /* ---- damage: the frame counter and waiting for a change (desktop_damage.c) --------------- */
 
@@ -103,22 +111,22 @@ bool desk_x_sync(struct desk_x *x);
  * The ETag of a screenshot names its frame, this daemon's instance and the
  * screenshot's parameters; `since` compares only the frame (and instance).
  */
-int desk_damage_init(uv_loop_t *loop);
-void desk_damage_done(void);
+int desk__damage_init(uv_loop_t *loop);
+void desk__damage_done(void);
 /* X thread: create / drop the damage object (at connect / before disconnecting). */
-void desk_damage_attach(struct desk_x *x);
-void desk_damage_detach(struct desk_x *x);
+void desk__damage_attach(struct desk_x *x);
+void desk__damage_detach(struct desk_x *x);
 /* X thread: takes an XDamageNotify event (true) or leaves the event alone (false). */
-bool desk_damage_event(struct desk_x *x, const XEvent *ev);
+bool desk__damage_event(struct desk_x *x, const XEvent *ev);
 /* X thread: after a batch of events: XDamageSubtract, publish the new frame, wake waiters. */
-void desk_damage_flush(struct desk_x *x);
+void desk__damage_flush(struct desk_x *x);
 /* Handles the events Xlib has already read (no round trip): XDamage, so far. */
-void desk_damage_drain(struct desk_x *x);
+void desk__damage_drain(struct desk_x *x);
 /*
  * X thread, right before a capture: handles the events already read and
  * returns the current frame, which the capture then shows (or a later one).
  */
-uint64_t desk_damage_frame(struct desk_x *x);
+uint64_t desk__damage_frame(struct desk_x *x);
 
 /* How a wait for a change ended (loop thread). */
 enum desk_wait_end {
@@ -130,8 +138,8 @@ enum desk_wait_end {
 typedef void (*desk_wait_fn)(void *arg, enum desk_wait_end end);
 
 /* This daemon's instance (part of every ETag) and the current frame (loop thread). */
-uint32_t desk_frame_instance(void);
-uint64_t desk_frame_now(void);
+uint32_t desk__frame_instance(void);
+uint64_t desk__frame_now(void);
 /*
  * Calls fn(arg, ...) exactly once on the loop thread: at once when the
  * screen (q's region, for a region request) changed after frame `since` or
@@ -139,12 +147,12 @@ uint64_t desk_frame_now(void);
  * request must stay referenced by the caller until fn ran.  Waiters are
  * parked on the loop, never on the X thread's queue.
  */
-void desk_change_wait(struct http_req *req, const struct desk_shot_req *q, uint64_t since,
-                      unsigned wait_ms, desk_wait_fn fn, void *arg);
+void desk__change_wait(struct http_req *req, const struct desk_shot_req *q, uint64_t since,
+                       unsigned wait_ms, desk_wait_fn fn, void *arg);
 /* The runtime stopped: every waiter ends with DESK_WAIT_STOPPED. */
-void desk_change_stop_all(void);
+void desk__change_stop_all(void);
 /* The ETag of frame `frame` taken with q's parameters (quoted: "<frame>-<instance>-<params>"). */
-void desk_etag_format(char *dst, size_t cap, uint64_t frame, const struct desk_shot_req *q);
+void desk__etag_format(char *dst, size_t cap, uint64_t frame, const struct desk_shot_req *q);
 
 /* ---- runtime (loop thread) ---------------------------------------------------------------- */
 
@@ -152,37 +160,37 @@ void desk_etag_format(char *dst, size_t cap, uint64_t frame, const struct desk_s
  * True when the desktop is active.  Otherwise replies 409
  * desktop_runtime_inactive (or 503 while the X server restarts) and returns false.
  */
-bool desk_require_active(struct http_req *req);
+bool desk__require_active(struct http_req *req);
 /* The runtime's processes as DesktopProcessInfo[] (for problem extensions). */
-cJSON *desk_processes_json(void);
+cJSON *desk__processes_json(void);
 /* The active desktop's display number and root size; false (nothing set) unless active. */
-bool desk_active_display(int *ret_display, int *ret_width, int *ret_height);
+bool desk__active_display(int *ret_display, int *ret_width, int *ret_height);
 /* The state directory (~/.local/state/agentd/desktop) and the HOME of desktop apps. */
-const char *desk_state_dir(void);
-const char *desk_home_dir(void);
+const char *desk__state_dir(void);
+const char *desk__home_dir(void);
 /* The current time as RFC 3339 with nanoseconds and +00:00 (64 bytes are enough). */
-void desk_rfc3339_now(char *dst, size_t cap);
+void desk__rfc3339_now(char *dst, size_t cap);
 /*
  * Resolves an application as `launch` does: a name with a '/' is a path,
  * any other is searched on PATH.  True when it is an executable regular
  * file, its path then written to dst.
  */
-bool desk_which(const char *name, char *dst, size_t cap);
+bool desk__which(const char *name, char *dst, size_t cap);
 
 /* ---- recording and launched apps (loop thread) -------------------------------------------- */
 
-void desk_rec_init(uv_loop_t *loop);
+void desk__rec_init(uv_loop_t *loop);
 /*
  * Ends the active recording (as its stop route does) before the desktop
  * stops.  Returns false when none is active; otherwise done(arg) runs on
  * the loop once ffmpeg has exited and the record is final.
  */
-bool desk_rec_end(void (*done)(void *arg), void *arg);
+bool desk__rec_end(void (*done)(void *arg), void *arg);
 /* Daemon shutdown: pending stops are answered (done callbacks run), ffmpeg is let go. */
-void desk_rec_shutdown(void);
-void desk_rec_done(void);
+void desk__rec_shutdown(void);
+void desk__rec_done(void);
 /* Daemon shutdown: launch requests waiting for a window are answered. */
-void desk_launch_shutdown(void);
+void desk__launch_shutdown(void);
 
 /* ---- capture (X thread) and encoding (worker pool) ---------------------------------------- */
 
@@ -193,60 +201,60 @@ struct desk_image {
     size_t stride;     /* bytes per row */
 };
 
-void desk_image_free(struct desk_image *im);
+void desk__image_free(struct desk_image *im);
 
 /*
  * Captures the part of the screen inside (x, y, w, h) clipped to the
  * screen, the reference's way: a region wholly outside gives a 1x1 frame.
  * Also reports the pointer.  Returns 0, or -1 with err.
  */
-int desk_capture(struct desk_x *x, const struct desk_shot_req *q, struct desk_image *out,
-                 int *ret_cursor_x, int *ret_cursor_y, struct problem *err);
+int desk__capture(struct desk_x *x, const struct desk_shot_req *q, struct desk_image *out,
+                  int *ret_cursor_x, int *ret_cursor_y, struct problem *err);
 /* Detaches and frees the shared-memory segment (before the connection closes). */
-void desk_capture_release(struct desk_x *x);
+void desk__capture_release(struct desk_x *x);
 /* Draws the reference's crosshair (red, +-10 px) at (cx, cy) in image coordinates. */
-void desk_draw_crosshair(struct desk_image *im, int cx, int cy);
+void desk__draw_crosshair(struct desk_image *im, int cx, int cy);
 /*
  * Area-averaging downscale to (w, h), both at most the source size.
  * Returns the new image; src is left as is.
  */
-int desk_scale(const struct desk_image *src, int w, int h, struct desk_image *out);
+int desk__scale(const struct desk_image *src, int w, int h, struct desk_image *out);
 /* The output size for a scale factor: round(side * scale), at least 1. */
-int desk_scaled_side(int side, double scale);
+int desk__scaled_side(int side, double scale);
 /*
  * Encodes im in the requested format (quality 1-100, or 0 for the default).
  * Returns 0 with *ret (malloc'd) and *ret_len, or -1 with err.
  */
-int desk_encode(const struct desk_image *im, enum desk_format fmt, int quality, uint8_t **ret,
-                size_t *ret_len, struct problem *err);
+int desk__encode(const struct desk_image *im, enum desk_format fmt, int quality, uint8_t **ret,
+                 size_t *ret_len, struct problem *err);
 /* A 64-bit fingerprint of the pixels (the ETag). */
-uint64_t desk_image_hash(const struct desk_image *im);
+uint64_t desk__image_hash(const struct desk_image *im);
 
 /* ---- input (X thread) --------------------------------------------------------------------- */
 
-int desk_mouse_act(struct desk_x *x, const struct desk_mouse_req *m, struct problem *err);
+int desk__mouse_act(struct desk_x *x, const struct desk_mouse_req *m, struct problem *err);
 /* The pointer: position, screen and the window under it. */
-int desk_mouse_where(struct desk_x *x, int *ret_x, int *ret_y, unsigned long *ret_window,
-                     struct problem *err);
-int desk_key_act(struct desk_x *x, const struct desk_key_req *k, struct problem *err);
+int desk__mouse_where(struct desk_x *x, int *ret_x, int *ret_y, unsigned long *ret_window,
+                      struct problem *err);
+int desk__key_act(struct desk_x *x, const struct desk_key_req *k, struct problem *err);
 /* Puts spare keycodes back to NoSymbol (when idle, and before disconnecting). */
-void desk_keys_restore(struct desk_x *x);
+void desk__keys_restore(struct desk_x *x);
 /* Finds the keycodes the server's map leaves empty (at connect). */
-void desk_keys_scan(struct desk_x *x);
+void desk__keys_scan(struct desk_x *x);
 
 /* ---- windows (X thread jobs; desktop_windows.c) ------------------------------------------ */
 
 /* Replies 200 with status (taking it), plus `windows` when at least one window is listed. */
-void desk_windows_reply_status(struct http_req *req, cJSON *status);
+void desk__windows_reply_status(struct http_req *req, cJSON *status);
 
 /* ---- clipboard (its own connection and thread; desktop_clipboard.c) ----------------------- */
 
 /* The desktop is active on display (":N"): start the selection owner's thread. */
-void desk_clip_start(const char *display);
+void desk__clip_start(const char *display);
 /* The desktop stops or its X server went away: the thread disconnects and ends (not waited for). */
-void desk_clip_stop(void);
+void desk__clip_stop(void);
 /* Joins every clipboard thread and frees everything (after the loop stopped). */
-void desk_clip_done(void);
+void desk__clip_done(void);
 
 /* ---- routes --------------------------------------------------------------------------------- */
 

@@ -111,7 +111,7 @@ static void win_run(struct desk_x *x, struct desk_xjob *j)
     unsigned int nchildren = 0;
 
     wj->window = 0;
-    if (!desk_x_usable(x, &err))
+    if (!desk__x_usable(x, &err))
         return;
     list_atom = XInternAtom(x->dpy, "_NET_CLIENT_LIST", False);
     pid_atom = XInternAtom(x->dpy, "_NET_WM_PID", False);
@@ -205,7 +205,7 @@ static void poll_now(struct launch_wait *lw)
     wj->lw = lw;
     wj->pid = lw->pid;
     lw->polling = true;
-    desk_x_submit(&wj->job);
+    desk__x_submit(&wj->job);
 }
 
 static void on_poll_timer(uv_timer_t *t)
@@ -236,7 +236,7 @@ static void win_done(struct desk_xjob *j)
         launch_finish(lw, 0); /* only the release is left */
     else if ((lw->window && (focused || now >= lw->mapped_ms + LAUNCH_FOCUS_MS)) ||
              now >= lw->deadline || !http_req_alive(lw->req) || !group_alive(lw) ||
-             !desk_active_display(&display, &width, &height))
+             !desk__active_display(&display, &width, &height))
         launch_finish(lw, lw->window);
     else
         uv_timer_start(&lw->timer, on_poll_timer, LAUNCH_POLL_MS, 0);
@@ -259,7 +259,7 @@ static void wait_for_window(struct http_req *req, struct proc *p)
     poll_now(lw);
 }
 
-void desk_launch_shutdown(void)
+void desk__launch_shutdown(void)
 {
     /* Answered without a window; a job still on the X thread releases its wait when it returns. */
     while (waiting)
@@ -302,13 +302,13 @@ static struct proc *spawn_app(const char *command, const char *const *args, size
         q.nenv = 3;
     struct proc *p = NULL;
 
-    if (!desk_active_display(&display, &width, &height)) {
+    if (!desk__active_display(&display, &width, &height)) {
         problem_set(err, 409, PROBLEM_DESKTOP_RUNTIME_INACTIVE,
                     "Desktop runtime has not been started");
         return NULL;
     }
     snprintf(env_display, sizeof(env_display), "DISPLAY=:%d", display);
-    snprintf(env_home, sizeof(env_home), "HOME=%s", desk_home_dir());
+    snprintf(env_home, sizeof(env_home), "HOME=%s", desk__home_dir());
     return proc_create(&q, &p, err) < 0 ? NULL : p;
 }
 
@@ -320,7 +320,7 @@ static void runtime_failed(struct problem *err, const char *prefix)
 
     snprintf(message, sizeof(message), "%s", err->message);
     problem_set(err, 503, PROBLEM_DESKTOP_RUNTIME_FAILED, "%s: %s", prefix, message);
-    cJSON_AddItemToObject(ext, "processes", desk_processes_json());
+    cJSON_AddItemToObject(ext, "processes", desk__processes_json());
     problem_set_ext(err, ext);
     cJSON_Delete(ext);
 }
@@ -338,9 +338,9 @@ static void handle_launch(struct http_req *req)
         http_reply_problem(req, &err);
         return;
     }
-    if (!desk_require_active(req))
+    if (!desk__require_active(req))
         goto out;
-    if (!desk_which(r.app, exe, sizeof(exe))) {
+    if (!desk__which(r.app, exe, sizeof(exe))) {
         problem_set(&err, 404, PROBLEM_APP_NOT_FOUND, "Application '%s' not found in PATH", r.app);
         http_reply_problem(req, &err);
         goto out;
@@ -373,9 +373,9 @@ static void handle_open(struct http_req *req)
         http_reply_problem(req, &err);
         return;
     }
-    if (!desk_require_active(req))
+    if (!desk__require_active(req))
         goto out;
-    if (!desk_which("xdg-open", exe, sizeof(exe))) {
+    if (!desk__which("xdg-open", exe, sizeof(exe))) {
         problem_set(&err, 503, PROBLEM_DESKTOP_RUNTIME_FAILED,
                     "xdg-open is not installed, so targets cannot be opened; install it with `%s`",
                     OPEN_INSTALL);

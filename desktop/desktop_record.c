@@ -13,7 +13,7 @@
  * a worker checked the file: `completed` needs exit 0 or 255 and a
  * non-empty, complete MP4 (the boxes ffprobe needs, desk_mp4_check);
  * anything else is `failed`.  A desktop stop ends an active recording the
- * same way before its X server goes (desk_rec_end).
+ * same way before its X server goes (desk__rec_end).
  *
  * `bytes` is the final size once the record is final; the active file is
  * stat'ed when reported (one metadata call, no read).  Downloads stream the
@@ -292,7 +292,7 @@ static void on_ffmpeg_event(struct proc_watcher *w, struct proc *p, enum proc_ev
     proc_unwatch(p, &rs.w);
     proc_unref(p);
     rs.ffmpeg = NULL;
-    desk_rfc3339_now(r->ended_at, sizeof(r->ended_at));
+    desk__rfc3339_now(r->ended_at, sizeof(r->ended_at));
     r->refs++;
     c->rec = r;
     c->path = xstrdup(r->path);
@@ -347,7 +347,7 @@ static void add_waiter(struct http_req *req, void (*done)(void *), void *arg)
     rs.waiters = w;
 }
 
-bool desk_rec_end(void (*done)(void *arg), void *arg)
+bool desk__rec_end(void (*done)(void *arg), void *arg)
 {
     if (!rs.active)
         return false;
@@ -378,7 +378,7 @@ static int spawn_ffmpeg(struct rec *r, int fps, int display, int width, int heig
     struct proc *p = NULL;
     cJSON *ext;
 
-    if (!desk_which("ffmpeg", exe, sizeof(exe))) {
+    if (!desk__which("ffmpeg", exe, sizeof(exe))) {
         problem_set(err, 503, PROBLEM_DESKTOP_RUNTIME_FAILED,
                     "ffmpeg is not installed (recordings need it): run `%s`", REC_INSTALL);
         goto out_ext;
@@ -387,7 +387,7 @@ static int spawn_ffmpeg(struct rec *r, int fps, int display, int width, int heig
     snprintf(rate, sizeof(rate), "%d", fps);
     snprintf(input, sizeof(input), ":%d", display);
     snprintf(env_display, sizeof(env_display), "DISPLAY=:%d", display);
-    snprintf(env_home, sizeof(env_home), "HOME=%s", desk_home_dir());
+    snprintf(env_home, sizeof(env_home), "HOME=%s", desk__home_dir());
     if (proc_create(&q, &p, err) < 0) {
         if (err->status == 409)
             return -1; /* the process limit: as is */
@@ -403,7 +403,7 @@ static int spawn_ffmpeg(struct rec *r, int fps, int display, int width, int heig
     return 0;
 out_ext:
     ext = cJSON_CreateObject();
-    cJSON_AddItemToObject(ext, "processes", desk_processes_json());
+    cJSON_AddItemToObject(ext, "processes", desk__processes_json());
     problem_set_ext(err, ext);
     cJSON_Delete(ext);
     return -1;
@@ -423,7 +423,7 @@ static void handle_recording_start(struct http_req *req)
         http_reply_problem(req, &err);
         return;
     }
-    if (rs.shut || !desk_active_display(&display, &width, &height)) {
+    if (rs.shut || !desk__active_display(&display, &width, &height)) {
         reply_conflict(req, "Desktop runtime has not been started");
         return;
     }
@@ -431,7 +431,7 @@ static void handle_recording_start(struct http_req *req)
         reply_conflict(req, "a desktop recording is already active");
         return;
     }
-    dir = xasprintf("%s/recordings", desk_state_dir());
+    dir = xasprintf("%s/recordings", desk__state_dir());
     if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
         problem_set(&err, 502, PROBLEM_STREAM_ERROR, "cannot create %s: %s", dir, strerror(errno));
         free(dir);
@@ -445,7 +445,7 @@ static void handle_recording_start(struct http_req *req)
     snprintf(r->file_name, sizeof(r->file_name), "%s.mp4", r->id);
     r->path = xasprintf("%s/%s", dir, r->file_name);
     free(dir);
-    desk_rfc3339_now(r->started_at, sizeof(r->started_at));
+    desk__rfc3339_now(r->started_at, sizeof(r->started_at));
     if (spawn_ffmpeg(r, fps, display, width, height, &err) < 0) {
         rec_unref(r);
         http_reply_problem(req, &err);
@@ -645,7 +645,7 @@ static void handle_recording_download(struct http_req *req)
 
 /* ---- life cycle ----------------------------------------------------------------------------- */
 
-void desk_rec_init(uv_loop_t *loop)
+void desk__rec_init(uv_loop_t *loop)
 {
     memset(&rs, 0, sizeof(rs));
     rs.next_num = 1;
@@ -653,7 +653,7 @@ void desk_rec_init(uv_loop_t *loop)
     uv_unref((uv_handle_t *)&rs.timer);
 }
 
-void desk_rec_shutdown(void)
+void desk__rec_shutdown(void)
 {
     struct problem err;
 
@@ -673,7 +673,7 @@ void desk_rec_shutdown(void)
         rs.ffmpeg = NULL;
         if (rs.active) {
             rs.active->status = REC_FAILED;
-            desk_rfc3339_now(rs.active->ended_at, sizeof(rs.active->ended_at));
+            desk__rfc3339_now(rs.active->ended_at, sizeof(rs.active->ended_at));
         }
     }
     problem_set(&err, 503, PROBLEM_DESKTOP_RUNTIME_FAILED, "agentd is shutting down");
@@ -681,7 +681,7 @@ void desk_rec_shutdown(void)
     answer_waiters(NULL, &err);
 }
 
-void desk_rec_done(void)
+void desk__rec_done(void)
 {
     while (rs.list) {
         struct rec *r = rs.list;

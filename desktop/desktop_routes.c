@@ -31,15 +31,15 @@ static void input_run(struct desk_x *x, struct desk_xjob *j)
     struct input_job *in = (struct input_job *)j;
 
     in->r = -1;
-    if (!desk_x_usable(x, &in->err))
+    if (!desk__x_usable(x, &in->err))
         return;
     if (in->is_key) {
-        in->r = desk_key_act(x, &in->k, &in->err);
+        in->r = desk__key_act(x, &in->k, &in->err);
         return;
     }
-    if (in->m.op != DESK_MOUSE_POSITION && desk_mouse_act(x, &in->m, &in->err) < 0)
+    if (in->m.op != DESK_MOUSE_POSITION && desk__mouse_act(x, &in->m, &in->err) < 0)
         return;
-    in->r = desk_mouse_where(x, &in->x, &in->y, &in->window, &in->err);
+    in->r = desk__mouse_where(x, &in->x, &in->y, &in->window, &in->err);
 }
 
 static void input_done(struct desk_xjob *j)
@@ -77,7 +77,7 @@ static void submit_input(struct http_req *req, struct input_job *in)
     in->job.done = input_done;
     http_req_ref(req);
     in->req = req;
-    desk_x_submit(&in->job);
+    desk__x_submit(&in->job);
 }
 
 static void mouse_request(struct http_req *req, enum desk_mouse_op op)
@@ -93,7 +93,7 @@ static void mouse_request(struct http_req *req, enum desk_mouse_op op)
         http_reply_problem(req, &err);
         return;
     }
-    if (!desk_require_active(req))
+    if (!desk__require_active(req))
         return;
     in = xcalloc(1, sizeof(*in));
     in->m = m;
@@ -112,7 +112,7 @@ static void key_request(struct http_req *req, enum desk_key_op op)
         http_reply_problem(req, &err);
         return;
     }
-    if (!desk_require_active(req)) {
+    if (!desk__require_active(req)) {
         desk_key_req_done(&k);
         return;
     }

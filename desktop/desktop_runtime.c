@@ -71,7 +71,7 @@ static void rt_log(const char *fmt, ...)
     va_list ap;
     int fd, n;
 
-    desk_rfc3339_now(when, sizeof(when));
+    desk__rfc3339_now(when, sizeof(when));
     n = snprintf(line, sizeof(line), "%s ", when);
     va_start(ap, fmt);
     vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
@@ -244,7 +244,7 @@ static cJSON *status_json(void)
     cJSON_AddItemToObject(o, "missingDependencies", missing);
     if (install)
         json_add_string(o, "installCommand", DESK_INSTALL_COMMAND);
-    cJSON_AddItemToObject(o, "processes", desk_processes_json());
+    cJSON_AddItemToObject(o, "processes", desk__processes_json());
     json_add_string(o, "runtimeLogPath", rt->log_path);
     return o;
 }
@@ -299,7 +299,7 @@ static void disconnect_done(struct desk_xjob *j)
 static void disconnect_run(struct desk_x *x, struct desk_xjob *j)
 {
     (void)j;
-    desk_x_disconnect(x);
+    desk__x_disconnect(x);
 }
 
 static void submit_disconnect(void)
@@ -309,21 +309,21 @@ static void submit_disconnect(void)
     j->run = disconnect_run;
     j->done = disconnect_done;
     rt->connected = false;
-    desk_x_submit(j);
-    desk_clip_stop();
+    desk__x_submit(j);
+    desk__clip_stop();
 }
 
 static void stop_everything(void)
 {
     uv_timer_stop(&rt->deadline);
     uv_timer_stop(&rt->wm_timer);
-    desk_x_expect_loss();
+    desk__x_expect_loss();
     helper_release(&rt->openbox, true);
     helper_release(&rt->xvfb, true);
     submit_disconnect();
     rt->gen++;
     rt->restarting = false;
-    desk_change_stop_all(); /* screenshots waiting for a change: 409 */
+    desk__change_stop_all(); /* screenshots waiting for a change: 409 */
 }
 
 /* The start (or restart) failed: everything stops, state `failed`. */
@@ -338,7 +338,7 @@ static void fail(enum problem_kind kind, int status, const char *fmt, ...)
     va_start(ap, fmt);
     problem_vset(&err, status, kind, fmt, ap);
     va_end(ap);
-    cJSON_AddItemToObject(ext, "processes", desk_processes_json());
+    cJSON_AddItemToObject(ext, "processes", desk__processes_json());
     problem_set_ext(&err, ext);
     cJSON_Delete(ext);
     stop_everything();
@@ -368,9 +368,9 @@ static void connect_run(struct desk_x *x, struct desk_xjob *j)
 {
     struct connect_job *c = (struct connect_job *)j;
 
-    c->r = desk_x_connect(x, c->display, c->gen, c->err, sizeof(c->err));
+    c->r = desk__x_connect(x, c->display, c->gen, c->err, sizeof(c->err));
     /* Active means managed: windows mapped after start get the WM's focus handling. */
-    if (c->r == 0 && !desk_x_wait_wm(x, DESK_WM_WAIT_MS))
+    if (c->r == 0 && !desk__x_wait_wm(x, DESK_WM_WAIT_MS))
         log_warn(DESK_TAG, "no window manager on %s after %d ms; going on without", c->display,
                  DESK_WM_WAIT_MS);
     c->width = x->width;
@@ -391,12 +391,12 @@ static void connect_done(struct desk_xjob *j)
             rt->height = c->height;
             rt->state = DESK_ACTIVE;
             if (!rt->restarting)
-                desk_rfc3339_now(rt->started_at, sizeof(rt->started_at));
+                desk__rfc3339_now(rt->started_at, sizeof(rt->started_at));
             rt->restarting = false;
             rt->has_error = false;
             rt_log("desktop runtime active on :%d (%dx%d, dpi %d)", rt->display, rt->width,
                    rt->height, rt->cfg.dpi);
-            desk_clip_start(c->display);
+            desk__clip_start(c->display);
             answer_waiters(NULL);
         }
     }
@@ -415,7 +415,7 @@ static void display_ready(int n)
     c->job.done = connect_done;
     c->gen = rt->gen;
     snprintf(c->display, sizeof(c->display), ":%d", n);
-    desk_x_submit(&c->job);
+    desk__x_submit(&c->job);
 }
 
 static void xvfb_output(struct proc *p)
@@ -567,7 +567,7 @@ static void handle_status(struct http_req *req)
 {
     /* Active: the X thread adds the windows (spec 5.1). */
     if (rt->state == DESK_ACTIVE && rt->connected)
-        desk_windows_reply_status(req, status_json());
+        desk__windows_reply_status(req, status_json());
     else
         reply_status(req);
 }
@@ -667,7 +667,7 @@ static void handle_stop(struct http_req *req)
 {
     /* An active recording is finalised first, while its X server still runs. */
     http_req_ref(req);
-    if (desk_rec_end(stop_after_recording, req))
+    if (desk__rec_end(stop_after_recording, req))
         return;
     http_req_unref(req);
     stop_now(req);
@@ -678,7 +678,7 @@ static void handle_display_info(struct http_req *req)
     cJSON *o;
     char display[32];
 
-    if (!desk_require_active(req))
+    if (!desk__require_active(req))
         return;
     o = cJSON_CreateObject();
     snprintf(display, sizeof(display), ":%d", rt->display);
@@ -708,8 +708,8 @@ int desk_init(uv_loop_t *loop)
     uv_timer_init(loop, &rt->wm_timer);
     uv_unref((uv_handle_t *)&rt->deadline);
     uv_unref((uv_handle_t *)&rt->wm_timer);
-    desk_rec_init(loop);
-    return desk_x_init(loop);
+    desk__rec_init(loop);
+    return desk__x_init(loop);
 }
 
 void desk_shutdown(void)
@@ -717,8 +717,8 @@ void desk_shutdown(void)
     struct problem err;
 
     /* Answers what waits on a recording or a launched app (a pending stop runs now). */
-    desk_rec_shutdown();
-    desk_launch_shutdown();
+    desk__rec_shutdown();
+    desk__launch_shutdown();
     if (rt->state != DESK_INACTIVE) {
         stop_everything();
         rt->state = DESK_INACTIVE;
@@ -731,9 +731,9 @@ void desk_shutdown(void)
 
 void desk_done(void)
 {
-    desk_clip_done();
-    desk_x_done();
-    desk_rec_done();
+    desk__clip_done();
+    desk__x_done();
+    desk__rec_done();
     free(rt->state_dir);
     free(rt->home_dir);
     free(rt->log_path);

@@ -41,7 +41,7 @@ static const char *content_type(enum desk_format f)
 static void shot_free(struct shot_job *s)
 {
     http_req_unref(s->req);
-    desk_image_free(&s->frame);
+    desk__image_free(&s->frame);
     free(s->out);
     free(s);
 }
@@ -66,7 +66,7 @@ static void reply(struct shot_job *s)
     http_add_header(s->req, "x-desktop-width", v);
     snprintf(v, sizeof(v), "%d", s->screen_h);
     http_add_header(s->req, "x-desktop-height", v);
-    desk_etag_format(v, sizeof(v), s->frame_no, &s->q);
+    desk__etag_format(v, sizeof(v), s->frame_no, &s->q);
     http_add_header(s->req, "etag", v);
     http_add_header(s->req, "cache-control", "no-store");
     http_reply(s->req, 200, content_type(s->q.format), (char *)s->out, s->out_len);
@@ -80,17 +80,17 @@ static void encode_run(void *arg)
     struct desk_image *im = &s->frame, scaled = {0};
 
     if (s->q.show_cursor)
-        desk_draw_crosshair(im, s->cursor_x - s->origin_x, s->cursor_y - s->origin_y);
+        desk__draw_crosshair(im, s->cursor_x - s->origin_x, s->cursor_y - s->origin_y);
     if (s->q.scale < 1.0) {
-        int w = desk_scaled_side(im->width, s->q.scale),
-            h = desk_scaled_side(im->height, s->q.scale);
+        int w = desk__scaled_side(im->width, s->q.scale),
+            h = desk__scaled_side(im->height, s->q.scale);
         if (w != im->width || h != im->height) {
-            desk_scale(im, w, h, &scaled);
-            desk_image_free(im);
+            desk__scale(im, w, h, &scaled);
+            desk__image_free(im);
             *im = scaled;
         }
     }
-    s->r = desk_encode(im, s->q.format, s->q.quality, &s->out, &s->out_len, &s->err);
+    s->r = desk__encode(im, s->q.format, s->q.quality, &s->out, &s->out_len, &s->err);
 }
 
 static void encode_done(void *arg)
@@ -107,12 +107,12 @@ static void capture_run(struct desk_x *x, struct desk_xjob *j)
     struct shot_job *s = (struct shot_job *)j;
 
     s->r = -1;
-    if (!desk_x_usable(x, &s->err))
+    if (!desk__x_usable(x, &s->err))
         return;
     s->screen_w = x->width;
     s->screen_h = x->height;
-    s->frame_no = desk_damage_frame(x);
-    if (desk_capture(x, &s->q, &s->frame, &s->cursor_x, &s->cursor_y, &s->err) < 0)
+    s->frame_no = desk__damage_frame(x);
+    if (desk__capture(x, &s->q, &s->frame, &s->cursor_x, &s->cursor_y, &s->err) < 0)
         return;
     if (s->q.region) {
         s->origin_x = s->q.x;
@@ -143,11 +143,11 @@ static void on_wait(void *arg, enum desk_wait_end end)
     /* No runtime check: a stop ends waits with STOPPED, and after an X server restart the
      * capture queues behind the reconnection that published the change. */
     if (end == DESK_WAIT_CHANGED && http_req_alive(s->req)) {
-        desk_x_submit(&s->job);
+        desk__x_submit(&s->job);
         return;
     }
     if (end == DESK_WAIT_TIMEOUT && http_req_alive(s->req)) {
-        desk_etag_format(v, sizeof(v), s->frame_no, &s->q);
+        desk__etag_format(v, sizeof(v), s->frame_no, &s->q);
         http_add_header(s->req, "etag", v);
         http_add_header(s->req, "cache-control", "no-store");
         http_reply_empty(s->req, 304);
@@ -169,7 +169,7 @@ static void handle(struct http_req *req, bool region)
         http_reply_problem(req, &err);
         return;
     }
-    if (!desk_require_active(req))
+    if (!desk__require_active(req))
         return;
     s = xcalloc(1, sizeof(*s));
     s->q = q;
@@ -178,17 +178,17 @@ static void handle(struct http_req *req, bool region)
     http_req_ref(req);
     s->req = req;
     if (!q.has_since && q.wait_ms == 0) {
-        desk_x_submit(&s->job);
+        desk__x_submit(&s->job);
         return;
     }
     /* An ETag of another agentd run names no frame of ours: the screen "changed". */
-    if (q.has_since && q.since_instance != desk_frame_instance()) {
-        desk_x_submit(&s->job);
+    if (q.has_since && q.since_instance != desk__frame_instance()) {
+        desk__x_submit(&s->job);
         return;
     }
     /* Without since: the next change after this request. */
-    s->frame_no = q.has_since ? q.since_frame : desk_frame_now();
-    desk_change_wait(req, &q, s->frame_no, q.wait_ms, on_wait, s);
+    s->frame_no = q.has_since ? q.since_frame : desk__frame_now();
+    desk__change_wait(req, &q, s->frame_no, q.wait_ms, on_wait, s);
 }
 
 static void handle_screenshot(struct http_req *req)

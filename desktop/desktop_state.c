@@ -22,7 +22,7 @@ static cJSON *helper_json(const struct helper *h)
     return o;
 }
 
-cJSON *desk_processes_json(void)
+cJSON *desk__processes_json(void)
 {
     cJSON *a = cJSON_CreateArray();
 
@@ -33,7 +33,7 @@ cJSON *desk_processes_json(void)
     return a;
 }
 
-bool desk_require_active(struct http_req *req)
+bool desk__require_active(struct http_req *req)
 {
     struct problem err;
 
@@ -43,7 +43,7 @@ bool desk_require_active(struct http_req *req)
         cJSON *ext = cJSON_CreateObject();
         problem_set(&err, 503, PROBLEM_DESKTOP_RUNTIME_FAILED,
                     "the X server is restarting; retry in a moment");
-        cJSON_AddItemToObject(ext, "processes", desk_processes_json());
+        cJSON_AddItemToObject(ext, "processes", desk__processes_json());
         problem_set_ext(&err, ext);
         cJSON_Delete(ext);
     } else {
@@ -54,7 +54,7 @@ bool desk_require_active(struct http_req *req)
     return false;
 }
 
-bool desk_active_display(int *ret_display, int *ret_width, int *ret_height)
+bool desk__active_display(int *ret_display, int *ret_width, int *ret_height)
 {
     if (desk__rt.state != DESK_ACTIVE || !desk__rt.connected)
         return false;
@@ -64,12 +64,12 @@ bool desk_active_display(int *ret_display, int *ret_width, int *ret_height)
     return true;
 }
 
-const char *desk_state_dir(void)
+const char *desk__state_dir(void)
 {
     return desk__rt.state_dir;
 }
 
-const char *desk_home_dir(void)
+const char *desk__home_dir(void)
 {
     return desk__rt.home_dir;
 }

@@ -1,7 +1,7 @@
 /*
  * desktop_state: the runtime's record (written by desktop_runtime.c alone)
  * and the read-only questions the other desktop files ask about it
- * (desktop_internal.h: desk_require_active, desk_active_display, ...),
+ * (desktop_internal.h: desk__require_active, desk__active_display, ...),
  * answered in desktop_state.c so that no file calls back up into the
  * runtime.  Private to those two files.
  */

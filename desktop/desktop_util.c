@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-bool desk_x_usable(struct desk_x *x, struct problem *err)
+bool desk__x_usable(struct desk_x *x, struct problem *err)
 {
     if (x->dpy && !x->dead)
         return true;
@@ -21,7 +21,7 @@ bool desk_x_usable(struct desk_x *x, struct problem *err)
     return false;
 }
 
-bool desk_x_sync(struct desk_x *x)
+bool desk__x_sync(struct desk_x *x)
 {
     if (!x->dpy || x->dead)
         return false;
@@ -29,7 +29,7 @@ bool desk_x_sync(struct desk_x *x)
     return !x->dead;
 }
 
-bool desk_which(const char *name, char *dst, size_t cap)
+bool desk__which(const char *name, char *dst, size_t cap)
 {
     const char *path = getenv("PATH"), *p;
     struct stat st;
@@ -53,7 +53,7 @@ bool desk_which(const char *name, char *dst, size_t cap)
     return false;
 }
 
-void desk_rfc3339_now(char *dst, size_t cap)
+void desk__rfc3339_now(char *dst, size_t cap)
 {
     struct timespec ts;
     struct tm tm;

@@ -513,7 +513,7 @@ static void focus(struct desk_x *x, Window w, struct wview *v)
     /* No manager, an unmanaged window, or a manager that refused: do it ourselves. */
     XRaiseWindow(x->dpy, w);
     XSetInputFocus(x->dpy, w, RevertToParent, CurrentTime);
-    desk_x_sync(x);
+    desk__x_sync(x);
     wait_active(x, w, v, DESK_WIN_FOCUS_FALLBACK_MS);
 }
 
@@ -601,7 +601,7 @@ static int configure(struct desk_x *x, Window w, const struct desk_win_req *req,
         target.height = req->height ? req->height : (unsigned)a.height;
         XResizeWindow(x->dpy, w, target.width, target.height);
     }
-    if (!desk_x_sync(x)) {
+    if (!desk__x_sync(x)) {
         r = lost(err);
         goto out;
     }
@@ -688,7 +688,7 @@ static void win_run(struct desk_x *x, struct desk_xjob *job)
     struct win_job *j = (struct win_job *)job;
 
     j->r = -1;
-    if (!desk_x_usable(x, &j->err))
+    if (!desk__x_usable(x, &j->err))
         return;
     switch (j->op) {
     case W_LIST:
@@ -788,24 +788,24 @@ static struct win_job *job_new(struct http_req *req, enum win_op op)
     return j;
 }
 
-void desk_windows_reply_status(struct http_req *req, cJSON *status)
+void desk__windows_reply_status(struct http_req *req, cJSON *status)
 {
     struct win_job *j = job_new(req, W_STATUS);
 
     j->status = status;
-    desk_x_submit(&j->job);
+    desk__x_submit(&j->job);
 }
 
 static void handle_windows(struct http_req *req)
 {
-    if (desk_require_active(req))
-        desk_x_submit(&job_new(req, W_LIST)->job);
+    if (desk__require_active(req))
+        desk__x_submit(&job_new(req, W_LIST)->job);
 }
 
 static void handle_window_focused(struct http_req *req)
 {
-    if (desk_require_active(req))
-        desk_x_submit(&job_new(req, W_FOCUSED)->job);
+    if (desk__require_active(req))
+        desk__x_submit(&job_new(req, W_FOCUSED)->job);
 }
 
 /* Focus, move and resize: the body first (as the reference), then the runtime, then the id. */
@@ -827,7 +827,7 @@ static void handle_action(struct http_req *req, enum win_op op)
             return;
         }
     }
-    if (!desk_require_active(req))
+    if (!desk__require_active(req))
         return;
     if (!id || desk_win_id_parse(id, &wid) < 0) {
         desk_win_not_found(id ? id : "", &err);
@@ -838,7 +838,7 @@ static void handle_action(struct http_req *req, enum win_op op)
     j->id = wid;
     j->id_text = xstrdup(id);
     j->w = w;
-    desk_x_submit(&j->job);
+    desk__x_submit(&j->job);
 }
 
 static void handle_window_focus(struct http_req *req)

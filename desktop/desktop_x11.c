@@ -67,7 +67,7 @@ static int on_x_io_error(Display *dpy)
 /* Set by the loop before it stops the X server on purpose: losing it then is no news. */
 static atomic_bool loss_expected;
 
-void desk_x_expect_loss(void)
+void desk__x_expect_loss(void)
 {
     atomic_store(&loss_expected, true);
 }
@@ -84,14 +84,14 @@ static void on_x_io_exit(Display *dpy, void *data)
         log_warn(DESK_TAG, "lost the connection to the X server");
 }
 
-void desk_x_disconnect(struct desk_x *x)
+void desk__x_disconnect(struct desk_x *x)
 {
     if (!x->dpy)
         return;
     if (!x->dead)
-        desk_keys_restore(x);
-    desk_damage_detach(x);
-    desk_capture_release(x);
+        desk__keys_restore(x);
+    desk__damage_detach(x);
+    desk__capture_release(x);
     XCloseDisplay(x->dpy);
     x->dpy = NULL;
     x->dead = false;
@@ -99,11 +99,11 @@ void desk_x_disconnect(struct desk_x *x)
     x->spares_dirty = false;
 }
 
-int desk_x_connect(struct desk_x *x, const char *display, uint64_t gen, char *errbuf, size_t cap)
+int desk__x_connect(struct desk_x *x, const char *display, uint64_t gen, char *errbuf, size_t cap)
 {
     int ev, er, maj, min;
 
-    desk_x_disconnect(x);
+    desk__x_disconnect(x);
     atomic_store(&loss_expected, false);
     x->dpy = XOpenDisplay(display);
     if (!x->dpy) {
@@ -127,11 +127,11 @@ int desk_x_connect(struct desk_x *x, const char *display, uint64_t gen, char *er
     x->shm.shmaddr = NULL;
     if (x->have_xtest)
         XTestGrabControl(x->dpy, True); /* our input goes through even during a grab */
-    desk_keys_scan(x);
-    desk_damage_attach(x);
-    if (!desk_x_sync(x)) {
+    desk__keys_scan(x);
+    desk__damage_attach(x);
+    if (!desk__x_sync(x)) {
         snprintf(errbuf, cap, "the X server on %s went away", display);
-        desk_x_disconnect(x);
+        desk__x_disconnect(x);
         return -1;
     }
     log_debug(DESK_TAG, "connected to %s (%dx%d, depth %d, shm %d, xtest %d, xfixes %d)", display,
@@ -177,7 +177,7 @@ static bool wm_manages(struct desk_x *x, int timeout_ms)
     return managed;
 }
 
-bool desk_x_wait_wm(struct desk_x *x, int timeout_ms)
+bool desk__x_wait_wm(struct desk_x *x, int timeout_ms)
 {
     Atom check = XInternAtom(x->dpy, "_NET_SUPPORTING_WM_CHECK", False);
     struct timespec step = {0, 5 * 1000000L};
@@ -231,18 +231,18 @@ static void x_wait(struct desk_x *x, int64_t idle_deadline)
     }
     n = poll(p, 2, timeout);
     if (n == 0 && x->spares_dirty && x->dpy && !x->dead) {
-        desk_keys_restore(x);
+        desk__keys_restore(x);
         return;
     }
     if (n < 0)
         return; /* EINTR */
     if (p[0].revents && read(wake_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
         log_warn(DESK_TAG, "eventfd read: %s", strerror(errno));
-    /* Reading may hit a dead connection: the I/O exit handler marks it, desk_damage_drain() stops.
+    /* Reading may hit a dead connection: the I/O exit handler marks it, desk__damage_drain() stops.
      */
     if (p[1].revents && x->dpy && !x->dead)
         XEventsQueued(x->dpy, QueuedAfterReading);
-    desk_damage_drain(x);
+    desk__damage_drain(x);
 }
 
 static void *x_thread(void *arg)
@@ -268,7 +268,7 @@ static void *x_thread(void *arg)
             j->run(&xstate, j);
             finish(j);
             /* Events a job's round trips read (damage its input caused, for one). */
-            desk_damage_drain(&xstate);
+            desk__damage_drain(&xstate);
             idle_deadline = clock_mono_ms() + DESK_KEYS_IDLE_MS;
             continue;
         }
@@ -276,7 +276,7 @@ static void *x_thread(void *arg)
             break;
         x_wait(&xstate, idle_deadline);
     }
-    desk_x_disconnect(&xstate);
+    desk__x_disconnect(&xstate);
     return NULL;
 }
 
@@ -304,7 +304,7 @@ static void on_done(uv_async_t *a)
     }
 }
 
-void desk_x_submit(struct desk_xjob *j)
+void desk__x_submit(struct desk_xjob *j)
 {
     pthread_mutex_lock(&lock);
     j->next = NULL;
@@ -317,7 +317,7 @@ void desk_x_submit(struct desk_xjob *j)
     wake_thread();
 }
 
-int desk_x_init(uv_loop_t *loop)
+int desk__x_init(uv_loop_t *loop)
 {
     int e;
 
@@ -329,7 +329,7 @@ int desk_x_init(uv_loop_t *loop)
     wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (wake_fd < 0)
         return -errno;
-    e = desk_damage_init(loop);
+    e = desk__damage_init(loop);
     if (e < 0)
         return e;
     e = uv_async_init(loop, &done_async, on_done);
@@ -346,7 +346,7 @@ int desk_x_init(uv_loop_t *loop)
     return 0;
 }
 
-void desk_x_done(void)
+void desk__x_done(void)
 {
     if (!thread_started)
         return;
@@ -360,7 +360,7 @@ void desk_x_done(void)
     on_done(NULL);
     if (!uv_is_closing((uv_handle_t *)&done_async))
         uv_close((uv_handle_t *)&done_async, NULL);
-    desk_damage_done();
+    desk__damage_done();
     close(wake_fd);
     wake_fd = -1;
 }

@@ -192,15 +192,15 @@ static void test_scale(void **state)
     struct desk_image im = solid(10, 4, 10, 20, 30), out;
 
     (void)state;
-    assert_int_equal(desk_scaled_side(1024, 0.33), 338);
-    assert_int_equal(desk_scaled_side(101, 0.5), 51);
-    assert_int_equal(desk_scaled_side(3, 0.1), 1);
-    assert_int_equal(desk_scaled_side(768, 1.0), 768);
+    assert_int_equal(desk__scaled_side(1024, 0.33), 338);
+    assert_int_equal(desk__scaled_side(101, 0.5), 51);
+    assert_int_equal(desk__scaled_side(3, 0.1), 1);
+    assert_int_equal(desk__scaled_side(768, 1.0), 768);
     /* Left half white, right half black: the middle output pixel straddles both. */
     for (int y = 0; y < 4; y++)
         for (int x = 0; x < 5; x++)
             memset(im.px + im.stride * (size_t)y + (size_t)x * 4, 255, 3);
-    desk_scale(&im, 3, 1, &out);
+    desk__scale(&im, 3, 1, &out);
     assert_int_equal(out.width, 3);
     assert_int_equal(out.height, 1);
     assert_int_equal(out.px[0], 255);
@@ -208,27 +208,27 @@ static void test_scale(void **state)
     assert_in_range(out.px[4], 132, 133);
     assert_int_equal(out.px[8], 10);
     assert_int_equal(out.px[10], 30);
-    desk_image_free(&out);
-    desk_image_free(&im);
+    desk__image_free(&out);
+    desk__image_free(&im);
 }
 
 static void test_crosshair_and_hash(void **state)
 {
     struct desk_image im = solid(30, 30, 0, 0, 0);
-    uint64_t h0 = desk_image_hash(&im);
+    uint64_t h0 = desk__image_hash(&im);
 
     (void)state;
-    desk_draw_crosshair(&im, 0, 0); /* clipped at the edges */
+    desk__draw_crosshair(&im, 0, 0); /* clipped at the edges */
     assert_int_equal(im.px[2], 255);
     assert_int_equal(im.px[10 * 4 + 2], 255);
     assert_int_equal(im.px[11 * 4 + 2], 0);
     assert_int_equal(im.px[im.stride * 10 + 2], 255);
-    assert_true(desk_image_hash(&im) != h0);
+    assert_true(desk__image_hash(&im) != h0);
     /* The padding byte is not part of the picture. */
-    h0 = desk_image_hash(&im);
+    h0 = desk__image_hash(&im);
     im.px[3] = 77;
-    assert_true(desk_image_hash(&im) == h0);
-    desk_image_free(&im);
+    assert_true(desk__image_hash(&im) == h0);
+    desk__image_free(&im);
 }
 
 static void test_encoders(void **state)
@@ -239,17 +239,17 @@ static void test_encoders(void **state)
     size_t n;
 
     (void)state;
-    assert_int_equal(desk_encode(&im, DESK_FMT_PNG, 0, &out, &n, &err), 0);
+    assert_int_equal(desk__encode(&im, DESK_FMT_PNG, 0, &out, &n, &err), 0);
     assert_memory_equal(out, "\x89PNG", 4);
     free(out);
-    assert_int_equal(desk_encode(&im, DESK_FMT_JPEG, 50, &out, &n, &err), 0);
+    assert_int_equal(desk__encode(&im, DESK_FMT_JPEG, 50, &out, &n, &err), 0);
     assert_int_equal(out[0], 0xff);
     assert_int_equal(out[1], 0xd8);
     free(out);
-    assert_int_equal(desk_encode(&im, DESK_FMT_WEBP, 50, &out, &n, &err), 0);
+    assert_int_equal(desk__encode(&im, DESK_FMT_WEBP, 50, &out, &n, &err), 0);
     assert_memory_equal(out + 8, "WEBP", 4);
     free(out);
-    desk_image_free(&im);
+    desk__image_free(&im);
 }
 
 int main(void)
