@@ -553,7 +553,7 @@ int acp_create(const char *id, const struct agent_adapter *a, struct acp_server 
     c.out = &s->out;
     c.err = &s->err;
     c.on_exit = agent_exited;
-    c.env_set = a->launch_env;
+    c.env_set = (const char *const *)cmd.env;
     c.env_defaults = a->launch_env_defaults;
     e = proc_spawn_child(acp_loop, &s->proc, &c);
     /* Every handle holds a reference: s lives until the last one has closed. */

@@ -39,11 +39,16 @@ enum agent_cap {
 #define AGENT_CAP_COUNT 18
 
 #define AGENT_MAX_ARGS 8
+#define AGENT_MAX_ENV  8
 
 /* How to start an agent's ACP process (strings owned; agent_cmd_done frees them). */
 struct agent_cmd {
     char *argv[AGENT_MAX_ARGS + 2]; /* argv[0] is the program, NULL-terminated */
     size_t argc;
+    /* "KEY=VALUE" replacing the daemon's (the adapter's launch_env, then PATH with the
+     * install's own node_modules/.bin first), NULL-terminated. */
+    char *env[AGENT_MAX_ENV + 2];
+    size_t envc;
 };
 void agent_cmd_done(struct agent_cmd *c);
 

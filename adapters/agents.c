@@ -33,8 +33,36 @@ void agent_cmd_done(struct agent_cmd *c)
 {
     for (size_t i = 0; i < c->argc; i++)
         free(c->argv[i]);
-    c->argc = 0;
+    for (size_t i = 0; i < c->envc; i++)
+        free(c->env[i]);
+    c->argc = c->envc = 0;
     c->argv[0] = NULL;
+    c->env[0] = NULL;
+}
+
+/*
+ * The environment agent a runs with: its launch_env, and PATH with its npm
+ * prefix's node_modules/.bin first when that exists, so that the binaries its
+ * install brought are found (pi-acp runs `pi`, from the second package).
+ */
+static void launch_env(const struct agent_adapter *a, struct agent_cmd *cmd)
+{
+    char rel[256], bin[PATH_MAX];
+    const char *path = getenv("PATH");
+    struct stat st;
+
+    cmd->envc = 0;
+    for (size_t i = 0; a->launch_env && a->launch_env[i] && cmd->envc < AGENT_MAX_ENV; i++)
+        cmd->env[cmd->envc++] = xstrdup(a->launch_env[i]);
+    if (a->npm[0].name &&
+        snprintf(rel, sizeof(rel), "agents/%s/node_modules/.bin", a->id) < (int)sizeof(rel) &&
+        agent_data_path(bin, sizeof(bin), rel) == 0 && stat(bin, &st) == 0 && S_ISDIR(st.st_mode)) {
+        size_t n = strlen(bin) + (path ? strlen(path) : 0) + 8;
+        char *e = xmalloc(n);
+        snprintf(e, n, "PATH=%s%s%s", bin, path && *path ? ":" : "", path ? path : "");
+        cmd->env[cmd->envc++] = e;
+    }
+    cmd->env[cmd->envc] = NULL;
 }
 
 bool agent_has_env(const char *const *names)
@@ -145,14 +173,17 @@ int agent_launch(const struct agent_adapter *a, struct agent_cmd *cmd, struct pr
 {
     char p[PATH_MAX];
 
+    memset(cmd, 0, sizeof(*cmd));
     if (launcher_override(a->id, p, sizeof(p))) {
         log_info("agents", "%s: starting the launcher %s", a->id, p);
         cmd->argv[0] = xstrdup(p);
         cmd->argv[1] = NULL;
         cmd->argc = 1;
-        return 0;
+    } else if (a->launch(a, cmd, err) < 0) {
+        return -1;
     }
-    return a->launch(a, cmd, err);
+    launch_env(a, cmd);
+    return 0;
 }
 
 /* mkdir -p, 0755. */

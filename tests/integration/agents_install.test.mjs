@@ -157,6 +157,26 @@ describe("npm agents through a fake npm", () => {
     assert.equal((await api(d, "DELETE", "/v1/acp/claude-fake")).status, 204);
   });
 
+  test("each npm agent runs with its install's node_modules/.bin first on PATH (pi-acp finds `pi`)", async () => {
+    // Before, the inherited PATH only: pi-acp could not find the pi its own install brought
+    // (session/new: "Could not start pi: executable not found").
+    for (const id of ["claude", "pi"]) {
+      const r = await install(d, id);
+      assert.equal(r.status, 200, r.text);
+      const bin = path.join(home, `.local/share/agentd/agents/${id}/node_modules/.bin`);
+      const p = await postJson(d, `/v1/acp/path-${id}?agent=${id}`, { jsonrpc: "2.0", method: "hello" });
+      assert.equal(p.status, 202, p.text);
+      const sub = await openSse(d, `/v1/acp/path-${id}`);
+      const ev = await sub.next((e) => JSON.parse(e.data).method === "_fake/started", { what: `${id}'s hello` });
+      sub.close();
+      const params = JSON.parse(ev.data).params;
+      assert.equal(params.path.split(":")[0], bin, `${id}: PATH starts with its own .bin`);
+      assert.deepEqual(params.path.split(":").slice(1), env.PATH.split(":"), `${id}: then the daemon's PATH`);
+      if (id === "pi") assert.equal(params.found.trim(), path.join(bin, "pi-coding-agent"), "pi-acp finds the second package's binary");
+      assert.equal((await api(d, "DELETE", `/v1/acp/path-${id}`)).status, 204);
+    }
+  });
+
   test("the first ACP POST for an agent that is not installed installs it, then delivers in order", async () => {
     const codexEntry = path.join(home, ".local/share/agentd/agents/codex/node_modules/.bin/codex-acp");
     assert.equal((await getAgent(d, "codex")).installed, false);
