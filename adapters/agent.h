@@ -114,6 +114,12 @@ bool agent_has_env(const char *const *names);
 /* Always true: agents that sign in by themselves on first use (pi, cursor) and the mock. */
 bool agent_signs_in_itself(const struct agent_adapter *a);
 bool agent_has_home_file(const char *const *rel_paths);
+/* Anthropic credentials (ANTHROPIC_API_KEY, CLAUDE_API_KEY, CLAUDE_CODE_OAUTH_TOKEN, Claude
+ * Code's sign-in): claude, amp and opencode count them, as the reference does. */
+bool agent_anthropic_credentials(void);
+/* OpenAI credentials (OPENAI_API_KEY, CODEX_API_KEY, a key or tokens in ~/.codex/auth.json):
+ * codex and opencode count them. */
+bool agent_openai_credentials(void);
 /*
  * agentd's data directory joined with rel into out: $XDG_DATA_HOME/agentd/<rel> when
  * XDG_DATA_HOME is absolute, else $HOME/.local/share/agentd/<rel>.  -1 when it does not fit

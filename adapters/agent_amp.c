@@ -7,13 +7,15 @@
 #include <stddef.h>
 
 static const char *const launch_args[] = {NULL};
+/* Its own, beyond the Anthropic credentials the reference counts for amp. */
 static const char *const cred_env[] = {"AMP_API_KEY", NULL};
 static const char *const cred_files[] = {".config/amp/settings.json",
                                          ".local/share/amp/secrets.json", NULL};
 
 static bool credentials(const struct agent_adapter *a)
 {
-    return agent_has_env(cred_env) || agent_has_home_file(cred_files);
+    return agent_anthropic_credentials() || agent_has_env(cred_env) ||
+           agent_has_home_file(cred_files);
 }
 
 /* What `GET /v1/agents/amp?config=true` shows until the agent reports its own. */

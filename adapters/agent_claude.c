@@ -26,13 +26,10 @@ static const char *const launch_env[] = {"IS_SANDBOX=1", NULL};
  * outage; CLAUDE_CODE_MAX_RETRIES in agentd's environment wins.
  */
 static const char *const launch_env_defaults[] = {"CLAUDE_CODE_MAX_RETRIES=5", NULL};
-static const char *const cred_env[] = {"ANTHROPIC_API_KEY", "CLAUDE_API_KEY",
-                                       "CLAUDE_CODE_OAUTH_TOKEN", NULL};
-static const char *const cred_files[] = {".claude/.credentials.json", NULL};
 
 static bool credentials(const struct agent_adapter *a)
 {
-    return agent_has_env(cred_env) || agent_has_home_file(cred_files);
+    return agent_anthropic_credentials();
 }
 
 /* What `GET /v1/agents/claude?config=true` shows until the agent reports its own. */

@@ -7,12 +7,10 @@
 #include <stddef.h>
 
 static const char *const launch_args[] = {NULL};
-static const char *const cred_env[] = {"OPENAI_API_KEY", "CODEX_API_KEY", NULL};
-static const char *const cred_files[] = {".codex/auth.json", NULL};
 
 static bool credentials(const struct agent_adapter *a)
 {
-    return agent_has_env(cred_env) || agent_has_home_file(cred_files);
+    return agent_openai_credentials();
 }
 
 /* What `GET /v1/agents/codex?config=true` shows until the agent reports its own. */

@@ -7,13 +7,14 @@
 #include <stddef.h>
 
 static const char *const launch_args[] = {"acp", NULL};
-static const char *const cred_env[] = {"ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OPENCODE_API_KEY",
-                                       "OPENROUTER_API_KEY", NULL};
+/* Its own, beyond the Anthropic and OpenAI credentials the reference counts. */
+static const char *const cred_env[] = {"OPENCODE_API_KEY", "OPENROUTER_API_KEY", NULL};
 static const char *const cred_files[] = {".local/share/opencode/auth.json", NULL};
 
 static bool credentials(const struct agent_adapter *a)
 {
-    return agent_has_env(cred_env) || agent_has_home_file(cred_files);
+    return agent_anthropic_credentials() || agent_openai_credentials() || agent_has_env(cred_env) ||
+           agent_has_home_file(cred_files);
 }
 
 /* What `GET /v1/agents/opencode?config=true` shows until the agent reports its own. */

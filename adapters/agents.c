@@ -94,6 +94,60 @@ bool agent_has_home_file(const char *const *rel_paths)
     return false;
 }
 
+/* ~/rel parsed as JSON (at most 64 KiB), or NULL. */
+static cJSON *home_json(const char *rel)
+{
+    const char *home = getenv("HOME");
+    char p[PATH_MAX], *text;
+    ssize_t len;
+    cJSON *o;
+    int fd;
+
+    if (!home || !*home || snprintf(p, sizeof(p), "%s/%s", home, rel) >= (int)sizeof(p) ||
+        (fd = open(p, O_RDONLY | O_CLOEXEC)) < 0)
+        return NULL;
+    text = xmalloc(65536);
+    len = read(fd, text, 65536);
+    close(fd);
+    o = len > 0 ? cJSON_ParseWithLength(text, (size_t)len) : NULL;
+    free(text);
+    return o;
+}
+
+/*
+ * The credential rules of the reference (observed on sandbox-agent 0.4.2's GET
+ * /v1/agents): Anthropic credentials count for claude, amp and opencode,
+ * OpenAI ones for codex and opencode.
+ */
+static const char *const anthropic_env[] = {"ANTHROPIC_API_KEY", "CLAUDE_API_KEY",
+                                            "CLAUDE_CODE_OAUTH_TOKEN", NULL};
+static const char *const anthropic_files[] = {".claude/.credentials.json", NULL};
+static const char *const openai_env[] = {"OPENAI_API_KEY", "CODEX_API_KEY", NULL};
+
+bool agent_anthropic_credentials(void)
+{
+    return agent_has_env(anthropic_env) || agent_has_home_file(anthropic_files);
+}
+
+bool agent_openai_credentials(void)
+{
+    cJSON *auth;
+    const cJSON *key;
+    bool ok;
+
+    if (agent_has_env(openai_env))
+        return true;
+    /* Codex's own sign-in: an API key or tokens in ~/.codex/auth.json (its mere presence is
+     * not enough, as for the reference). */
+    if (!(auth = home_json(".codex/auth.json")))
+        return false;
+    key = cJSON_GetObjectItemCaseSensitive(auth, "OPENAI_API_KEY");
+    ok = (cJSON_IsString(key) && *key->valuestring) ||
+         cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(auth, "tokens"));
+    cJSON_Delete(auth);
+    return ok;
+}
+
 int agent_data_path(char *out, size_t n, const char *rel)
 {
     const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");

@@ -252,3 +252,56 @@ describe("no npm on PATH", () => {
     assert.deepEqual(assertJson(await api(d, "GET", "/v1/acp")).servers, []);
   });
 });
+
+describe("credentialsAvailable follows the reference's rules per agent (issue 18.3)", () => {
+  // Observed on sandbox-agent 0.4.2's GET /v1/agents with each credential alone (an empty HOME,
+  // no other variable): Anthropic credentials count for claude, amp and opencode, OpenAI ones for
+  // codex and opencode, Codex's auth.json only with a key or tokens in it; pi, cursor and mock
+  // always. (Before: amp counted only AMP_API_KEY, opencode not CLAUDE_* nor CODEX_API_KEY, and
+  // any ~/.codex/auth.json counted.)
+  const ALL = ["ANTHROPIC_API_KEY", "CLAUDE_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN", "OPENAI_API_KEY", "CODEX_API_KEY", "GEMINI_API_KEY", "AMP_API_KEY", "OPENCODE_API_KEY", "OPENROUTER_API_KEY"];
+  const ORDER = ["claude", "codex", "opencode", "amp", "pi", "cursor", "mock"];
+  const cases = [
+    ["nothing", {}, null, "FFFFTTT"],
+    ["ANTHROPIC_API_KEY", { ANTHROPIC_API_KEY: "x" }, null, "TFTTTTT"],
+    ["CLAUDE_API_KEY", { CLAUDE_API_KEY: "x" }, null, "TFTTTTT"],
+    ["CLAUDE_CODE_OAUTH_TOKEN", { CLAUDE_CODE_OAUTH_TOKEN: "x" }, null, "TFTTTTT"],
+    ["OPENAI_API_KEY", { OPENAI_API_KEY: "x" }, null, "FTTFTTT"],
+    ["CODEX_API_KEY", { CODEX_API_KEY: "x" }, null, "FTTFTTT"],
+    ["GEMINI_API_KEY", { GEMINI_API_KEY: "x" }, null, "FFFFTTT"],
+    ["~/.claude/.credentials.json", {}, [".claude/.credentials.json", '{"claudeAiOauth":{"accessToken":"x"}}'], "TFTTTTT"],
+    ["~/.codex/auth.json with a key", {}, [".codex/auth.json", '{"OPENAI_API_KEY":"x"}'], "FTTFTTT"],
+    ["~/.codex/auth.json with tokens", {}, [".codex/auth.json", '{"tokens":{"access_token":"x"}}'], "FTTFTTT"],
+    ["~/.codex/auth.json without either", {}, [".codex/auth.json", '{"claudeAiOauth":{}}'], "FFFFTTT"],
+  ];
+  for (const [name, env, file, want] of cases) {
+    test(name, async () => {
+      const home = await realTempDir("agentd-cred-");
+      if (file) {
+        fs.mkdirSync(path.join(home, path.dirname(file[0])), { recursive: true });
+        fs.writeFileSync(path.join(home, file[0]), file[1]);
+      }
+      const d = await startDaemon({ home, env: { ...env, PATH: "/usr/bin:/bin" }, unsetEnv: ALL.filter((k) => !(k in env)) });
+      try {
+        const { agents } = assertJson(await api(d, "GET", "/v1/agents"));
+        const got = ORDER.map((id) => (agents.find((a) => a.id === id).credentialsAvailable ? "T" : "F")).join("");
+        assert.equal(got, want, `${ORDER.join(" ")}`);
+      } finally {
+        await d.stop();
+      }
+    });
+  }
+
+  test("beyond the reference: an agent's own key counts for it (AMP_API_KEY for amp, OPENCODE_API_KEY for opencode)", async () => {
+    for (const [key, id] of [["AMP_API_KEY", "amp"], ["OPENCODE_API_KEY", "opencode"]]) {
+      const d = await startDaemon({ home: await realTempDir("agentd-cred-"), env: { [key]: "x", PATH: "/usr/bin:/bin" }, unsetEnv: ALL.filter((k) => k !== key) });
+      try {
+        const { agents } = assertJson(await api(d, "GET", "/v1/agents"));
+        assert.equal(agents.find((a) => a.id === id).credentialsAvailable, true, key);
+        assert.equal(agents.find((a) => a.id === "claude").credentialsAvailable, false, key);
+      } finally {
+        await d.stop();
+      }
+    }
+  });
+});
