@@ -480,6 +480,8 @@ static void maybe_finished(struct acp_server *s)
                  "{\"success\":%s,\"code\":%" PRId64 "}}",
                  s->exit_status == 0 ? "true" : "false", s->exit_status);
     publish(s, note, strlen(note));
+    if (!s->listed)
+        notify_watchers(s, true); /* deleted: the note was the streams' last event */
     if ((s->exit_status == 0 && !s->term_signal) || !s->listed) { /* a clean exit, or DELETE */
         log_info("acp", "server '%s': agent '%s' exited (%s)", s->id, s->agent->id, status);
     } else {
@@ -670,7 +672,10 @@ static void terminate(struct acp_server *s)
     }
     if (!uv_is_closing((uv_handle_t *)&s->in))
         uv_close((uv_handle_t *)&s->in, handle_closed);
-    notify_watchers(s, true);
+    /* Subscribers hear `_adapter/agent_exited` first (maybe_finished ends their streams once
+     * the agent is gone, within the kill grace), as the reference's do. */
+    if (s->finished)
+        notify_watchers(s, true);
 }
 
 void acp_remove(struct acp_server *s)

@@ -399,6 +399,10 @@ describe("ACP over HTTP with the mock agent", () => {
     assert.ok(!(await listServers(d)).some((s) => s.serverId === "del"), "unlisted at once");
     await waitGone(pid, 2500, "the mock agent to exit after DELETE");
     await waitFor(() => sub.ended, { timeout: 2500, what: "the SSE stream to end after DELETE" });
+    // As the reference's: the stream's last event says the agent exited (issue 18.3).
+    const last = JSON.parse(sub.events[sub.events.length - 1].data);
+    assert.equal(last.method, "_adapter/agent_exited", JSON.stringify(last));
+    assert.equal(typeof last.params.success, "boolean");
     assertProblem(await api(d, "GET", acpPath("del"), { headers: { Accept: "text/event-stream" } }), 404, "session_not_found");
     // The id is free again, but only for a POST that names an agent.
     assertProblem(await acpPost(d, "del", INIT()), 400, "invalid_request");
@@ -423,6 +427,7 @@ describe("ACP over HTTP with the mock agent", () => {
     await waitGone(pid, 2500, "the mock agent to exit after DELETE mid-prompt");
     assert.ok(!sub.events.some(isResponseTo(3)), "the prompt never completed");
     await waitFor(() => sub.ended, { timeout: 2500, what: "the SSE stream to end" });
+    assert.equal(JSON.parse(sub.events[sub.events.length - 1].data).method, "_adapter/agent_exited");
   });
 
   test("DELETE of an unknown server is 204", async () => {
