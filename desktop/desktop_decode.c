@@ -394,7 +394,16 @@ static int key_fields(const cJSON *root, struct desk_key_req *k, struct problem 
             return problem_set(err, 400, PROBLEM_DESKTOP_INVALID_ACTION,
                                "delayMs must be at most %d", LIM_DESKTOP_TYPE_DELAY_MS);
         k->delay_ms = (unsigned)delay;
-        return desk_utf8_decode(text, strlen(text), &k->text, &k->ntext, err);
+        if (desk_utf8_decode(text, strlen(text), &k->text, &k->ntext, err) < 0)
+            return -1;
+        /* The X thread types it while every other desktop request waits: bound the whole. */
+        if ((uint64_t)k->ntext * delay > LIM_DESKTOP_TYPE_TOTAL_MS)
+            return problem_set(err, 400, PROBLEM_DESKTOP_INVALID_ACTION,
+                               "typing %zu characters %llu ms apart would take more than %d s; "
+                               "send the text in parts or with a shorter delayMs",
+                               k->ntext, (unsigned long long)delay,
+                               LIM_DESKTOP_TYPE_TOTAL_MS / 1000);
+        return 0;
     }
     if (json_get_string(root, "key", true, &key, err) < 0)
         return -1;

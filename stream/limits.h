@@ -85,6 +85,8 @@
 /* Desktop: characters in one type request, and the per-character delay. */
 #define LIM_DESKTOP_TYPE_CHARS    65536
 #define LIM_DESKTOP_TYPE_DELAY_MS 1000
+/* Desktop: characters x delayMs of one `type` (the X thread is busy with it meanwhile). */
+#define LIM_DESKTOP_TYPE_TOTAL_MS 60000
 /* Desktop: longest waitForChangeMs of a screenshot (a parked request holds one connection). */
 #define LIM_DESKTOP_WAIT_CHANGE_MS 60000
 /* Desktop: keys in one chord ("ctrl+shift+alt+t"). */

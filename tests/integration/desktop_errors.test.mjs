@@ -79,6 +79,7 @@ const BAD = [
   ["type: missing text", "POST", "/v1/desktop/keyboard/type", {}, 422, "invalid_request"],
   ["type: negative delayMs", "POST", "/v1/desktop/keyboard/type", { text: "a", delayMs: -1 }, 422, "invalid_request"],
   ["type: huge delayMs", "POST", "/v1/desktop/keyboard/type", { text: "a", delayMs: 100000 }, 400, "desktop_invalid_action"],
+  ["type: more than 60 s of typing in all", "POST", "/v1/desktop/keyboard/type", { text: "a".repeat(61), delayMs: 1000 }, 400, "desktop_invalid_action"],
   ["type: control character", "POST", "/v1/desktop/keyboard/type", { text: "a\u0001b" }, 400, "desktop_invalid_action"],
   ["press: blank key", "POST", "/v1/desktop/keyboard/press", { key: " " }, 400, "desktop_invalid_action"],
   ["press: unknown key", "POST", "/v1/desktop/keyboard/press", { key: "NoSuchKey" }, 400, "desktop_invalid_action"],
