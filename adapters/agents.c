@@ -4,7 +4,8 @@
  *
  * An npm agent lives in its own prefix, $XDG_DATA_HOME/agentd/agents/<id>/ (that is
  * ~/.local/share/agentd/agents/<id>/ without XDG_DATA_HOME),
- * installed by `npm install --prefix` with pinned versions (agentVersion
+ * installed by `npm install` run there (a local install, so the machine's npm
+ * configuration applies) with pinned versions (agentVersion
  * overrides the first package's).  Its ACP entry point is found, in order:
  * the adapter's variable (e.g. AGENTD_CLAUDE_ACP_BIN), the prefix's
  * node_modules/.bin, then PATH.  Installs are child processes on the loop
@@ -379,6 +380,24 @@ static void stderr_end(struct problem *err, const char *tail, size_t len)
     snprintf(err->extra, sizeof(err->extra), "%.*s", (int)(len - start), tail + start);
 }
 
+/* npm's last "npm error code X" (or npm 6's "npm ERR! code X") line in its stderr, or false. */
+static bool npm_error_code(const char *tail, size_t len, char *out, size_t cap)
+{
+    bool found = false;
+
+    for (size_t i = 0; i < len;) {
+        const char *line = tail + i, *eol = memchr(line, '\n', len - i);
+        size_t n = eol ? (size_t)(eol - line) : len - i;
+        if ((n > 15 && strncmp(line, "npm error code ", 15) == 0) ||
+            (n > 14 && strncmp(line, "npm ERR! code ", 14) == 0)) {
+            snprintf(out, cap, "%.*s", (int)n, line);
+            found = true;
+        }
+        i += n + 1;
+    }
+    return found;
+}
+
 static void job_closed(uv_handle_t *h)
 {
     struct npm_job *j = h->data;
@@ -392,7 +411,12 @@ static void job_closed(uv_handle_t *h)
                         "%s (npm did not finish within %d s)", in->agent->id,
                         LIM_AGENT_INSTALL_MS / 1000);
     } else if (j->status != 0 || j->term_signal) {
-        problem_with_id(&err, 500, PROBLEM_INSTALL_FAILED, in->agent->id, "%s", in->agent->id);
+        char code[96];
+        if (npm_error_code(j->tail, j->tail_len, code, sizeof(code)))
+            problem_with_id(&err, 500, PROBLEM_INSTALL_FAILED, in->agent->id, "%s (%s)",
+                            in->agent->id, code);
+        else
+            problem_with_id(&err, 500, PROBLEM_INSTALL_FAILED, in->agent->id, "%s", in->agent->id);
     } else {
         struct agent_status st;
         in->agent->status(in->agent, &st);
@@ -460,6 +484,37 @@ static void job_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
     tail_keep(j->tail, sizeof(j->tail), &j->tail_len, b->base, (size_t)n);
 }
 
+/*
+ * The prefix's package.json, written once, so that npm run in the prefix installs there (npm
+ * looks for the nearest package.json upwards: without one it could pick one above, in HOME).
+ */
+static int prefix_manifest(const struct agent_adapter *a, const char *prefix)
+{
+    char p[PATH_MAX], text[256];
+    int fd, n;
+
+    if (snprintf(p, sizeof(p), "%s/package.json", prefix) >= (int)sizeof(p)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return errno == EEXIST ? 0 : -1;
+    n = snprintf(
+        text, sizeof(text),
+        "{\"name\":\"agentd-agent-%s\",\"private\":true,\"description\":\"agentd's install "
+        "of the %s agent\"}\n",
+        a->id, a->id);
+    if (write(fd, text, (size_t)n) != n) {
+        int e = errno;
+        close(fd);
+        unlink(p);
+        errno = e ? e : EIO;
+        return -1;
+    }
+    return close(fd);
+}
+
 int agent_npm_install(uv_loop_t *loop, struct agent_install *in, struct problem *err)
 {
     const struct agent_adapter *a = in->agent;
@@ -485,13 +540,20 @@ int agent_npm_install(uv_loop_t *loop, struct agent_install *in, struct problem 
     if (prefix_path(a, prefix, sizeof(prefix), NULL) < 0)
         return problem_with_id(err, 500, PROBLEM_INSTALL_FAILED, a->id,
                                "%s: HOME is not set, so there is no prefix to install into", a->id);
+    /*
+     * A local install in the prefix (its own package.json, npm run there), not `--prefix`:
+     * with --prefix npm reads the global npmrc from <prefix>/etc/npmrc, so the machine's
+     * (a registry, a proxy, a cafile behind a TLS proxy) was lost.  Retries are short: a
+     * registry or TLS error comes back in seconds, not after npm's 70 s of backoff.
+     */
     argv[n++] = "npm";
     argv[n++] = "install";
-    argv[n++] = "--prefix";
-    argv[n++] = prefix;
     argv[n++] = "--no-audit";
     argv[n++] = "--no-fund";
     argv[n++] = "--loglevel=error";
+    argv[n++] = "--fetch-retries=1";
+    argv[n++] = "--fetch-retry-mintimeout=1000";
+    argv[n++] = "--fetch-retry-maxtimeout=4000";
     /* The prefix's package.json records the exact version installed, not npm's default ^range. */
     argv[n++] = "--save-exact";
     for (size_t i = 0; i < 2 && a->npm[i].name; i++) {
@@ -500,7 +562,7 @@ int agent_npm_install(uv_loop_t *loop, struct agent_install *in, struct problem 
         argv[n++] = specs[i];
     }
     argv[n] = NULL;
-    if (mkdir_p(prefix) < 0)
+    if (mkdir_p(prefix) < 0 || prefix_manifest(a, prefix) < 0)
         return problem_with_id(err, 500, PROBLEM_INSTALL_FAILED, a->id, "%s: cannot create %s: %s",
                                a->id, prefix, strerror(errno));
 
@@ -511,6 +573,7 @@ int agent_npm_install(uv_loop_t *loop, struct agent_install *in, struct problem 
     j->proc.data = j->err.data = j->timer.data = j;
     memset(&c, 0, sizeof(c));
     c.argv = argv;
+    c.cwd = prefix;
     c.err = &j->err;
     c.on_exit = job_exit;
     e = proc_spawn_child(loop, &j->proc, &c);

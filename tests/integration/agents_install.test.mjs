@@ -67,13 +67,19 @@ describe("npm agents through a fake npm", () => {
     assert.deepEqual(npmCalls(log), []);
   });
 
-  test("install runs `npm install --prefix <agentd prefix> <package>@<pinned>` and reports the artifact", async () => {
+  test("install runs `npm install <package>@<pinned>` in agentd's prefix (no --prefix) and reports the artifact", async () => {
     const r = assertJson(await install(d, "claude"), 200);
     const calls = npmCalls(log);
     assert.equal(calls.length, 1, JSON.stringify(calls));
     const argv = calls[0];
     assert.equal(argv[0], "install");
-    assert.equal(argv[argv.indexOf("--prefix") + 1], prefix, `argv ${JSON.stringify(argv)}`);
+    // Run in the prefix, whose package.json agentd wrote: with --prefix, npm would read the
+    // global npmrc from <prefix>/etc/npmrc and lose the machine's (issue 18.2).
+    assert.equal(argv[argv.length - 1], `cwd:${prefix}`, `argv ${JSON.stringify(argv)}`);
+    assert.ok(!argv.includes("--prefix"), `argv ${JSON.stringify(argv)}`);
+    assert.equal(JSON.parse(fs.readFileSync(path.join(prefix, "package.json"), "utf8")).private, true);
+    // Short retries: a registry or TLS error comes back in seconds.
+    assert.ok(argv.includes("--fetch-retries=1"), `argv ${JSON.stringify(argv)}`);
     const specs = argv.filter((a) => a.startsWith(`${CLAUDE_PKG}@`));
     assert.equal(specs.length, 1, `one ${CLAUDE_PKG} spec in ${JSON.stringify(argv)}`);
     pinned = specs[0].slice(CLAUDE_PKG.length + 1);
@@ -125,6 +131,7 @@ describe("npm agents through a fake npm", () => {
     // npm puts the reason last, after pages of warnings.
     assert.match(p.details.stderr, /npm error notarget No matching version found for @zed-industries\/claude-agent-acp@0\.0\.0-missing\./);
     assert.match(p.details.stderr, /npm error code ETARGET/);
+    assert.match(p.detail, /\(npm error code ETARGET\)/, "npm's error code in the detail");
     assert.equal(npmCalls(log).length, 4);
   });
 
