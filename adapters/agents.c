@@ -95,17 +95,15 @@ bool agent_has_home_file(const char *const *rel_paths)
     return false;
 }
 
-/* ~/rel parsed as JSON (at most 64 KiB), or NULL. */
-static cJSON *home_json(const char *rel)
+/* The file at path parsed as JSON (its first 64 KiB: manifests and auth files), or NULL. */
+static cJSON *json_file(const char *path)
 {
-    const char *home = getenv("HOME");
-    char p[PATH_MAX], *text;
+    char *text;
     ssize_t len;
     cJSON *o;
-    int fd;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-    if (!home || !*home || snprintf(p, sizeof(p), "%s/%s", home, rel) >= (int)sizeof(p) ||
-        (fd = open(p, O_RDONLY | O_CLOEXEC)) < 0)
+    if (fd < 0)
         return NULL;
     text = xmalloc(65536);
     len = read(fd, text, 65536);
@@ -113,6 +111,17 @@ static cJSON *home_json(const char *rel)
     o = len > 0 ? cJSON_ParseWithLength(text, (size_t)len) : NULL;
     free(text);
     return o;
+}
+
+/* ~/rel parsed as JSON, or NULL. */
+static cJSON *home_json(const char *rel)
+{
+    const char *home = getenv("HOME");
+    char p[PATH_MAX];
+
+    if (!home || !*home || snprintf(p, sizeof(p), "%s/%s", home, rel) >= (int)sizeof(p))
+        return NULL;
+    return json_file(p);
 }
 
 /*
@@ -274,22 +283,14 @@ static int prefix_path(const struct agent_adapter *a, char *out, size_t n, const
 /* The version npm recorded for the first package in the agent's prefix. */
 static void npm_version(const struct agent_adapter *a, char *out, size_t n)
 {
-    char rel[256], p[PATH_MAX], text[16384];
-    ssize_t len;
-    cJSON *o;
+    char rel[256], p[PATH_MAX];
     const cJSON *v;
-    int fd;
+    cJSON *o;
 
     out[0] = '\0';
     snprintf(rel, sizeof(rel), "node_modules/%s/package.json", a->npm[0].name);
-    if (prefix_path(a, p, sizeof(p), rel) < 0 || (fd = open(p, O_RDONLY | O_CLOEXEC)) < 0)
+    if (prefix_path(a, p, sizeof(p), rel) < 0 || !(o = json_file(p)))
         return;
-    len = read(fd, text, sizeof(text) - 1);
-    close(fd);
-    if (len <= 0)
-        return;
-    text[len] = '\0';
-    o = cJSON_Parse(text);
     v = cJSON_GetObjectItemCaseSensitive(o, "version");
     if (cJSON_IsString(v))
         snprintf(out, n, "%s", v->valuestring);

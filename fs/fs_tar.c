@@ -283,24 +283,6 @@ static int batch_validate(struct batch *b, int fd, struct problem *err)
                               raw);
             goto out;
         }
-        if (name) {
-            canon_len = canon_name(name, canon);
-            if ((link = under_link(b, canon, canon_len)) != 0) {
-                ret = problem_set(err, 400, PROBLEM_INVALID_REQUEST,
-                                  "archive entry %s would be written through the symlink %.*s it "
-                                  "creates; nothing was extracted",
-                                  raw, (int)link, canon);
-                goto out;
-            }
-            if ((link = under_disk_link(b, canon, canon_len)) != 0) {
-                ret = problem_set(err, 409, PROBLEM_CONFLICT,
-                                  "archive entry %s would be written through %s/%.*s, a symlink "
-                                  "already on disk; remove it or extract elsewhere; nothing was "
-                                  "extracted",
-                                  raw, b->dest.display, (int)link, canon);
-                goto out;
-            }
-        }
         if (hl) {
             /* The target is named inside the destination too: never through a symlink. */
             size_t hl_len = canon_name(entry_name(hl), canon);
@@ -318,8 +300,24 @@ static int batch_validate(struct batch *b, int fd, struct problem *err)
                                   raw, hl, b->dest.display, (int)link, canon);
                 goto out;
             }
-            if (name)
-                canon_len = canon_name(name, canon);
+        }
+        if (name) {
+            canon_len = canon_name(name, canon);
+            if ((link = under_link(b, canon, canon_len)) != 0) {
+                ret = problem_set(err, 400, PROBLEM_INVALID_REQUEST,
+                                  "archive entry %s would be written through the symlink %.*s it "
+                                  "creates; nothing was extracted",
+                                  raw, (int)link, canon);
+                goto out;
+            }
+            if ((link = under_disk_link(b, canon, canon_len)) != 0) {
+                ret = problem_set(err, 409, PROBLEM_CONFLICT,
+                                  "archive entry %s would be written through %s/%.*s, a symlink "
+                                  "already on disk; remove it or extract elsewhere; nothing was "
+                                  "extracted",
+                                  raw, b->dest.display, (int)link, canon);
+                goto out;
+            }
         }
         if (name && canon_len && type == AE_IFLNK && !hl)
             nameset_add(&b->links, canon);

@@ -12,6 +12,7 @@
 #include "limits.h"
 #include "log.h"
 #include "sock_write.h"
+#include "spin.h"
 #include "xmalloc.h"
 
 #include <errno.h>
@@ -30,30 +31,28 @@ enum phase {
 };
 
 struct http_conn {
-    uv_tcp_t tcp;          /* the client socket */
-    uv_timer_t timer;      /* header, idle, body or linger timeout */
-    enum phase phase;      /* see above */
-    struct http_req *req;  /* the request being served, or NULL */
-    char *rx;              /* read buffer (LIM_RX_BUFFER_BYTES), NULL while idle */
-    size_t rx_off, rx_len; /* unconsumed bytes are rx[rx_off..rx_len) */
-    struct http_framer fr; /* where requests begin and end in the input */
-    unsigned served;       /* requests started on this connection */
-    bool body_off;         /* http_conn_body_flow(false) */
-    bool reading;          /* uv_read_start is active */
-    unsigned writes;       /* uv_write requests in flight */
-    uint64_t written;      /* bytes handed to the socket (progress, for the spin guard) */
-    uint64_t received;     /* bytes read from the socket (progress, for the spin guard) */
-    uint64_t progress0;    /* received + written + rx_off at the end of the last pass */
-    unsigned dry_passes;   /* passes without progress in the current second */
-    uint64_t dry_since;    /* loop time that second began */
-    bool want_write;       /* call http_on_writable() when no write is in flight */
-    bool in_process;       /* inside conn_process() */
-    bool again;            /* kicked while inside conn_process(): loop once more */
-    bool kicked;           /* on the kick list */
-    bool shutting;         /* closing: flushing what is queued, then FIN */
-    bool lingering;        /* FIN sent: drain input until EOF or timeout */
-    bool closing;          /* uv_close started */
-    bool refused;          /* past the cap: answered 503, not counted in nconns */
+    uv_tcp_t tcp;           /* the client socket */
+    uv_timer_t timer;       /* header, idle, body or linger timeout */
+    enum phase phase;       /* see above */
+    struct http_req *req;   /* the request being served, or NULL */
+    char *rx;               /* read buffer (LIM_RX_BUFFER_BYTES), NULL while idle */
+    size_t rx_off, rx_len;  /* unconsumed bytes are rx[rx_off..rx_len) */
+    struct http_framer fr;  /* where requests begin and end in the input */
+    unsigned served;        /* requests started on this connection */
+    bool body_off;          /* http_conn_body_flow(false) */
+    bool reading;           /* uv_read_start is active */
+    unsigned writes;        /* uv_write requests in flight */
+    uint64_t written;       /* bytes handed to the socket (progress, for the spin guard) */
+    uint64_t received;      /* bytes read from the socket (progress, for the spin guard) */
+    struct spin_guard spin; /* passes that moved nothing (stream/spin.h) */
+    bool want_write;        /* call http_on_writable() when no write is in flight */
+    bool in_process;        /* inside conn_process() */
+    bool again;             /* kicked while inside conn_process(): loop once more */
+    bool kicked;            /* on the kick list */
+    bool shutting;          /* closing: flushing what is queued, then FIN */
+    bool lingering;         /* FIN sent: drain input until EOF or timeout */
+    bool closing;           /* uv_close started */
+    bool refused;           /* past the cap: answered 503, not counted in nconns */
     enum timer_kind { T_NONE, T_HEAD, T_IDLE, T_BODY, T_FLUSH, T_LINGER } timer_kind;
     struct http_conn *kick_next;   /* kick list link */
     struct http_conn *prev, *next; /* all connections */
@@ -509,7 +508,7 @@ static void conn_process(struct http_conn *c)
 {
     unsigned steps = 0, stuck = 0;
     bool yield = false;
-    uint64_t now, progress;
+    uint64_t progress;
     int r = 1;
 
     if (c->in_process || c->closing)
@@ -551,19 +550,9 @@ static void conn_process(struct http_conn *c)
     if (c->closing)
         return;
     progress = c->received + c->written + c->rx_off + (uint64_t)c->served;
-    if (progress != c->progress0) {
-        c->progress0 = progress;
-        c->dry_passes = 0;
-    } else {
-        now = uv_now(conn_loop);
-        if (now - c->dry_since >= 1000) {
-            c->dry_since = now;
-            c->dry_passes = 0;
-        }
-        if (++c->dry_passes > LIM_CONN_DRY_PASSES) {
-            conn_stuck(c, "in " XSTR(LIM_CONN_DRY_PASSES) " passes within a second");
-            return;
-        }
+    if (spin_guard_pass(&c->spin, progress, uv_now(conn_loop))) {
+        conn_stuck(c, "in " XSTR(LIM_CONN_DRY_PASSES) " passes within a second");
+        return;
     }
     if (r < 0)
         conn_shutdown(c);

@@ -12,6 +12,7 @@
 #include "limits.h"
 #include "log.h"
 #include "sock_write.h"
+#include "spin.h"
 #include "ws_frame.h"
 #include "xmalloc.h"
 
@@ -43,9 +44,7 @@ struct ws_conn {
     bool discard;     /* a fault: parse nothing more, drop what comes until EOF or the grace */
     bool ending;      /* uv_close has been called */
     uint64_t moved;   /* bytes read and written (progress, for the spin guard) */
-    uint64_t moved0;  /* moved at the end of the last turn */
-    unsigned dry;     /* turns without progress in the current second */
-    uint64_t dry_since;
+    struct spin_guard spin;
 };
 
 static struct ws_conn *conns;
@@ -204,27 +203,16 @@ static void on_turn(uv_idle_t *h)
         return;
     }
     /*
-     * The spin guard (as the HTTP listener's, stream/limits.h): a session that
+     * The spin guard (stream/spin.h, as the HTTP listener's): a session that
      * asks for turn after turn and never writes, while nothing is read, is a
      * bug that would keep the loop from sleeping.  It is logged and ended.
      */
-    if (c->moved != c->moved0) {
-        c->moved0 = c->moved;
-        c->dry = 0;
-    } else if (!c->ending) {
-        uint64_t now = uv_now(c->tcp.loop);
-        if (now - c->dry_since >= 1000) {
-            c->dry_since = now;
-            c->dry = 0;
-        }
-        if (++c->dry > LIM_CONN_DRY_PASSES) {
-            log_error("ws",
-                      "a WebSocket connection made no progress in %d turns within a second: "
-                      "closing it",
-                      LIM_CONN_DRY_PASSES);
-            nstuck++;
-            conn_end(c);
-        }
+    if (!c->ending && spin_guard_pass(&c->spin, c->moved, uv_now(c->tcp.loop))) {
+        log_error("ws",
+                  "a WebSocket connection made no progress in %d turns within a second: closing it",
+                  LIM_CONN_DRY_PASSES);
+        nstuck++;
+        conn_end(c);
     }
 }
 
