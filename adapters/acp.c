@@ -710,4 +710,7 @@ void acp_shutdown(void)
 {
     while (servers)
         acp_remove(servers);
+    /* Installs and version lookups too: an npm install must not hold the daemon's exit for
+     * minutes (docker stop allows 10 s). */
+    agent_shutdown();
 }

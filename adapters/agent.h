@@ -89,6 +89,11 @@ struct agent_adapter {
     const char *const *bin_args; /* its arguments, NULL-terminated */
     const char *bin_env;         /* variable naming an explicit entry point */
     const char *install_hint;    /* how to provide it when npm cannot, or NULL */
+    /* The agent's own CLI, which GET /v1/agents?config=true reports as path and version (the
+     * reference's choice; the ACP entry point is agentProcessPath): its name on PATH, and where
+     * the npm install puts it inside the prefix (NULL: only PATH).  NULL name: none (mock). */
+    const char *native;
+    const char *native_rel;
     /* What it needs in its environment inside a sandbox ("KEY=VALUE", NULL-terminated, or
      * NULL), replacing the daemon's value (docs/api/agents.md). */
     const char *const *launch_env;
@@ -126,6 +131,29 @@ bool agent_openai_credentials(void);
  * or neither is set.
  */
 int agent_data_path(char *out, size_t n, const char *rel);
+/*
+ * Where agent a's own CLI is, into out: the prefix's native_rel, the reference's install
+ * directory ($XDG_DATA_HOME/sandbox-agent/bin/<native>), then PATH.  0, or -ENOENT (out "").
+ */
+int agent_native_path(const struct agent_adapter *a, char *out, size_t n);
+/*
+ * The native CLI's version as the reference reads it: the first line `<cli> --version` (then
+ * `version`, then `-V`) prints on success, cut before " (".  Lookups are child processes on
+ * the loop, cached per agent until the agent is installed again or fresh is asked.
+ * agent_versions_fetch() calls done(arg) once every agent in list[0..n) has a cached answer
+ * (maybe before it returns); agent_version_get() then gives it (false: none).
+ */
+typedef void (*agent_versions_done_fn)(void *arg);
+void agent_versions_fetch(uv_loop_t *loop, const struct agent_adapter *const *list, size_t n,
+                          bool fresh, agent_versions_done_fn done, void *arg);
+bool agent_version_get(const struct agent_adapter *a, char *path, size_t path_n, char *version,
+                       size_t version_n);
+/* Drops a's cached answer (after an install). */
+void agent_version_forget(const struct agent_adapter *a);
+/* At daemon shutdown: kills running version lookups and npm installs (their requests get a
+ * 503), so the loop can end. */
+void agent_shutdown(void);
+void agent_version_shutdown(void); /* the version lookups' part (agent_version.c) */
 void agent_npm_status(const struct agent_adapter *a, struct agent_status *st);
 int agent_npm_launch(const struct agent_adapter *a, struct agent_cmd *cmd, struct problem *err);
 int agent_npm_install(uv_loop_t *loop, struct agent_install *in, struct problem *err);

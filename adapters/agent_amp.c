@@ -35,6 +35,8 @@ const struct agent_adapter agent_amp = {
     .bin = "amp-acp",
     .bin_args = launch_args,
     .bin_env = "AGENTD_AMP_ACP_BIN",
+    .native = "amp",
+    .native_rel = NULL,
     .install_hint = "Amp's ACP adapter (amp-acp) is not published on npm: put `amp-acp` on PATH or "
                     "set AGENTD_AMP_ACP_BIN to its path",
     .credentials = credentials,

@@ -48,6 +48,8 @@ const struct agent_adapter agent_cursor = {
     .bin = "cursor-agent",
     .bin_args = launch_args,
     .bin_env = "AGENTD_CURSOR_BIN",
+    .native = "cursor-agent",
+    .native_rel = NULL,
     .install_hint =
         "Cursor's agent CLI is not published on npm: install it (curl https://cursor.com/install "
         "-fsS | bash) so `cursor-agent` is on PATH, or set AGENTD_CURSOR_BIN to its path",

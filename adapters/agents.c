@@ -193,6 +193,31 @@ static bool on_path(const char *name, char *out, size_t n)
     return false;
 }
 
+int agent_native_path(const struct agent_adapter *a, char *out, size_t n)
+{
+    const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+    char rel[512];
+    int w = -1;
+
+    if (!a->native)
+        return -ENOENT;
+    if (a->native_rel &&
+        snprintf(rel, sizeof(rel), "agents/%s/%s", a->id, a->native_rel) < (int)sizeof(rel) &&
+        agent_data_path(out, n, rel) == 0 && executable(out))
+        return 0;
+    /* Where the reference installs it: a user may have run both. */
+    if (xdg && *xdg == '/')
+        w = snprintf(out, n, "%s/sandbox-agent/bin/%s", xdg, a->native);
+    else if (home && *home)
+        w = snprintf(out, n, "%s/.local/share/sandbox-agent/bin/%s", home, a->native);
+    if (w > 0 && (size_t)w < n && executable(out))
+        return 0;
+    if (on_path(a->native, out, n))
+        return 0;
+    out[0] = '\0';
+    return -ENOENT;
+}
+
 /* The marker line of the launcher the mock's install writes (adapters/agent_mock.c). */
 #define MOCK_LAUNCHER_MARK "# The ACP mock agent built into agentd."
 
@@ -348,6 +373,8 @@ int agent_npm_launch(const struct agent_adapter *a, struct agent_cmd *cmd, struc
 
 struct npm_job {
     struct agent_install *in;
+    struct npm_job *prev, *next; /* the running installs (agent_shutdown) */
+    bool shutdown;               /* killed because the daemon stops */
     uv_process_t proc;
     uv_pipe_t err;
     uv_timer_t timer;
@@ -399,6 +426,8 @@ static bool npm_error_code(const char *tail, size_t len, char *out, size_t cap)
     return found;
 }
 
+static struct npm_job *jobs;
+
 static void job_closed(uv_handle_t *h)
 {
     struct npm_job *j = h->data;
@@ -407,7 +436,18 @@ static void job_closed(uv_handle_t *h)
 
     if (--j->handles)
         return;
-    if (j->timed_out) {
+    if (j->prev)
+        j->prev->next = j->next;
+    else if (jobs == j)
+        jobs = j->next;
+    if (j->next)
+        j->next->prev = j->prev;
+    if (j->shutdown) {
+        problem_with_id(&err, 503, PROBLEM_INSTALL_FAILED, in->agent->id,
+                        "%s: agentd is shutting down; the install was stopped (run it again "
+                        "once agentd is back)",
+                        in->agent->id);
+    } else if (j->timed_out) {
         problem_with_id(&err, 500, PROBLEM_INSTALL_FAILED, in->agent->id,
                         "%s (npm did not finish within %d s)", in->agent->id,
                         LIM_AGENT_INSTALL_MS / 1000);
@@ -593,9 +633,23 @@ int agent_npm_install(uv_loop_t *loop, struct agent_install *in, struct problem 
         return 0;
     }
     j->handles = 3;
+    j->next = jobs;
+    if (jobs)
+        jobs->prev = j;
+    jobs = j;
     log_info("agents", "installing %s: npm install %s%s%s", a->id, specs[0],
              a->npm[1].name ? " " : "", a->npm[1].name ? specs[1] : "");
     uv_read_start((uv_stream_t *)&j->err, job_alloc, job_read);
     uv_timer_start(&j->timer, job_timeout, LIM_AGENT_INSTALL_MS, 0);
     return 0;
+}
+
+void agent_shutdown(void)
+{
+    for (struct npm_job *j = jobs; j; j = j->next) {
+        j->shutdown = true;
+        if (!j->exited)
+            uv_kill(-j->proc.pid, SIGKILL);
+    }
+    agent_version_shutdown();
 }

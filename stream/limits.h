@@ -145,5 +145,10 @@
 #define LIM_AGENT_STDERR_TAIL_BYTES 4096
 /* Agents: an npm install that takes longer is killed. */
 #define LIM_AGENT_INSTALL_MS (10 * 60 * 1000)
+/* Agents: `<cli> --version` for GET /v1/agents?config=true is killed after this (each of the
+ * three tries; node CLIs answer in 0.4-0.8 s). */
+#define LIM_AGENT_VERSION_MS 5000
+/* Agents: the head of a version lookup's stdout and of its stderr that is kept. */
+#define LIM_AGENT_VERSION_OUTPUT_BYTES 1024
 
 #endif

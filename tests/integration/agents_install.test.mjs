@@ -94,8 +94,11 @@ describe("npm agents through a fake npm", () => {
 
     const a = await getAgent(d, "claude", "?config=true");
     assert.equal(a.installed, true);
-    assert.equal(a.path, entry);
-    assert.equal(a.version, pinned);
+    // The ACP entry point agentd starts is agentProcessPath/Version; path and version are the
+    // agent's own CLI's, as the reference reports them (the fake install brings none).
+    assert.equal(a.agentProcessPath, entry);
+    assert.equal(a.agentProcessVersion, pinned);
+    assert.ok(!("path" in a) && !("version" in a), JSON.stringify(a));
     const listed = assertJson(await api(d, "GET", "/v1/agents")).agents.find((x) => x.id === "claude");
     assert.equal(listed.installed, true);
   });
@@ -114,7 +117,7 @@ describe("npm agents through a fake npm", () => {
     assert.ok(!calls[1].includes(`${CLAUDE_PKG}@${pinned}`));
     assert.equal(r.already_installed, false);
     assert.equal(r.artifacts[0].version, "0.22.0");
-    assert.equal((await getAgent(d, "claude", "?config=true")).version, "0.22.0");
+    assert.equal((await getAgent(d, "claude", "?config=true")).agentProcessVersion, "0.22.0");
 
     const back = assertJson(await install(d, "claude", { reinstall: true }), 200);
     calls = npmCalls(log);
