@@ -183,10 +183,40 @@ static void pending_remove(struct acp_pending *p)
     uv_close((uv_handle_t *)&p->timer, pending_closed);
 }
 
+void acp_reply_failure(struct http_req *req, const char *key, const struct problem *err)
+{
+    cJSON *msg, *e, *id, *data;
+    const char *detail;
+    struct buf b;
+
+    if (!key) {
+        http_reply_problem(req, err);
+        return;
+    }
+    buf_init(&b, 64 * 1024);
+    id = cJSON_Parse(key);
+    data = problem_render(err, &b) == 0 ? cJSON_ParseWithLength(b.data, b.len) : NULL;
+    buf_done(&b);
+    msg = cJSON_CreateObject();
+    cJSON_AddStringToObject(msg, "jsonrpc", "2.0");
+    cJSON_AddItemToObject(msg, "id", id ? id : cJSON_CreateNull());
+    e = cJSON_AddObjectToObject(msg, "error");
+    cJSON_AddNumberToObject(e, "code", ACP_BRIDGE_ERROR);
+    /* The problem's detail, as a problem+json reply would have said it. */
+    detail = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(data, "detail"));
+    cJSON_AddStringToObject(e, "message", detail ? detail : err->message);
+    if (data)
+        cJSON_AddItemToObject(e, "data", data);
+    if (err->status >= 500)
+        log_debug("acp", "request %s -> JSON-RPC error (%d %s)", key, err->status, err->message);
+    http_reply_json(req, 200, msg);
+    cJSON_Delete(msg);
+}
+
 static void pending_fail(struct acp_pending *p, const struct problem *err)
 {
     if (http_req_alive(p->req) && !http_replied(p->req))
-        http_reply_problem(p->req, err);
+        acp_reply_failure(p->req, p->key, err);
     pending_remove(p);
 }
 
@@ -480,8 +510,12 @@ static void maybe_finished(struct acp_server *s)
                  "{\"success\":%s,\"code\":%" PRId64 "}}",
                  s->exit_status == 0 ? "true" : "false", s->exit_status);
     publish(s, note, strlen(note));
-    if (!s->listed)
-        notify_watchers(s, true); /* deleted: the note was the streams' last event */
+    /*
+     * The note is the streams' last event, deleted or not: a stream of a dead
+     * agent has nothing more to say, and the SDK, which leaves the stream of
+     * a connection whose initialize failed open, would wait on it forever.
+     */
+    notify_watchers(s, true);
     if ((s->exit_status == 0 && !s->term_signal) || !s->listed) { /* a clean exit, or DELETE */
         log_info("acp", "server '%s': agent '%s' exited (%s)", s->id, s->agent->id, status);
     } else {
@@ -615,10 +649,12 @@ int acp_send(struct acp_server *s, const char *line, size_t len, const char *key
                            "agent '%s' is not reading its input; try again later", s->agent->id);
     if (key) {
         for (p = s->pending; p; p = p->next)
-            if (strcmp(p->key, key) == 0)
-                return problem_set(err, 409, PROBLEM_CONFLICT,
-                                   "a request with id %s is already waiting for agent '%s'", key,
-                                   s->agent->id);
+            if (strcmp(p->key, key) == 0) {
+                problem_set(err, 409, PROBLEM_CONFLICT,
+                            "a request with id %s is already waiting for agent '%s'", key,
+                            s->agent->id);
+                return -2;
+            }
     }
     copy = xmalloc(len + 1);
     memcpy(copy, line, len);

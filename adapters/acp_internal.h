@@ -69,10 +69,30 @@ int acp_create(const char *id, const struct agent_adapter *a, struct acp_server 
 /*
  * Sends one message (a compact JSON line) to the agent.  When key is not
  * NULL it is a request: req is answered with the agent's response (or a
- * 502/504 problem).  Otherwise req is not touched.  -1 with err.
+ * JSON-RPC error, acp_reply_failure).  Otherwise req is not touched.  -1
+ * with err; -2 with err when a request with this id is already waiting
+ * (that one must be answered with the problem: a JSON-RPC error with the
+ * id would settle the other request in the client).
  */
 int acp_send(struct acp_server *s, const char *line, size_t len, const char *key,
              struct http_req *req, struct problem *err);
+/*
+ * The JSON-RPC error code of a request agentd (not the agent) fails: outside
+ * JSON-RPC's reserved -32768..-32000 (ACP defines codes there), so no client
+ * takes it for the agent's own -32603, and acp-http-client shows the message
+ * without a label ("Internal agent error: " for -32603).
+ */
+#define ACP_BRIDGE_ERROR (-33000)
+
+/*
+ * Answers a failed POST.  A request (key: its id as JSON text) gets 200 with
+ * a JSON-RPC error response carrying that id, ACP_BRIDGE_ERROR, the
+ * problem's detail as the message and the whole problem as `data`: acp-http-client 0.4.2 errors its
+ * stream on any non-2xx reply, and its ACP connection then never settles the pending call, so a
+ * problem status would leave the SDK waiting forever. Anything else (key NULL) gets the problem
+ * itself.
+ */
+void acp_reply_failure(struct http_req *req, const char *key, const struct problem *err);
 /* DELETE: unlisted at once, the agent terminated (group), streams ended. */
 void acp_remove(struct acp_server *s);
 void acp_ref(struct acp_server *s);

@@ -93,6 +93,7 @@ struct parked {
     struct http_req *req; /* referenced */
     char *body;
     size_t len;
+    char *key; /* a request's id (JSON text), else NULL */
 };
 
 struct install_wait {
@@ -107,7 +108,8 @@ static struct install_wait *installs;
 static void post_process(struct http_req *req, const char *body, size_t len);
 static void early_attach(struct acp_server *s);
 
-static void park(struct install_wait *w, struct http_req *req, const char *body, size_t len)
+static void park(struct install_wait *w, struct http_req *req, const char *body, size_t len,
+                 const char *key)
 {
     struct parked *p = xcalloc(1, sizeof(*p));
 
@@ -115,6 +117,7 @@ static void park(struct install_wait *w, struct http_req *req, const char *body,
     http_req_ref(req);
     p->body = xstrndup(body, len);
     p->len = len;
+    p->key = key ? xstrdup(key) : NULL;
     *w->tail = p;
     w->tail = &p->next;
 }
@@ -134,12 +137,13 @@ static void install_finished(struct agent_install *in, const struct problem *err
         w->head = p->next;
         if (http_req_alive(p->req) && !http_replied(p->req)) {
             if (err)
-                http_reply_problem(p->req, err);
+                acp_reply_failure(p->req, p->key, err);
             else
                 post_process(p->req, p->body, p->len);
         }
         http_req_unref(p->req);
         free(p->body);
+        free(p->key);
         free(p);
     }
     free(w->id);
@@ -148,7 +152,7 @@ static void install_finished(struct agent_install *in, const struct problem *err
 
 /* Parks this POST behind an install of a for server id; false when the install cannot start. */
 static bool install_then_post(const char *id, const struct agent_adapter *a, struct http_req *req,
-                              const char *body, size_t len, struct problem *err)
+                              const char *body, size_t len, const char *key, struct problem *err)
 {
     struct install_wait *w = xcalloc(1, sizeof(*w));
 
@@ -159,7 +163,7 @@ static bool install_then_post(const char *id, const struct agent_adapter *a, str
     w->in.arg = w;
     w->next = installs;
     installs = w;
-    park(w, req, body, len);
+    park(w, req, body, len, key);
     log_info("acp", "server '%s': agent '%s' is not installed; installing it first", id, a->id);
     /* On success done may already have run (and freed w). */
     if (a->install(http_loop(), &w->in, err) == 0)
@@ -167,6 +171,7 @@ static bool install_then_post(const char *id, const struct agent_adapter *a, str
     installs = w->next;
     http_req_unref(w->head->req);
     free(w->head->body);
+    free(w->head->key);
     free(w->head);
     free(w->id);
     free(w);
@@ -178,7 +183,7 @@ static bool install_then_post(const char *id, const struct agent_adapter *a, str
  * err, or NULL with *parked when the POST now waits for an install.
  */
 static struct acp_server *post_server(struct http_req *req, const char *body, size_t len,
-                                      bool *parked, struct problem *err)
+                                      const char *key, bool *parked, struct problem *err)
 {
     const char *id = http_param(req, 0), *agent_id = NULL;
     const struct agent_adapter *a = NULL;
@@ -205,7 +210,7 @@ static struct acp_server *post_server(struct http_req *req, const char *body, si
             return NULL;
         }
         if (w) {
-            park(w, req, body, len);
+            park(w, req, body, len, key);
             *parked = true;
             return NULL;
         }
@@ -218,7 +223,7 @@ static struct acp_server *post_server(struct http_req *req, const char *body, si
     }
     a->status(a, &st);
     if (!st.installed && a->npm[0].name) {
-        *parked = install_then_post(id, a, req, body, len, err);
+        *parked = install_then_post(id, a, req, body, len, key, err);
         return NULL;
     }
     if (acp_create(id, a, &s, err) < 0)
@@ -235,6 +240,7 @@ static void post_process(struct http_req *req, const char *body, size_t len)
     cJSON *msg = cJSON_ParseWithLengthOpts(body, len, &ep, 0);
     char *line = NULL, *key = NULL;
     bool parked;
+    int r;
 
     /* Only whitespace may follow the value (a NUL would hide bytes from the parser). */
     if (msg && ep)
@@ -248,16 +254,17 @@ static void post_process(struct http_req *req, const char *body, size_t len)
         problem_set(&err, 400, PROBLEM_INVALID_REQUEST, "request body must be a JSON-RPC object");
         goto fail;
     }
-    s = post_server(req, body, len, &parked, &err);
-    if (parked) {
-        cJSON_Delete(msg);
-        return;
-    }
-    if (!s)
-        goto fail;
-    /* A request: it has a method and an id (null counts). */
+    /*
+     * A request: it has a method and an id (null counts).  From here on a
+     * request that fails gets a JSON-RPC error with its id (acp_reply_failure).
+     */
     if (cJSON_HasObjectItem(msg, "method") && cJSON_HasObjectItem(msg, "id"))
         key = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(msg, "id"));
+    s = post_server(req, body, len, key, &parked, &err);
+    if (parked)
+        goto done;
+    if (!s)
+        goto fail;
     /*
      * The body goes to the agent as sent (numbers keep their exact text);
      * JSON has no raw line breaks inside strings, so a pretty-printed body
@@ -267,19 +274,22 @@ static void post_process(struct http_req *req, const char *body, size_t len)
     for (char *c = line; *c; c++)
         if (*c == '\n' || *c == '\r')
             *c = ' ';
-    if (acp_send(s, line, len, key, req, &err) < 0)
+    r = acp_send(s, line, len, key, req, &err);
+    if (r == -2) { /* the id is taken: answering it would settle the other request */
+        http_reply_problem(req, &err);
+        goto done;
+    }
+    if (r < 0)
         goto fail;
     if (!key)
         http_reply_empty(req, 202);
-    free(line);
-    free(key);
-    cJSON_Delete(msg);
-    return;
+    goto done;
 fail:
+    acp_reply_failure(req, key, &err);
+done:
     free(line);
     free(key);
     cJSON_Delete(msg);
-    http_reply_problem(req, &err);
 }
 
 static int post_data(struct http_req *req, const void *p, size_t n)
@@ -445,6 +455,7 @@ static void sub_start(struct acp_sub *u, struct acp_server *s)
      */
     if (u->after > s->last_id)
         u->after = s->last_id;
+    u->ended = s->finished; /* its agent is gone: what is retained, then the end */
     u->w.notify = sub_notify;
     acp_watch(s, &u->w);
     /* ACP keeps alive with `: heartbeat` (the reference's; process logs send a lone colon). */
@@ -515,6 +526,19 @@ static void handle_subscribe(struct http_req *req)
          */
     }
     free(last);
+    last = NULL;
+    /*
+     * The agent is gone and this client has had every event: a stream would
+     * end at once, and a client that reconnects (the SDK, after 150 ms) would
+     * do so forever.  A non-2xx ends its loop.
+     */
+    if (s && s->finished && after >= s->last_id) {
+        problem_set(&err, 410, PROBLEM_STREAM_ERROR,
+                    "agent '%s' of server '%s' has exited and its %" PRIu64
+                    " events were all delivered; DELETE the server and start a new one",
+                    s->agent->id, s->id, s->last_id);
+        goto fail;
+    }
     u = xcalloc(1, sizeof(*u));
     u->req = req;
     u->after = after;

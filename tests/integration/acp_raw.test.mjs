@@ -15,6 +15,7 @@ import {
   api,
   assertJson,
   assertProblem,
+  assertRpcFailure,
   openSse,
   pidGone,
   pidStat,
@@ -220,13 +221,19 @@ describe("ACP over HTTP with the mock agent", () => {
   });
 
   test("first POST without agent is 400; unknown or empty agent is 400 unsupported_agent", async () => {
-    const p = assertProblem(await acpPost(d, "no-agent", INIT()), 400, "invalid_request");
+    // A request gets them as a JSON-RPC error with its id (the SDK would hang on a 4xx)...
+    const p = assertRpcFailure(await acpPost(d, "no-agent", INIT(9)), 9, 400, "invalid_request");
     assert.match(p.detail, /agent/);
-    const bogus = assertProblem(await acpPost(d, "no-agent", INIT(), { agent: "bogus" }), 400, "unsupported_agent");
+    // ... a notification or a response as the problem itself.
+    const note = { jsonrpc: "2.0", method: "ping" };
+    assert.equal(assertProblem(await acpPost(d, "no-agent", note), 400, "invalid_request").detail, p.detail);
+    assertProblem(await acpPost(d, "no-agent", note, { agent: "bogus" }), 400, "unsupported_agent");
+    assertProblem(await acpPost(d, "no-agent", { jsonrpc: "2.0", id: 1, result: {} }), 400, "invalid_request");
+    const bogus = assertRpcFailure(await acpPost(d, "no-agent", INIT(), { agent: "bogus" }), 1, 400, "unsupported_agent");
     assert.equal(bogus.agent, "bogus");
     // The detail says which ids exist (issue 14: "unsupported agent: gpt" listed none).
     assert.match(bogus.detail, /^unsupported agent: bogus \(known agents: claude, codex, opencode, amp, pi, cursor, mock\)$/);
-    const empty = assertProblem(await acpPost(d, "no-agent", INIT(), { agent: "" }), 400, "unsupported_agent");
+    const empty = assertRpcFailure(await acpPost(d, "no-agent", rpc("s", "initialize", {}), { agent: "" }), "s", 400, "unsupported_agent");
     assert.equal(empty.agent, "");
     assert.ok(!(await listServers(d)).some((s) => s.serverId === "no-agent"), "no server was created");
     assertProblem(await api(d, "GET", acpPath("no-agent"), { headers: { Accept: "text/event-stream" } }), 404, "session_not_found");
@@ -255,12 +262,12 @@ describe("ACP over HTTP with the mock agent", () => {
 
   test("a server bound to one agent refuses another with 409; the same agent is fine", async () => {
     assertJson(await acpPost(d, "bound", INIT(1), { agent: "mock" }));
-    const p = assertProblem(await acpPost(d, "bound", INIT(2), { agent: "claude" }), 409, "conflict");
+    const p = assertRpcFailure(await acpPost(d, "bound", INIT(2), { agent: "claude" }), 2, 409, "conflict");
     assert.match(p.detail, /bound|already exists/);
     assert.match(p.detail, /mock/);
     assert.match(p.detail, /claude/);
     // An unknown agent is still a 400, not a conflict.
-    assertProblem(await acpPost(d, "bound", INIT(3), { agent: "bogus" }), 400, "unsupported_agent");
+    assertRpcFailure(await acpPost(d, "bound", INIT(3), { agent: "bogus" }), 3, 400, "unsupported_agent");
     assert.equal(assertJson(await acpPost(d, "bound", INIT(4), { agent: "mock" })).id, 4);
     const listed = (await listServers(d)).filter((s) => s.serverId === "bound");
     assert.deepEqual(listed.map((s) => s.agent), ["mock"]);
@@ -405,12 +412,12 @@ describe("ACP over HTTP with the mock agent", () => {
     assert.equal(typeof last.params.success, "boolean");
     assertProblem(await api(d, "GET", acpPath("del"), { headers: { Accept: "text/event-stream" } }), 404, "session_not_found");
     // The id is free again, but only for a POST that names an agent.
-    assertProblem(await acpPost(d, "del", INIT()), 400, "invalid_request");
+    assertRpcFailure(await acpPost(d, "del", INIT()), 1, 400, "invalid_request");
     assertJson(await acpPost(d, "del", INIT(), { agent: "mock" }));
     assert.equal((await api(d, "DELETE", acpPath("del"), { timeout: 2000 })).status, 204);
   });
 
-  test("DELETE while a slow prompt runs: 204 at once, the pending POST gets 502, the agent goes", async () => {
+  test("DELETE while a slow prompt runs: 204 at once, the pending POST gets a 502 error, the agent goes", async () => {
     const known = new Set(childrenOf(d.pid));
     const sid = await mockSession(d, "del-slow");
     const pid = await newChild(d, known);
@@ -421,13 +428,28 @@ describe("ACP over HTTP with the mock agent", () => {
 
     const res = await api(d, "DELETE", acpPath("del-slow"), { timeout: 2000 });
     assert.equal(res.status, 204);
-    const p = assertProblem(await pending, 502, "stream_error", "the prompt in flight");
+    const p = assertRpcFailure(await pending, 3, 502, "stream_error", "the prompt in flight");
     assert.match(p.detail, /del-slow/);
     assert.match(p.detail, /deleted/);
     await waitGone(pid, 2500, "the mock agent to exit after DELETE mid-prompt");
     assert.ok(!sub.events.some(isResponseTo(3)), "the prompt never completed");
     await waitFor(() => sub.ended, { timeout: 2500, what: "the SSE stream to end" });
     assert.equal(JSON.parse(sub.events[sub.events.length - 1].data).method, "_adapter/agent_exited");
+  });
+
+  test("a second request with an id still waiting is a 409 problem, and the first still gets its answer", async () => {
+    const sid = await mockSession(d, "dup-id");
+    const sub = await openSse(d, acpPath("dup-id"));
+    const first = acpPost(d, "dup-id", prompt(5, sid, "please be slow about it"), { timeout: 30000 });
+    await sub.next(isUpdate("agent_thought_chunk"), { what: "the slow prompt to be under way" });
+    // Not a JSON-RPC error with id 5: a client would take it for the first request's answer.
+    const p = assertProblem(await acpPost(d, "dup-id", prompt(5, sid, "again")), 409, "conflict");
+    assert.match(p.detail, /id 5 is already waiting/);
+    const r = assertJson(await first);
+    assert.equal(r.id, 5);
+    assert.equal(r.result.stopReason, "end_turn");
+    sub.close();
+    assert.equal((await api(d, "DELETE", acpPath("dup-id"), { timeout: 2000 })).status, 204);
   });
 
   test("DELETE of an unknown server is 204", async () => {
@@ -474,16 +496,16 @@ describe("an agent that never answers", () => {
     if (d) await d.stop();
   });
 
-  test("a request gets a 504 problem after the request timeout; the server stays usable", async () => {
+  test("a request gets a 504 timeout error after the request timeout; the server stays usable", async () => {
     const known = new Set(childrenOf(d.pid));
-    const p = assertProblem(await acpPost(d, "silent", INIT(1), { agent: "amp", timeout: 10000 }), 504, "timeout");
+    const p = assertRpcFailure(await acpPost(d, "silent", INIT(1), { agent: "amp", timeout: 10000 }), 1, 504, "timeout");
     assert.match(p.detail, /300 ms/);
     assert.match(p.detail, /amp/);
     const pid = await newChild(d, known);
     assert.deepEqual((await listServers(d)).map((s) => [s.serverId, s.agent]), [["silent", "amp"]]);
     // Notifications do not wait; a second request times out the same way.
     assert.equal((await acpPost(d, "silent", { jsonrpc: "2.0", method: "ping" })).status, 202);
-    assertProblem(await acpPost(d, "silent", rpc("two", "session/new", { cwd: "/" })), 504, "timeout");
+    assertRpcFailure(await acpPost(d, "silent", rpc("two", "session/new", { cwd: "/" })), "two", 504, "timeout");
     assert.equal((await api(d, "DELETE", acpPath("silent"), { timeout: 2000 })).status, 204);
     await waitGone(pid, 2500, "the silent agent to exit after DELETE");
   });
@@ -498,14 +520,14 @@ describe("an agent that crashes mid-request", () => {
     if (d) await d.stop();
   });
 
-  test("the pending POST gets 502 with the stderr tail; subscribers get _adapter/agent_exited", async () => {
+  test("the pending POST gets a 502 error with the stderr tail; subscribers get _adapter/agent_exited", async () => {
     const known = new Set(childrenOf(d.pid));
     assertJson(await acpPost(d, "crash", INIT(1), { agent: "amp", timeout: 10000 }), 200, "the first request is answered");
     const pid = await newChild(d, known);
     const sub = await openSse(d, acpPath("crash"));
     await sub.next(isResponseTo(1));
 
-    const p = assertProblem(await acpPost(d, "crash", rpc(2, "session/new", { cwd: "/" }), { timeout: 10000 }), 502, "stream_error");
+    const p = assertRpcFailure(await acpPost(d, "crash", rpc(2, "session/new", { cwd: "/" }), { timeout: 10000 }), 2, 502, "stream_error");
     assert.match(p.detail, /exit code 3/);
     // The last line the agent wrote is the useful one; it must not be cut off.
     assert.match(p.detail, /FATAL simulated crash while handling the request/);
@@ -519,14 +541,30 @@ describe("an agent that crashes mid-request", () => {
     await waitGone(pid, 2500, "the crashed agent to be reaped");
 
     // Later messages fail fast with the same story; the server is listed until DELETE.
-    const later = assertProblem(await acpPost(d, "crash", rpc(3, "session/new", { cwd: "/" })), 502, "stream_error");
+    const later = assertRpcFailure(await acpPost(d, "crash", rpc(3, "session/new", { cwd: "/" })), 3, 502, "stream_error");
+    // A notification gets the same story as a problem.
+    assert.equal(assertProblem(await acpPost(d, "crash", { jsonrpc: "2.0", method: "ping" }), 502, "stream_error").detail, later.detail);
     assert.match(later.detail, /not running/);
     assert.match(later.detail, /FATAL simulated crash/);
     assert.ok((await listServers(d)).some((s) => s.serverId === "crash"));
-    // A late subscriber sees the exit in the replay.
+    // The exit note was the stream's last event: it ended (a dead agent says nothing more).
+    await waitFor(() => sub.ended, { timeout: 2500, what: "the stream to end after the exit note" });
+    assert.equal(sub.events[sub.events.length - 1], ev);
+    // A late subscriber sees the exit in the replay, then its stream ends too.
     const late = await openSse(d, acpPath("crash"));
     await late.next(isMethod("_adapter/agent_exited"), { what: "the exit notification in the replay" });
+    await waitFor(() => late.ended, { timeout: 2500, what: "the late stream to end" });
+    const partial = await openSse(d, acpPath("crash"), { headers: { "Last-Event-ID": String(Number(ev.id) - 1) } });
+    await partial.next(isMethod("_adapter/agent_exited"), { what: "the events after Last-Event-ID" });
+    await waitFor(() => partial.ended, { timeout: 2500, what: "the partial stream to end" });
+    assert.equal(partial.events.length, 1);
+    // One who has seen it all gets a 410 (the SDK reconnects to an ended stream: a 2xx would
+    // have it do so forever), still for as long as the server is listed.
+    const all = assertProblem(await api(d, "GET", acpPath("crash"), { headers: { Accept: "text/event-stream", "Last-Event-ID": ev.id } }), 410, "stream_error");
+    assert.match(all.detail, /exited/);
+    assert.match(all.detail, /DELETE/);
     late.close();
+    partial.close();
     sub.close();
     assert.equal((await api(d, "DELETE", acpPath("crash"), { timeout: 2000 })).status, 204);
   });

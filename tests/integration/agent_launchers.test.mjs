@@ -146,8 +146,10 @@ read line; echo 'giving up' >&2; exit 3
     assert.equal(r.error.code, -32603);
     assert.match(r.error.data.agentStderr, /cannot be used with root/);
     const gone = await post(3, "session/prompt");
-    assert.equal(gone.status, 502);
-    assert.match((await gone.json()).detail, /exited \(exit code 3\).*giving up/s);
+    assert.equal(gone.status, 200, "a request agentd fails gets a JSON-RPC error");
+    const err = (await gone.json()).error;
+    assert.equal(err.data.status, 502);
+    assert.match(err.message, /exited \(exit code 3\).*giving up/s);
     const warns = d.logs().split("\n").filter((l) => / warn /.test(l) && /server 'failing': agent 'mock'/.test(l));
     assert.equal(warns.length, 2, warns.join("\n"));
     assert.match(warns[0], /answered request 2 with error -32603.*cannot be used with root/);

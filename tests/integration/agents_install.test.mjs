@@ -9,7 +9,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { api, assertJson, assertProblem, openSse, postJson, realTempDir, startDaemon } from "./harness.mjs";
+import { api, assertJson, assertProblem, assertRpcFailure, openSse, postJson, realTempDir, startDaemon } from "./harness.mjs";
 
 const FAKE_NPM = new URL("../fixtures/fake_npm.sh", import.meta.url).pathname;
 const CLAUDE_PKG = "@zed-industries/claude-agent-acp";
@@ -211,6 +211,9 @@ describe("npm agents through a fake npm", () => {
   test("an agent npm cannot provide: the first ACP POST says how to provide it, no server is left", async () => {
     const amp = assertProblem(await postJson(d, "/v1/acp/amp-bad?agent=amp", { jsonrpc: "2.0", method: "x" }), 502, "stream_error");
     assert.match(amp.detail, /AGENTD_AMP_ACP_BIN/);
+    // A request (the SDK's initialize) gets the same as a JSON-RPC error, which settles its call.
+    const init = assertRpcFailure(await postJson(d, "/v1/acp/amp-bad?agent=amp", { jsonrpc: "2.0", id: 0, method: "initialize" }), 0, 502, "stream_error");
+    assert.equal(init.detail, amp.detail);
     const list = assertJson(await api(d, "GET", "/v1/acp"));
     assert.ok(!list.servers.some((x) => x.serverId === "amp-bad"));
   });
@@ -256,9 +259,12 @@ describe("no npm on PATH", () => {
     assert.equal((await getAgent(d, "codex")).installed, false);
   });
 
-  test("the first ACP POST for an npm agent gets the install's 500 when npm is missing", async () => {
-    const p = assertProblem(await postJson(d, "/v1/acp/c1?agent=codex", { jsonrpc: "2.0", id: 1, method: "initialize" }), 500, "install_failed");
+  test("the first ACP POST for an npm agent gets the install's 500 when npm is missing (a request as a JSON-RPC error)", async () => {
+    const p = assertRpcFailure(await postJson(d, "/v1/acp/c1?agent=codex", { jsonrpc: "2.0", id: 1, method: "initialize" }), 1, 500, "install_failed");
     assert.equal(p.agent, "codex");
+    assert.match(p.details.stderr, /npm/, "the installer's output is in data too");
+    const note = assertProblem(await postJson(d, "/v1/acp/c1?agent=codex", { jsonrpc: "2.0", method: "hello" }), 500, "install_failed");
+    assert.equal(note.agent, "codex");
     assert.deepEqual(assertJson(await api(d, "GET", "/v1/acp")).servers, []);
   });
 });

@@ -405,6 +405,28 @@ export function assertProblem(res, status, kind, msg = "") {
   return p;
 }
 
+/**
+ * Assert the answer agentd gives a POSTed JSON-RPC request it fails itself (docs/api/acp.md):
+ * 200 with a JSON-RPC error response for `id`, code -33000, the problem's detail as the
+ * message and the problem (status, kind) as `error.data`.  Returns the problem.
+ */
+export function assertRpcFailure(res, id, status, kind, msg = "") {
+  const ctx = `${msg ? `${msg}: ` : ""}status ${res.status} body ${res.text.slice(0, 300)}`;
+  assert.equal(res.status, 200, ctx);
+  assert.match(String(res.headers["content-type"] || ""), /^application\/json(;|$)/, ctx);
+  const env = JSON.parse(res.text);
+  assert.equal(env.jsonrpc, "2.0", ctx);
+  assert.deepEqual(env.id, id, ctx);
+  assert.equal(env.result, undefined, ctx);
+  assert.equal(env.error.code, -33000, ctx);
+  const p = env.error.data;
+  assert.equal(p.type, `urn:sandbox-agent:error:${kind}`, ctx);
+  assert.equal(p.status, status, ctx);
+  assert.equal(env.error.message, p.detail, ctx);
+  assert.ok(p.detail.trim().length > 0, `${ctx}: empty detail`);
+  return p;
+}
+
 /** Assert a 2xx JSON response; returns the parsed body. */
 export function assertJson(res, status = 200, msg = "") {
   const ctx = `${msg ? `${msg}: ` : ""}status ${res.status} body ${res.text.slice(0, 300)}`;
