@@ -749,4 +749,5 @@ void acp_shutdown(void)
     /* Installs and version lookups too: an npm install must not hold the daemon's exit for
      * minutes (docker stop allows 10 s). */
     agent_shutdown();
+    agent_version_shutdown();
 }

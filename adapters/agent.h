@@ -150,10 +150,10 @@ bool agent_version_get(const struct agent_adapter *a, char *path, size_t path_n,
                        size_t version_n);
 /* Drops a's cached answer (after an install). */
 void agent_version_forget(const struct agent_adapter *a);
-/* At daemon shutdown: kills running version lookups and npm installs (their requests get a
- * 503), so the loop can end. */
+/* At daemon shutdown (acp_shutdown calls both): kill running npm installs (their requests
+ * get a 503) and version lookups, so the loop can end. */
 void agent_shutdown(void);
-void agent_version_shutdown(void); /* the version lookups' part (agent_version.c) */
+void agent_version_shutdown(void);
 void agent_npm_status(const struct agent_adapter *a, struct agent_status *st);
 int agent_npm_launch(const struct agent_adapter *a, struct agent_cmd *cmd, struct problem *err);
 int agent_npm_install(uv_loop_t *loop, struct agent_install *in, struct problem *err);

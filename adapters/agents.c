@@ -651,5 +651,4 @@ void agent_shutdown(void)
         if (!j->exited)
             uv_kill(-j->proc.pid, SIGKILL);
     }
-    agent_version_shutdown();
 }
