@@ -20,12 +20,14 @@
 #include "../stream/log.h"
 #include "../stream/xmalloc.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -306,7 +308,121 @@ static void on_child_exit(uv_process_t *h, int64_t status, int term_signal)
     close_handle(p, (uv_handle_t *)h);
 }
 
-/* SIGCHLD: reap our PTY children (by pid; libuv reaps its own). */
+/* ---- orphans ------------------------------------------------------------------------------- */
+
+/*
+ * agentd is a child subreaper (PR_SET_CHILD_SUBREAPER, set in proc_init), or PID 1 in a
+ * container: a grandchild whose parent dies (the shell of a killed process group left a
+ * `sleep &` behind, a daemonising tool) is re-parented to it and must be reaped here, or it
+ * stays a zombie for the daemon's lifetime.  Only zombies that are nobody else's are taken:
+ * libuv reaps its own children by pid (a waitpid here would steal their exit status) and PTY
+ * children are reaped by pid above, so both are skipped.  The children are listed from
+ * /proc/self/task/TID/children (a child is listed under the thread that is its parent).
+ */
+#define ORPHAN_SKIP_MAX 512
+
+struct orphan_skip {
+    pid_t pid[ORPHAN_SKIP_MAX];
+    size_t n;
+};
+
+static void skip_uv_child(uv_handle_t *h, void *arg)
+{
+    struct orphan_skip *k = arg;
+
+    if (h->type == UV_PROCESS && k->n < ORPHAN_SKIP_MAX)
+        k->pid[k->n++] = ((uv_process_t *)h)->pid;
+}
+
+static bool is_skipped(const struct orphan_skip *k, pid_t pid)
+{
+    for (size_t i = 0; i < k->n; i++)
+        if (k->pid[i] == pid)
+            return true;
+    return false;
+}
+
+/* 1 if /proc/PID/stat says the process is a zombie. */
+static bool is_zombie(pid_t pid)
+{
+    char path[64], buf[512], *close_paren;
+    ssize_t n;
+    int fd;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    /* "PID (COMM) S ...": COMM may hold spaces and parentheses, the last ')' ends it. */
+    close_paren = strrchr(buf, ')');
+    return close_paren && close_paren[1] == ' ' && close_paren[2] == 'Z';
+}
+
+static unsigned reap_orphans_of(const char *children_path, const struct orphan_skip *k)
+{
+    char buf[4096], *s, *end;
+    unsigned reaped = 0;
+    ssize_t n;
+    int fd;
+
+    fd = open(children_path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    for (s = buf;; s = end) {
+        long pid = strtol(s, &end, 10);
+        if (end == s)
+            break;
+        if (pid <= 0 || is_skipped(k, (pid_t)pid) || !is_zombie((pid_t)pid))
+            continue;
+        if (waitpid((pid_t)pid, NULL, WNOHANG) == (pid_t)pid)
+            reaped++;
+    }
+    return reaped;
+}
+
+static unsigned long orphans_reaped; /* for the debug log */
+
+static void reap_orphans(void)
+{
+    struct orphan_skip k = {.n = 0};
+    char path[96];
+    struct dirent *de;
+    unsigned reaped = 0;
+    DIR *d;
+
+    uv_walk(proc_loop, skip_uv_child, &k);
+    for (struct proc *p = procs; p; p = p->next)
+        if (p->tty && p->running && k.n < ORPHAN_SKIP_MAX)
+            k.pid[k.n++] = p->pid;
+    if (k.n == ORPHAN_SKIP_MAX)
+        return; /* cannot tell ours from orphans: leave them for the next SIGCHLD */
+    d = opendir("/proc/self/task");
+    if (!d)
+        return;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] < '0' || de->d_name[0] > '9')
+            continue;
+        snprintf(path, sizeof(path), "/proc/self/task/%.16s/children", de->d_name);
+        reaped += reap_orphans_of(path, &k);
+    }
+    closedir(d);
+    if (reaped) {
+        orphans_reaped += reaped;
+        log_debug("proc", "reaped %u orphaned process(es) (%lu in all)", reaped, orphans_reaped);
+    }
+}
+
+/* SIGCHLD: reap our PTY children (by pid; libuv reaps its own), then orphans. */
 static void on_sigchld(uv_signal_t *s, int signum)
 {
     (void)s;
@@ -322,6 +438,7 @@ static void on_sigchld(uv_signal_t *s, int signum)
                 record_exit(p, 0, WTERMSIG(st));
         }
     }
+    reap_orphans();
 }
 
 /* ---- spawning ------------------------------------------------------------------------------ */
@@ -644,6 +761,9 @@ int proc_init(uv_loop_t *loop)
     proc_loop = loop;
     uv_signal_init(loop, &sigchld);
     uv_signal_start(&sigchld, on_sigchld, SIGCHLD);
+    /* Orphaned descendants come to agentd, not to the machine's init (reap_orphans says why). */
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+        log_warn("proc", "cannot become a child subreaper: %s", strerror(errno));
     /* The watcher must not keep the loop alive on its own at shutdown. */
     uv_unref((uv_handle_t *)&sigchld);
     return 0;

@@ -298,6 +298,40 @@ describe("long-lived processes", () => {
     });
   }
 
+  // agentd is a child subreaper (PID 1 in a container is one by nature): a grandchild whose
+  // parent is gone is re-parented to agentd, and agentd reaps it when it dies, so killed
+  // process groups and daemonising tools leave no zombies behind for the daemon's lifetime.
+  for (const [name, kill] of [
+    ["its parent exits", false],
+    ["its process group is killed", true],
+  ]) {
+    test(`a grandchild orphaned when ${name} is adopted and reaped by agentd (agentd)`, async () => {
+      const file = path.join(work, `orphan-${kill ? "kill" : "exit"}.pid`);
+      // exit: the shell leaves a sleep behind, which the test sees adopted, then kills.
+      // kill: the group's SIGKILL takes shell and sleep; the sleep outlives its parent's exit
+      // by a moment or dies first, and is re-parented to agentd as a zombie either way.
+      const script = kill
+        ? `sleep 300 & echo $! > ${file}; wait`
+        : `(sleep 300 & echo $! > ${file}) ; exit 0`;
+      const info = await create({ command: "sh", args: ["-c", script] });
+      const gpid = await readPidFile(file);
+      try {
+        if (kill) {
+          assertJson(await signal(info.id, "kill"));
+        }
+        await procWaitExit(d, info.id);
+        if (!kill) {
+          await waitFor(() => pidStat(gpid)?.ppid === d.pid, { timeout: 3000, what: `${gpid} adopted by agentd` });
+          process.kill(gpid, "SIGKILL");
+        }
+        // Reaped: the pid disappears; a zombie ("Z") that stays would fail here.
+        await waitFor(() => pidStat(gpid) === null, { timeout: 3000, what: `${gpid} reaped, not a zombie` });
+      } finally {
+        killPidQuietly(gpid);
+      }
+    });
+  }
+
   test("a fork bomb inside the limit: kill takes all 50 children down (agentd)", async () => {
     const file = path.join(work, "bomb.pids");
     const info = await create({
