@@ -72,7 +72,8 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 
-.PHONY: all deps run test unit integration fuzz fuzz-build bench clean format format-check lint cycles layers
+.PHONY: all deps run test unit integration fuzz fuzz-build bench clean format format-check lint cycles layers \
+        image image-test lint-yaml
 
 all: $(DEPS_STAMP) $(BIN)
 
@@ -259,3 +260,22 @@ clean:
 	rm -rf build
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+
+# ---- the Docker image (images/Dockerfile; needs a running engine, tests/image/run.sh makes one) --
+
+IMAGE ?= agentd
+DOCKER ?= docker
+image:
+	DOCKER_BUILDKIT=0 $(DOCKER) build -f images/Dockerfile --target runtime -t $(IMAGE):runtime .
+	DOCKER_BUILDKIT=0 $(DOCKER) build -f images/Dockerfile --target full -t $(IMAGE):full .
+
+# Builds both images and checks them through the official SDK (installs docker.io, starts dockerd
+# and makes the base image when they are missing). The test decodes screenshots with the host's
+# image decoder.
+image-test: $(IMGDECODE) tests/node_modules/.stamp
+	IMAGE=$(IMAGE) tests/image/run.sh
+
+# The Kubernetes manifests in docs/deploy.md's folder, linted (no cluster needed).
+lint-yaml:
+	@command -v yamllint >/dev/null 2>&1 || { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq yamllint >/dev/null; }
+	yamllint -s -c images/k8s/.yamllint images/k8s/

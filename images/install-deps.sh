@@ -4,8 +4,9 @@
 # This is the single list of dependencies; images/Dockerfile and `make deps` both call it.
 #
 #   images/install-deps.sh            build + runtime + test packages
-#   images/install-deps.sh --runtime  only what a running agentd needs (for slim images),
-#                                     desktop packages included
+#   images/install-deps.sh --build    only what `make build/agentd` needs (the image's build stage)
+#   images/install-deps.sh --runtime  only what a running agentd needs (the image's runtime
+#                                     stage): desktop packages and node + npm included
 #   images/install-deps.sh --print-desktop  print the desktop runtime packages and exit
 set -eu
 
@@ -30,17 +31,29 @@ libjpeg62-turbo-dev libwebp-dev libcmocka-dev clang libclang-rt-dev clang-format
 RUNTIME="libwebsockets17 libwebsockets-evlib-uv libuv1 libcjson1 libarchive13 ca-certificates
 libx11-6 libxext6 libxtst6 libxfixes3 libxdamage1 libpng16-16 libjpeg62-turbo libwebp7"
 # The desktop (/v1/desktop/*): the X server and window manager agentd starts, ffmpeg for
-# recordings, a font.  x11-utils (xwininfo) and xclip are independent X clients the tests use.
-DESKTOP="$DESKTOP_RUNTIME x11-utils xclip"
-# xterm and x11-apps (xmessage...): real X apps the launch tests start; tmux drives agentd exec.
-TEST="wrk curl ca-certificates xterm x11-apps tmux"
+# recordings, a font.  x11-utils (xwininfo) and xclip are independent X clients the tests use;
+# xterm is the terminal a person or an agent opens on the desktop (the image has it too).
+DESKTOP="$DESKTOP_RUNTIME x11-utils xclip xterm"
+# x11-apps (xmessage...): real X apps the launch tests start; tmux drives agentd exec.
+TEST="wrk curl ca-certificates x11-apps tmux"
 
-want="$BUILD $RUNTIME $DESKTOP $TEST"
-if [ "${1:-}" = "--runtime" ]; then
-    want="$RUNTIME $DESKTOP"
-fi
-# A fresh Debian 12 has no node: take Debian's (the tests run on node 18 and newer).
-if [ "${1:-}" != "--runtime" ] && ! command -v node >/dev/null 2>&1; then
+# The compiler and the -dev packages alone (the test and fuzz tools are not needed for the binary).
+BUILD_ONLY="gcc make pkg-config libc6-dev libwebsockets-dev libwebsockets-evlib-uv libuv1-dev
+libcjson-dev libarchive-dev libx11-dev libxtst-dev libxext-dev libxfixes-dev libxdamage-dev
+libpng-dev libjpeg62-turbo-dev libwebp-dev"
+
+case "${1:-}" in
+--build) want="$BUILD_ONLY" ;;
+--runtime) want="$RUNTIME $DESKTOP" ;;
+"") want="$BUILD $RUNTIME $DESKTOP $TEST" ;;
+*)
+    echo "install-deps: unknown option $1 (--build, --runtime, --print-desktop or none)" >&2
+    exit 2
+    ;;
+esac
+# A fresh Debian 12 has no node: take Debian's (the tests run on node 18 and newer; agent
+# adapters are npm packages, so a runtime needs it too).
+if [ "${1:-}" != "--build" ] && ! command -v node >/dev/null 2>&1; then
     want="$want nodejs npm"
 fi
 
