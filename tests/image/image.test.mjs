@@ -186,6 +186,16 @@ describe("the runtime image", () => {
     assert.deepEqual([img.width, img.height], [1024, 768]);
     assert.notDeepEqual(img.at(2, 2), [255, 255, 255], "the root window is not white");
 
+    // A recording stopped before its first frame ends `failed` (there is no video to keep):
+    // ffmpeg's progress line on stderr ("frame=    N") says how many it has encoded.
+    await waitFor(
+      async () => {
+        const { entries } = await sdk.getProcessLogs(rec.processId, { tail: 5 });
+        const text = entries.map((e) => Buffer.from(e.data, "base64").toString()).join("");
+        return /frame=\s*[1-9]/.test(text);
+      },
+      { what: "frames in the recording" },
+    );
     const done = await sdk.stopDesktopRecording();
     assert.equal(done.status, "completed");
     const mp4 = Buffer.from(await sdk.downloadDesktopRecording(rec.id));
