@@ -276,6 +276,5 @@ image-test: $(IMGDECODE) tests/node_modules/.stamp
 	IMAGE=$(IMAGE) tests/image/run.sh
 
 # The Kubernetes manifests in docs/deploy.md's folder, linted (no cluster needed).
-lint-yaml:
-	@command -v yamllint >/dev/null 2>&1 || { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq yamllint >/dev/null; }
+lint-yaml: $(DEPS_STAMP)
 	yamllint -s -c images/k8s/.yamllint images/k8s/

@@ -34,8 +34,9 @@ libx11-6 libxext6 libxtst6 libxfixes3 libxdamage1 libpng16-16 libjpeg62-turbo li
 # recordings, a font.  x11-utils (xwininfo) and xclip are independent X clients the tests use;
 # xterm is the terminal a person or an agent opens on the desktop (the image has it too).
 DESKTOP="$DESKTOP_RUNTIME x11-utils xclip xterm"
-# x11-apps (xmessage...): real X apps the launch tests start; tmux drives agentd exec.
-TEST="wrk curl ca-certificates x11-apps tmux"
+# x11-apps (xmessage...): real X apps the launch tests start; tmux drives agentd exec;
+# yamllint checks the Kubernetes example (make lint-yaml).
+TEST="wrk curl ca-certificates x11-apps tmux yamllint"
 
 # The compiler and the -dev packages alone (the test and fuzz tools are not needed for the binary).
 BUILD_ONLY="gcc make pkg-config libc6-dev libwebsockets-dev libwebsockets-evlib-uv libuv1-dev

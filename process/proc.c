@@ -342,22 +342,30 @@ static bool is_skipped(const struct orphan_skip *k, pid_t pid)
     return false;
 }
 
-/* 1 if /proc/PID/stat says the process is a zombie. */
-static bool is_zombie(pid_t pid)
+/* Reads the head of a /proc file into buf as a string; false when it cannot or it is empty. */
+static bool read_proc_text(const char *path, char *buf, size_t size)
 {
-    char path[64], buf[512], *close_paren;
     ssize_t n;
-    int fd;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return false;
-    n = read(fd, buf, sizeof(buf) - 1);
+    n = read(fd, buf, size - 1);
     close(fd);
     if (n <= 0)
         return false;
     buf[n] = '\0';
+    return true;
+}
+
+/* 1 if /proc/PID/stat says the process is a zombie. */
+static bool is_zombie(pid_t pid)
+{
+    char path[64], buf[512], *close_paren;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    if (!read_proc_text(path, buf, sizeof(buf)))
+        return false;
     /* "PID (COMM) S ...": COMM may hold spaces and parentheses, the last ')' ends it. */
     close_paren = strrchr(buf, ')');
     return close_paren && close_paren[1] == ' ' && close_paren[2] == 'Z';
@@ -367,17 +375,9 @@ static unsigned reap_orphans_of(const char *children_path, const struct orphan_s
 {
     char buf[4096], *s, *end;
     unsigned reaped = 0;
-    ssize_t n;
-    int fd;
 
-    fd = open(children_path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (!read_proc_text(children_path, buf, sizeof(buf)))
         return 0;
-    n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = '\0';
     for (s = buf;; s = end) {
         long pid = strtol(s, &end, 10);
         if (end == s)

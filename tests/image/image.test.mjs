@@ -89,18 +89,28 @@ function zombies(c) {
 
 const mb = (bytes) => `${(bytes / 1e6).toFixed(0)} MB`;
 
-describe("the runtime image", () => {
+/**
+ * For the enclosing describe: a container of `image` and an SDK connected to it, handed to
+ * `set({ c, sdk })` before its tests; both go after them.
+ */
+function containerForSuite(image, set) {
   let c;
   let sdk;
-
   before(async () => {
-    c = await runContainer(RUNTIME);
+    c = await runContainer(image);
     sdk = await SandboxAgent.connect({ baseUrl: c.base, token: TOKEN });
+    set({ c, sdk });
   });
   after(async () => {
     if (sdk) await sdk.dispose();
     c?.remove();
   });
+}
+
+describe("the runtime image", () => {
+  let c;
+  let sdk;
+  containerForSuite(RUNTIME, (got) => ({ c, sdk } = got));
 
   test("healthy after docker run; runs as the non-root user sandbox in /home/sandbox; agentd is PID 1", async (t) => {
     t.diagnostic(`docker run -> healthy /v1/health: ${c.healthyMs.toFixed(0)} ms`);
@@ -288,15 +298,7 @@ describe("starting the image", () => {
 describe("the full image", () => {
   let c;
   let sdk;
-
-  before(async () => {
-    c = await runContainer(FULL);
-    sdk = await SandboxAgent.connect({ baseUrl: c.base, token: TOKEN });
-  });
-  after(async () => {
-    if (sdk) await sdk.dispose();
-    c?.remove();
-  });
+  containerForSuite(FULL, (got) => ({ c, sdk } = got));
 
   test("every agent that installs from npm is preinstalled, and its native CLI answers --version", async (t) => {
     const { agents } = await sdk.listAgents({ config: true });
