@@ -62,11 +62,15 @@ async function runContainer(image, { env = { AGENTD_TOKEN: TOKEN }, cmd = [] } =
     },
     { timeout: 20000, interval: 5, what: `${image} healthy` },
   );
+  const healthyAt = Date.now();
   const healthyMs = performance.now() - t0;
+  // The issue's figure is from the container's start: dockerd's State.StartedAt (same clock).
+  const startedAt = Date.parse(dockerOk(["inspect", "-f", "{{.State.StartedAt}}", id]));
   return {
     id,
     base,
     healthyMs,
+    startedToHealthyMs: healthyAt - startedAt,
     exec: (args) => docker(["exec", id, ...args]),
     remove() {
       docker(["rm", "-f", id]);
@@ -114,6 +118,7 @@ describe("the runtime image", () => {
 
   test("healthy after docker run; runs as the non-root user sandbox in /home/sandbox; agentd is PID 1", async (t) => {
     t.diagnostic(`docker run -> healthy /v1/health: ${c.healthyMs.toFixed(0)} ms`);
+    t.diagnostic(`container started -> healthy /v1/health: ${c.startedToHealthyMs} ms`);
     assert.deepEqual(await sdk.getHealth(), { status: "ok" });
     const r = await sdk.runProcess({ command: "sh", args: ["-c", 'id -un; id -u; echo "$HOME"; pwd; cat /proc/1/comm'] });
     assert.equal(r.exitCode, 0, r.stderr);
